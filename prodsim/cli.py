@@ -1,0 +1,104 @@
+"""``python -m prodsim <verb>``: each verb prints one JSON object on stdout.
+
+Progress goes to stderr. A problem with the input prints ``{"error": "..."}`` and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _ingest(args) -> dict:
+    from prodsim import api
+
+    overrides = {f: getattr(args, f"{f}_col") for f in api.FIELDS}
+    images = Path(args.images) if args.images else None
+    result = api.ingest(Path(args.catalog), workspace_dir=Path(args.workspace), name=args.name,
+                        mapping=overrides, images=images, images_name=images.name if images else "")
+    report = result.report
+    return {
+        "workspace": str(result.workspace.path),
+        "rows": report.rows_kept,
+        "rows_read": report.rows_read,
+        "rejected": len(report.rejected),
+        "rejected_rows": report.rejected,
+        "images_matched": report.images_matched,
+        "images_missing": report.images_missing,
+        "images_unmatched": len(report.images_unmatched),
+        "images_corrupt": report.images_corrupt,
+        "files_skipped": len(report.files_skipped),
+        "empty_titles": report.empty_titles,
+        "unparsed_prices": report.unparsed_prices,
+        "encoding": report.encoding,
+        "mapping": result.mapping,
+        "summary": report.summary_lines(),
+    }
+
+
+def _embed(args) -> dict:
+    from prodsim import api
+    from prodsim.progress import stderr_progress
+
+    workspace = api.Workspace(args.workspace)
+    text = api.load_text_encoder(args.text_model or api.suggest_text_model(workspace), args.device, args.precision)
+    use_images = False if args.no_images else None
+    image = api.load_image_encoder(args.image_model, args.device, args.precision) if (args.image_model or use_images is None) and workspace.summary()["images"] else None
+    vectors, stats = api.embed(workspace, text, image, use_images=image is not None, progress=stderr_progress())
+    return {
+        "workspace": str(workspace.path),
+        **asdict(stats),
+        "images_failed": stats.images_failed,
+        "text_model": text.fingerprint,
+        "image_model": image.fingerprint if image else None,
+        "device": text.device,
+        "precision": text.precision,
+        "text_dim": int(vectors.text.shape[1]),
+        "image_dim": int(vectors.image.shape[1]) if vectors.image is not None else None,
+    }
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all verbs."""
+    parser = argparse.ArgumentParser(prog="python -m prodsim", description=__doc__)
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    ingest = verbs.add_parser("ingest", help="read a catalog (and photos) into a workspace")
+    ingest.add_argument("catalog")
+    ingest.add_argument("--workspace", required=True, help="workspace folder (created if missing)")
+    ingest.add_argument("--images", help="ZIP archive or folder of product photos")
+    ingest.add_argument("--name", help="display name (default: the catalog's file name)")
+    for field in ("id", "title", "description", "brand", "category", "price", "image"):
+        ingest.add_argument(f"--{field}-col", dest=f"{field}_col", help=f"column holding the {field} (overrides the guess)")
+    ingest.set_defaults(run=_ingest)
+
+    embed = verbs.add_parser("embed", help="compute product vectors (cached by content)")
+    embed.add_argument("--workspace", required=True)
+    embed.add_argument("--text-model", help="minilm-l6, use-multilingual, or a model folder")
+    embed.add_argument("--image-model", help="efficientnet-lite0, a CLIP folder, or ARCH:weights.pth")
+    embed.add_argument("--no-images", action="store_true", help="text only")
+    embed.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    embed.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
+    embed.set_defaults(run=_embed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one verb; returns the exit code."""
+    from prodsim.errors import ProdsimError
+
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.run(args)
+    except ProdsimError as err:
+        print(json.dumps({"error": str(err)}, ensure_ascii=False))
+        return 2
+    print(json.dumps(result, ensure_ascii=False, default=str))
+    return 0

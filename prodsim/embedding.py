@@ -1,0 +1,161 @@
+"""Embedding a workspace's products through the vector cache.
+
+Only content the cache has not seen reaches a model: re-embedding an unchanged catalog
+runs no model at all, and changing ten rows encodes exactly those ten.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from prodsim.encoders.base import Encoder
+from prodsim.errors import Cancelled
+from prodsim.vector_cache import VectorCache, text_key
+from prodsim.workspace import Workspace
+
+StageProgress = Callable[[str, int, int], None]
+CHUNK = 256  # items encoded between cache writes: a cancel loses at most this much work
+
+
+@dataclass(frozen=True)
+class TextTemplate:
+    """Which product fields make up the text that is embedded.
+
+    Attributes:
+        fields: product columns joined in this order (empty values skipped).
+        description_words: the description is cut to its first words (it is often boilerplate).
+    """
+
+    fields: tuple[str, ...] = ("title", "brand", "category", "description")
+    description_words: int = 30
+
+    def render(self, products: pd.DataFrame) -> list[str]:
+        """One text per product; an empty title falls back to the description."""
+        texts = []
+        columns = [c for c in self.fields if c in products.columns]
+        for row in products[columns].astype(str).itertuples(index=False):
+            values = dict(zip(columns, row))
+            if "description" in values:
+                values["description"] = " ".join(values["description"].split()[: self.description_words])
+            if not values.get("title", "").strip() and values.get("description"):
+                values["title"], values["description"] = values["description"], ""
+            parts = [values[c].strip() for c in columns if values[c].strip() and values[c] != "nan"]
+            texts.append(". ".join(dict.fromkeys(parts)))
+        return texts
+
+    def describe(self) -> str:
+        """E.g. 'title + brand + category + description (30 words)'."""
+        return " + ".join(f"{f} ({self.description_words} words)" if f == "description" else f for f in self.fields)
+
+
+@dataclass
+class ProductVectors:
+    """Vectors of every product, in product-table order.
+
+    Attributes:
+        ids: product ids, shape (n,).
+        text: (n, d_text) unit rows.
+        image: (n, d_image) unit rows, zero where a product has no usable photo; None without an image encoder.
+        has_image: (n,) bool.
+    """
+
+    ids: np.ndarray
+    text: np.ndarray
+    image: np.ndarray | None
+    has_image: np.ndarray
+
+
+@dataclass
+class EmbedStats:
+    """What an embedding run did."""
+
+    products: int = 0
+    text_encoded: int = 0
+    text_cached: int = 0
+    images_encoded: int = 0
+    images_cached: int = 0
+    images_failed: list[str] = field(default_factory=list)  # product ids whose photo did not decode
+    seconds: float = 0.0
+
+
+def _encode_missing(encoder: Encoder, cache: VectorCache, keys: list[str], load_item: Callable[[int], object],
+                    stage: str, progress: StageProgress | None, should_stop: Callable[[], bool] | None) -> tuple[np.ndarray, int]:
+    """Fills the cache for ``keys`` (distinct contents only) and returns all vectors and the count encoded."""
+    _, found = cache.lookup(keys)
+    todo: dict[str, int] = {}
+    for i, (key, hit) in enumerate(zip(keys, found)):
+        if not hit:
+            todo.setdefault(key, i)
+    pending = list(todo.items())
+    if progress and pending:
+        progress(stage, 0, len(pending))
+    for start in range(0, len(pending), CHUNK):
+        if should_stop and should_stop():
+            raise Cancelled(f"{stage} was cancelled after {start:,} of {len(pending):,} new items; those are saved and will not be redone.")
+        chunk = pending[start:start + CHUNK]
+        vectors = encoder.encode([load_item(i) for _, i in chunk])
+        cache.add([k for k, _ in chunk], vectors)
+        if progress:
+            progress(stage, min(start + CHUNK, len(pending)), len(pending))
+    vectors, _ = cache.lookup(keys)
+    return vectors, len(pending)
+
+
+def embed_products(
+    workspace: Workspace,
+    text_encoder: Encoder,
+    image_encoder: Encoder | None = None,
+    template: TextTemplate = TextTemplate(),
+    progress: StageProgress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[ProductVectors, EmbedStats]:
+    """Embeds every product's text (and photo), encoding only what the cache lacks.
+
+    Args:
+        workspace: the catalog.
+        text_encoder: any text :class:`~prodsim.encoders.base.Encoder`.
+        image_encoder: an image encoder, or None for text only.
+        template: which fields make the product text.
+        progress: callable(stage, done, total).
+        should_stop: polled between chunks; True cancels (finished chunks stay cached).
+
+    Raises:
+        Cancelled: when ``should_stop`` said so.
+    """
+    started = time.perf_counter()
+    products = workspace.products()
+    stats = EmbedStats(products=len(products))
+    texts = template.render(products)
+    text_cache = VectorCache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim)
+    text, stats.text_encoded = _encode_missing(
+        text_encoder, text_cache, [text_key(t) for t in texts], texts.__getitem__, "Reading product texts", progress, should_stop)
+    stats.text_cached = len(products) - stats.text_encoded
+    image, has_image = None, np.zeros(len(products), dtype=bool)
+    if image_encoder is not None:
+        shas = products["image_sha1"].tolist()
+        with_photo = [i for i, s in enumerate(shas) if s]
+        suffix_of = _stored_suffixes(workspace)
+        image_cache = VectorCache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim)
+        photo_vectors, stats.images_encoded = _encode_missing(
+            image_encoder, image_cache, [shas[i] for i in with_photo],
+            lambda j: workspace.image_path(shas[with_photo[j]], suffix_of.get(shas[with_photo[j]], ".jpg")).read_bytes(),
+            "Looking at photos", progress, should_stop)
+        stats.images_cached = len(with_photo) - stats.images_encoded
+        image = np.zeros((len(products), image_encoder.dim), dtype=np.float32)
+        image[with_photo] = photo_vectors
+        has_image = np.linalg.norm(image, axis=1) > 0.5
+        stats.images_failed = [products["id"].iloc[i] for i in with_photo if not has_image[i]]
+    stats.seconds = round(time.perf_counter() - started, 3)
+    return ProductVectors(products["id"].to_numpy(), text, image, has_image), stats
+
+
+def _stored_suffixes(workspace: Workspace) -> dict[str, str]:
+    """Photo hash -> file suffix of the stored original."""
+    if not workspace.images_dir.is_dir():
+        return {}
+    return {p.stem: p.suffix for p in workspace.images_dir.iterdir()}

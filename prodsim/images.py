@@ -1,0 +1,202 @@
+"""Product photos: reading archives and folders safely, decoding, matching and thumbnails."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from prodsim.catalog import IMAGE_SUFFIXES
+from prodsim.errors import BadInputError
+from prodsim.limits import MAX_ZIP_RATIO, MB, max_unzipped_bytes, max_upload_bytes
+
+THUMBNAIL_PX = 192
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One file from an archive or folder; ``read()`` gives its bytes."""
+
+    name: str  # path inside the archive or folder, with forward slashes
+    size: int
+    _reader: object
+
+    def read(self) -> bytes:
+        """Returns the file's bytes."""
+        return self._reader()
+
+    @property
+    def stem(self) -> str:
+        """File name without folders and suffix, e.g. ``abc`` for ``photos/abc.jpg``."""
+        return PurePosixPath(self.name).stem
+
+    @property
+    def basename(self) -> str:
+        """File name without folders."""
+        return PurePosixPath(self.name).name
+
+
+def list_image_source(source: str | Path | bytes, name: str = "archive") -> list[ImageFile]:
+    """Lists the files of a ZIP (path or bytes) or a folder, refusing unsafe archives.
+
+    Raises:
+        BadInputError: a ZIP with ``..`` or absolute paths (zip slip), one that expands to more
+            than ``MAX_ZIP_RATIO`` times its size or past the configured cap (zip bomb), or one
+            that is not a ZIP at all. Nothing is extracted before these checks pass.
+    """
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        root = Path(source)
+        return [ImageFile(p.relative_to(root).as_posix(), p.stat().st_size, p.read_bytes)
+                for p in sorted(root.rglob("*")) if p.is_file()]
+    data = Path(source).read_bytes() if isinstance(source, (str, Path)) else source
+    if isinstance(source, (str, Path)):
+        name = Path(source).name
+    if len(data) > max_upload_bytes():
+        raise BadInputError(f"{name} is {len(data) / MB:,.1f} MB, over the {max_upload_bytes() / MB:,.0f} MB upload limit. Split the photos into several archives.")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as err:
+        raise BadInputError(f"{name} is not a ZIP archive. Upload the photos as a .zip file.") from err
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    unsafe = [m.filename for m in members if _is_unsafe(m.filename)]
+    if unsafe:
+        raise BadInputError(
+            f"{name} was refused: {len(unsafe)} entries point outside the archive (e.g. '{unsafe[0]}'). "
+            "Create the ZIP again from the folder of photos.")
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > max(len(data), 1) * MAX_ZIP_RATIO or unpacked > max_unzipped_bytes():
+        raise BadInputError(
+            f"{name} was refused: it would unpack to {unpacked / MB:,.0f} MB from {len(data) / MB:,.1f} MB, "
+            f"more than the {MAX_ZIP_RATIO}x ratio or the {max_unzipped_bytes() / MB:,.0f} MB cap allowed for photos.")
+    return [ImageFile(m.filename, m.file_size, lambda m=m: archive.read(m)) for m in members]
+
+
+def _is_unsafe(member: str) -> bool:
+    path = PurePosixPath(member.replace("\\", "/"))
+    return path.is_absolute() or ".." in path.parts or (len(member) > 1 and member[1] == ":")
+
+
+def is_image_name(name: str) -> bool:
+    """True for file names with an image suffix, ignoring hidden and macOS metadata files."""
+    path = PurePosixPath(name)
+    hidden = path.name.startswith(".") or "__MACOSX" in path.parts
+    return not hidden and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def load_rgb(data: bytes) -> Image.Image:
+    """Decodes image bytes into an upright RGB picture.
+
+    EXIF orientation is applied; CMYK, palette, greyscale and alpha images become RGB, with
+    transparency composited on white (product shots on transparent backgrounds).
+
+    Raises:
+        ValueError: with a short reason, for empty, truncated, unknown or oversized images.
+    """
+    if not data:
+        raise ValueError("the file is empty (0 bytes)")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+            raise ValueError("the picture is too large to open safely (decompression bomb limit)") from err
+        except UnidentifiedImageError as err:
+            raise ValueError("not a picture prodsim can read") from err
+        except (OSError, SyntaxError) as err:
+            raise ValueError(f"the picture is damaged or truncated ({err})") from err
+    image = ImageOps.exif_transpose(image)
+    if image.mode in {"RGBA", "LA", "PA"} or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, "white")
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def thumbnail_jpeg(image: Image.Image, size: int = THUMBNAIL_PX) -> bytes:
+    """Returns a JPEG thumbnail no larger than ``size`` pixels on its longest side."""
+    thumb = image.copy()
+    thumb.thumbnail((size, size), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    thumb.save(out, format="JPEG", quality=85, optimize=True)
+    return out.getvalue()
+
+
+def content_hash(data: bytes) -> str:
+    """Stable short hash of file contents; names stored photos and keys cached vectors."""
+    return hashlib.sha1(data).hexdigest()
+
+
+@dataclass
+class MatchedImage:
+    """A photo assigned to a product, decoded and checked."""
+
+    product_id: str
+    file: ImageFile
+    data: bytes
+    sha1: str
+    thumbnail: bytes
+
+
+@dataclass
+class ImageMatch:
+    """Result of matching photo files to product rows."""
+
+    matched: list[MatchedImage]
+    unmatched: list[str]
+    corrupt: list[dict]
+    skipped: list[str]
+
+
+def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) -> ImageMatch:
+    """Assigns photo files to products by the image-file column, else by the product id.
+
+    A file matches when its name (or its name without suffix) equals the product's
+    ``image_file`` value without folders, or its stem equals the product id; case is ignored.
+
+    Args:
+        files: from :func:`list_image_source`.
+        products: the product table (``id`` and ``image_file`` columns).
+        progress: optional callable(done, total) while photos are decoded.
+    """
+    by_name: dict[str, str] = {}
+    for pid, image_file in zip(products["id"], products["image_file"]):
+        if image_file:
+            by_name[PurePosixPath(image_file.replace("\\", "/")).name.lower()] = pid
+        by_name.setdefault(str(pid).lower(), pid)
+    result = ImageMatch([], [], [], [])
+    candidates = []
+    for f in files:
+        if not is_image_name(f.name):
+            if not PurePosixPath(f.name).name.startswith(".") and "__MACOSX" not in f.name:
+                result.skipped.append(f.name)
+            continue
+        pid = by_name.get(f.basename.lower()) or by_name.get(f.stem.lower())
+        if pid is None:
+            result.unmatched.append(f.name)
+        else:
+            candidates.append((pid, f))
+    seen: set[str] = set()
+    for done, (pid, f) in enumerate(candidates, 1):
+        if pid in seen:
+            result.unmatched.append(f.name)
+            continue
+        data = f.read()
+        try:
+            thumb = thumbnail_jpeg(load_rgb(data))
+        except ValueError as err:
+            result.corrupt.append({"file": f.name, "reason": str(err)})
+        else:
+            seen.add(pid)
+            result.matched.append(MatchedImage(pid, f, data, content_hash(data), thumb))
+        if progress:
+            progress(done, len(candidates))
+    return result
+

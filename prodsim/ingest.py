@@ -1,0 +1,161 @@
+"""Turning an uploaded catalog (and photos) into a workspace.
+
+Everything is read, mapped, decoded and checked in memory first; only when all checks
+pass is anything written, into a staging folder that is then renamed into place. A bad
+file therefore leaves the workspaces on disk exactly as they were.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from prodsim.catalog import QualityReport, RawTable, build_products, guess_mapping, read_table
+from prodsim.errors import BadInputError
+from prodsim.images import ImageMatch, list_image_source, match_images
+from prodsim.workspace import (
+    META, PRODUCTS, QUALITY, Workspace, atomic_write_json, atomic_write_parquet,
+    default_root, merge_staged_images, new_staging_dir, now_iso, slugify, stage_images,
+)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class IngestResult:
+    """A finished ingest: the workspace written and what was found."""
+
+    workspace: Workspace
+    report: QualityReport
+    mapping: dict
+
+
+def resolve_mapping(raw: RawTable, overrides: dict[str, str | None] | None) -> dict[str, str | None]:
+    """The guessed mapping with the user's choices on top (a None override keeps the guess)."""
+    mapping = guess_mapping(raw.frame)
+    mapping.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return mapping
+
+
+def _apply_images(products: pd.DataFrame, matches: ImageMatch, report: QualityReport, kept: dict[str, str]) -> None:
+    """Sets each product's photo hash: a new match first, else the photo it already had."""
+    sha_by_id = {**kept, **{m.product_id: m.sha1 for m in matches.matched}}
+    products["image_sha1"] = products["id"].map(sha_by_id).fillna("")
+    report.images_matched = int((products["image_sha1"] != "").sum())
+    report.images_missing = len(products) - report.images_matched
+    report.images_unmatched = matches.unmatched
+    report.images_corrupt = matches.corrupt
+    report.files_skipped = matches.skipped
+
+
+def _refuse_if_unusable(matches: ImageMatch, source_name: str) -> None:
+    if matches.matched:
+        return
+    problems = [f"{c['file']}: {c['reason']}" for c in matches.corrupt]
+    problems += [f"{name}: matches no product" for name in matches.unmatched]
+    problems += [f"{name}: not an image file" for name in matches.skipped]
+    detail = "; ".join(problems[:5]) or "it holds no files"
+    raise BadInputError(
+        f"None of the photos in {source_name} could be used ({detail}). "
+        "Name each photo after its product id or after the catalog's image column, and use JPEG or PNG files.")
+
+
+def ingest(
+    catalog: str | Path | bytes,
+    *,
+    workspace_dir: str | Path | None = None,
+    catalog_name: str | None = None,
+    name: str | None = None,
+    mapping: dict[str, str | None] | None = None,
+    images: str | Path | bytes | None = None,
+    images_name: str = "photos.zip",
+    progress: Progress | None = None,
+) -> IngestResult:
+    """Reads a catalog (and optionally its photos) into a workspace.
+
+    Args:
+        catalog: path or uploaded bytes of the catalog file.
+        workspace_dir: the workspace folder; default a folder named after ``name`` under
+            :func:`prodsim.workspace.default_root`. An existing workspace there gets the new
+            rows and keeps its photos (of ids still present), cached vectors and history.
+        catalog_name: the file name, needed with bytes.
+        name: display name; default the catalog's file name without suffix.
+        mapping: field -> column overrides on top of the guessed mapping.
+        images: a ZIP (path or bytes) or a folder of photos.
+        images_name: the archive's file name, for messages.
+        progress: callable(done, total) while photos are decoded.
+
+    Raises:
+        BadInputError: any problem with the files; nothing is written then.
+    """
+    raw = read_table(catalog, catalog_name)
+    final_mapping = resolve_mapping(raw, mapping)
+    products, report = build_products(raw, final_mapping)
+    matches = ImageMatch([], [], [], [])
+    if images is not None:
+        files = list_image_source(images, images_name)
+        matches = match_images(files, products, progress)
+        _refuse_if_unusable(matches, images_name if isinstance(images, bytes) else Path(images).name)
+    display_name = name or Path(raw.source_name).stem
+    target = Path(workspace_dir) if workspace_dir else default_root() / slugify(display_name)
+    existing = (target / META).is_file()
+    previous = Workspace(target).products() if existing else None
+    kept = dict(zip(previous["id"], previous["image_sha1"])) if previous is not None else {}
+    _apply_images(products, matches, report, kept)
+
+    staging = new_staging_dir(target.parent)
+    try:
+        staged = stage_images(matches.matched, staging)
+        meta = Workspace(target).meta if existing else {"name": display_name, "created": now_iso()}
+        meta["name"] = name or meta["name"]
+        meta.update(source=raw.source_name, mapping=final_mapping, encoding=raw.encoding, updated=now_iso())
+        if existing:
+            merge_staged_images(staged, target)
+            atomic_write_parquet(target / PRODUCTS, products)
+            atomic_write_json(target / QUALITY, report.to_dict())
+            atomic_write_json(target / META, meta)
+        else:
+            products.to_parquet(staging / PRODUCTS, index=False)
+            atomic_write_json(staging / QUALITY, report.to_dict())
+            atomic_write_json(staging / META, meta)
+            staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    workspace = Workspace(target)
+    workspace.record("ingest", {"source": raw.source_name, "rows": report.rows_kept, "images": report.images_matched})
+    return IngestResult(workspace, report, final_mapping)
+
+
+def attach_images(
+    workspace: Workspace,
+    images: str | Path | bytes,
+    images_name: str = "photos.zip",
+    progress: Progress | None = None,
+) -> QualityReport:
+    """Adds or replaces photos of an existing workspace's products.
+
+    Raises:
+        BadInputError: unsafe or unreadable archives, or archives in which no photo can be
+            used; the workspace is unchanged then.
+    """
+    products = workspace.products()
+    files = list_image_source(images, images_name)
+    matches = match_images(files, products, progress)
+    _refuse_if_unusable(matches, images_name if isinstance(images, bytes) else Path(images).name)
+    report = QualityReport(**{k: v for k, v in workspace.quality().items() if k in QualityReport.__dataclass_fields__})
+    _apply_images(products, matches, report, dict(zip(products["id"], products["image_sha1"])))
+    staging = new_staging_dir(workspace.path.parent)
+    try:
+        merge_staged_images(stage_images(matches.matched, staging), workspace.path)
+    finally:
+        shutil.rmtree(staging)
+    atomic_write_parquet(workspace.path / PRODUCTS, products)
+    atomic_write_json(workspace.path / QUALITY, report.to_dict())
+    workspace.record("attach_images", {"source": images_name, "matched": len(matches.matched)})
+    return report
+

@@ -1,0 +1,253 @@
+"""The workspace: one folder per catalog that owns everything prodsim keeps on disk.
+
+Layout of ``<root>/<slug>/``::
+
+    meta.json          name, source file, column mapping, dates
+    products.parquet   the product table (see prodsim.catalog.build_products)
+    quality.json       the last ingest's quality report
+    images/            photos as uploaded, named by content hash
+    thumbs/            JPEG thumbnails, named by the same hash
+    vectors/           cached vectors, one file per encoder setting (prodsim.vector_cache)
+    prodsim.db         SQLite (WAL): the history of what was done to the workspace
+
+Every file is written to a temporary name and renamed into place, so a crash or a
+cancelled job never leaves half a file; a failed ingest leaves the root untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from prodsim.errors import BadInputError
+
+DEFAULT_ROOT_ENV = "PRODSIM_WORKSPACES"
+PRODUCTS = "products.parquet"
+META = "meta.json"
+QUALITY = "quality.json"
+DATABASE = "prodsim.db"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    details TEXT NOT NULL
+);
+"""
+
+
+def default_root() -> Path:
+    """The folder holding all workspaces: ``$PRODSIM_WORKSPACES`` or ``./workspaces``."""
+    return Path(os.environ.get(DEFAULT_ROOT_ENV, "workspaces")).resolve()
+
+
+def now_iso() -> str:
+    """Current UTC time, second precision, ISO 8601."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def slugify(name: str) -> str:
+    """Folder name for a workspace name: lower-case letters, digits and dashes."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:60] or "catalog"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` through a temporary file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, payload: dict) -> None:
+    """Writes JSON atomically (UTF-8, indented for people who open the folder)."""
+    atomic_write_bytes(path, json.dumps(payload, indent=2, ensure_ascii=False, default=str).encode("utf-8"))
+
+
+def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
+    """Writes a DataFrame as Parquet atomically."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Workspace:
+    """A catalog's folder on disk; cheap to construct, reads files on demand."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not (self.path / META).is_file():
+            raise BadInputError(f"{self.path} is not a prodsim workspace (no {META}).")
+
+    def __repr__(self) -> str:
+        return f"Workspace({str(self.path)!r})"
+
+    @property
+    def slug(self) -> str:
+        """The folder name; stable across renames, so it is what URLs carry."""
+        return self.path.name
+
+    @property
+    def meta(self) -> dict:
+        """Contents of meta.json."""
+        return json.loads((self.path / META).read_text(encoding="utf-8"))
+
+    @property
+    def name(self) -> str:
+        """Display name."""
+        return self.meta["name"]
+
+    @property
+    def images_dir(self) -> Path:
+        """Folder of stored photos."""
+        return self.path / "images"
+
+    @property
+    def thumbs_dir(self) -> Path:
+        """Folder of thumbnails."""
+        return self.path / "thumbs"
+
+    @property
+    def vectors_dir(self) -> Path:
+        """Folder of cached vectors."""
+        return self.path / "vectors"
+
+    def products(self) -> pd.DataFrame:
+        """The product table."""
+        return pd.read_parquet(self.path / PRODUCTS)
+
+    def quality(self) -> dict:
+        """The last ingest's quality report."""
+        path = self.path / QUALITY
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+    def image_path(self, sha1: str, suffix: str) -> Path:
+        """Where a stored photo lives."""
+        return self.images_dir / f"{sha1}{suffix}"
+
+    def thumbnail_path(self, sha1: str) -> Path | None:
+        """A product photo's thumbnail, or None when the product has no photo."""
+        if not sha1:
+            return None
+        path = self.thumbs_dir / f"{sha1}.jpg"
+        return path if path.is_file() else None
+
+    def connect(self) -> sqlite3.Connection:
+        """Opens the workspace database (WAL mode, schema ensured)."""
+        connection = sqlite3.connect(self.path / DATABASE, timeout=30)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(SCHEMA)
+        return connection
+
+    def record(self, action: str, details: dict, actor: str = "user") -> None:
+        """Appends an entry to the workspace history."""
+        with self.connect() as connection:
+            connection.execute("INSERT INTO history (at, actor, action, details) VALUES (?, ?, ?, ?)",
+                               (now_iso(), actor, action, json.dumps(details, default=str)))
+        connection.close()
+
+    def history(self) -> list[dict]:
+        """The workspace history, newest first."""
+        with self.connect() as connection:
+            rows = connection.execute("SELECT at, actor, action, details FROM history ORDER BY id DESC").fetchall()
+        connection.close()
+        return [{"at": at, "actor": actor, "action": action, "details": json.loads(details)} for at, actor, action, details in rows]
+
+    def rename(self, new_name: str) -> None:
+        """Changes the display name (the folder keeps its slug so links keep working)."""
+        new_name = new_name.strip()
+        if not new_name:
+            raise BadInputError("A workspace needs a name; the new name was empty.")
+        meta = self.meta
+        old = meta["name"]
+        meta.update(name=new_name, updated=now_iso())
+        atomic_write_json(self.path / META, meta)
+        self.record("rename", {"from": old, "to": new_name})
+
+    def delete(self) -> None:
+        """Removes the workspace folder (moved aside first, so a crash never leaves half of it)."""
+        trash = self.path.with_name(f".deleted-{self.slug}-{uuid.uuid4().hex[:8]}")
+        os.rename(self.path, trash)
+        shutil.rmtree(trash)
+
+    def summary(self) -> dict:
+        """Counts for the sidebar and the home page."""
+        products = self.products()
+        return {
+            "name": self.name,
+            "slug": self.slug,
+            "products": len(products),
+            "images": int((products["image_sha1"] != "").sum()),
+            "created": self.meta.get("created"),
+            "updated": self.meta.get("updated"),
+        }
+
+
+def list_workspaces(root: str | Path | None = None) -> list[Workspace]:
+    """All workspaces under ``root``, by display name."""
+    root = Path(root) if root else default_root()
+    if not root.is_dir():
+        return []
+    found = [Workspace(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / META).is_file()]
+    return sorted(found, key=lambda w: w.name.lower())
+
+
+@dataclass
+class StagedImages:
+    """Photos ready to be moved into a workspace, keyed by product id."""
+
+    files: dict[str, tuple[str, str]]  # product id -> (sha1, suffix)
+    folder: Path
+
+
+def stage_images(matched, staging: Path) -> StagedImages:
+    """Writes matched photos and thumbnails under ``staging`` (content-addressed names)."""
+    (staging / "images").mkdir(parents=True, exist_ok=True)
+    (staging / "thumbs").mkdir(parents=True, exist_ok=True)
+    files = {}
+    for item in matched:
+        suffix = PurePosixPath(item.file.name).suffix.lower()
+        (staging / "images" / f"{item.sha1}{suffix}").write_bytes(item.data)
+        (staging / "thumbs" / f"{item.sha1}.jpg").write_bytes(item.thumbnail)
+        files[item.product_id] = (item.sha1, suffix)
+    return StagedImages(files, staging)
+
+
+def merge_staged_images(staged: StagedImages, workspace_path: Path) -> None:
+    """Moves staged photos into a workspace; content-addressed names never clash."""
+    for folder in ("images", "thumbs"):
+        target = workspace_path / folder
+        target.mkdir(exist_ok=True)
+        for item in (staged.folder / folder).iterdir():
+            os.replace(item, target / item.name)
+
+
+def new_staging_dir(root: Path) -> Path:
+    """A hidden scratch folder on the same file system as the workspaces (renames stay atomic)."""
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
