@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from prodsim.catalog import FIELDS, ROW_NUMBER_ID, QualityReport, guess_mapping, read_table
-from prodsim.embedding import EmbedStats, ProductVectors, TextTemplate, embed_products
+from prodsim.catalog import FIELDS, ROW_NUMBER_ID, QualityReport, RawTable, guess_mapping, read_table
+from prodsim.embedding import EmbedStats, ProductVectors, TextTemplate, cached_counts, embed_products
 from prodsim.encoders.base import Encoder
 from prodsim.encoders.multilingual import CJK_SHARE_FOR_SUGGESTION, cjk_share
 from prodsim.encoders.registry import DEFAULT_TEXT, MULTILINGUAL_TEXT, load_image_encoder, load_text_encoder
@@ -17,8 +17,8 @@ from prodsim.ingest import IngestResult, attach_images, ingest
 from prodsim.workspace import Workspace, default_root, list_workspaces, slugify
 
 __all__ = [
-    "FIELDS", "ROW_NUMBER_ID", "EmbedStats", "Encoder", "IngestResult", "ProductVectors", "QualityReport",
-    "TextTemplate", "Workspace", "attach_images", "default_root", "embed", "guess_mapping", "ingest",
+    "FIELDS", "ROW_NUMBER_ID", "EmbedStats", "Encoder", "IngestResult", "ProductVectors", "QualityReport", "RawTable",
+    "TextTemplate", "Workspace", "attach_images", "cached_counts", "default_root", "embed", "guess_mapping", "ingest",
     "list_workspaces", "load_image_encoder", "load_text_encoder", "read_table", "slugify", "suggest_text_model",
 ]
 

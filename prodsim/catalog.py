@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from prodsim.errors import BadInputError
-from prodsim.limits import MB, max_upload_bytes
+from prodsim.limits import human_size, max_upload_bytes
 
 FIELDS = ("id", "title", "description", "brand", "category", "price", "image")
 ROW_NUMBER_ID = "(row number)"
@@ -227,7 +227,7 @@ def _cell_text(value) -> str:
 
 def _too_large(name: str, size: int) -> BadInputError:
     return BadInputError(
-        f"{name} is {size / MB:,.1f} MB, over the {max_upload_bytes() / MB:,.0f} MB upload limit. "
+        f"{name} is {human_size(size)}, over the {human_size(max_upload_bytes())} upload limit. "
         "Split the catalog, or raise server.maxUploadSize in .streamlit/config.toml.")
 
 
@@ -263,9 +263,11 @@ def guess_mapping(frame: pd.DataFrame) -> dict[str, str | None]:
     for name in ("image", "id", "title", "description", "brand", "category", "price"):
         for synonym in SYNONYMS[name]:
             hit = next((c for c in columns if normalised[c] == synonym and c not in taken), None)
+            exact = hit is not None
             if hit is None:
                 hit = next((c for c in columns if synonym in normalised[c] and c not in taken and len(synonym) > 3), None)
-            if hit is not None and _fits(frame[hit], name):
+            # A column literally called "id" is the id even with repeats: they must be reported, not hidden.
+            if hit is not None and (_fits(frame[hit], name) or (exact and name == "id" and (frame[hit] != "").any())):
                 mapping[name] = hit
                 taken.add(hit)
                 break

@@ -159,3 +159,21 @@ def _stored_suffixes(workspace: Workspace) -> dict[str, str]:
     if not workspace.images_dir.is_dir():
         return {}
     return {p.stem: p.suffix for p in workspace.images_dir.iterdir()}
+
+
+def cached_counts(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None = None,
+                  template: TextTemplate = TextTemplate()) -> dict[str, int]:
+    """How many products already have vectors for these encoders, without running any model.
+
+    Returns:
+        {"products", "texts_cached", "photos", "photos_cached"}.
+    """
+    products = workspace.products()
+    texts = template.render(products)
+    _, text_found = VectorCache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim).lookup([text_key(t) for t in texts])
+    shas = [s for s in products["image_sha1"] if s]
+    photos_cached = 0
+    if image_encoder is not None and shas:
+        _, found = VectorCache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim).lookup(shas)
+        photos_cached = int(found.sum())
+    return {"products": len(products), "texts_cached": int(text_found.sum()), "photos": len(shas), "photos_cached": photos_cached}

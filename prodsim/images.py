@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from prodsim.catalog import IMAGE_SUFFIXES
 from prodsim.errors import BadInputError
-from prodsim.limits import MAX_ZIP_RATIO, MB, max_unzipped_bytes, max_upload_bytes
+from prodsim.limits import MAX_ZIP_RATIO, human_size, max_unzipped_bytes, max_upload_bytes
 
 THUMBNAIL_PX = 192
 
@@ -58,7 +58,7 @@ def list_image_source(source: str | Path | bytes, name: str = "archive") -> list
     if isinstance(source, (str, Path)):
         name = Path(source).name
     if len(data) > max_upload_bytes():
-        raise BadInputError(f"{name} is {len(data) / MB:,.1f} MB, over the {max_upload_bytes() / MB:,.0f} MB upload limit. Split the photos into several archives.")
+        raise BadInputError(f"{name} is {human_size(len(data))}, over the {human_size(max_upload_bytes())} upload limit. Split the photos into several archives.")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as err:
@@ -72,8 +72,8 @@ def list_image_source(source: str | Path | bytes, name: str = "archive") -> list
     unpacked = sum(m.file_size for m in members)
     if unpacked > max(len(data), 1) * MAX_ZIP_RATIO or unpacked > max_unzipped_bytes():
         raise BadInputError(
-            f"{name} was refused: it would unpack to {unpacked / MB:,.0f} MB from {len(data) / MB:,.1f} MB, "
-            f"more than the {MAX_ZIP_RATIO}x ratio or the {max_unzipped_bytes() / MB:,.0f} MB cap allowed for photos.")
+            f"{name} was refused: it would unpack to {human_size(unpacked)} from {human_size(len(data))}, "
+            f"more than the {MAX_ZIP_RATIO}x ratio or the {human_size(max_unzipped_bytes())} cap allowed for photos.")
     return [ImageFile(m.filename, m.file_size, lambda m=m: archive.read(m)) for m in members]
 
 

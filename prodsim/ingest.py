@@ -35,9 +35,12 @@ class IngestResult:
 
 
 def resolve_mapping(raw: RawTable, overrides: dict[str, str | None] | None) -> dict[str, str | None]:
-    """The guessed mapping with the user's choices on top (a None override keeps the guess)."""
+    """The guessed mapping with the user's choices on top.
+
+    An override of None keeps the guess; "" maps nothing to that field.
+    """
     mapping = guess_mapping(raw.frame)
-    mapping.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    mapping.update({k: v or None for k, v in (overrides or {}).items() if v is not None})
     return mapping
 
 

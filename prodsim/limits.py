@@ -35,3 +35,12 @@ def max_upload_bytes() -> int:
 def max_unzipped_bytes() -> int:
     """Largest total uncompressed size of an image archive (env ``PRODSIM_MAX_UNZIPPED_MB``)."""
     return int(float(os.environ.get("PRODSIM_MAX_UNZIPPED_MB", 4096)) * MB)
+
+
+def human_size(size: float) -> str:
+    """'812 bytes', '48 KB', '3.4 MB', '2.1 GB'."""
+    for unit, scale in (("GB", 1024 ** 3), ("MB", MB), ("KB", 1024)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:,.1f} {unit}" if value < 10 else f"{value:,.0f} {unit}"
+    return f"{int(size)} bytes"

@@ -1,0 +1,25 @@
+"""prodsim dashboard: ``streamlit run app.py``.
+
+Sets up the shared sidebar and session keys, then runs the page the user picked.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import streamlit as st  # noqa: E402  (the offline switches must be set before any HF import)
+
+from pages import ui  # noqa: E402
+
+st.set_page_config(page_title="prodsim", page_icon=":material/shopping_bag:", layout="wide")
+
+navigation = st.navigation([
+    st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
+    st.Page("pages/catalog.py", title="Catalog", icon=":material/inventory_2:", url_path="catalog"),
+])
+workspace = ui.current_workspace()
+ui.sidebar(workspace)
+navigation.run()

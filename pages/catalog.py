@@ -1,0 +1,98 @@
+"""Catalog: browse the products, upload a new catalog with photos, map its columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages import ui
+from prodsim import api
+
+NOT_MAPPED = ""
+FIELD_LABELS = {"id": "Product id", "title": "Title", "description": "Description", "brand": "Brand",
+                "category": "Category", "price": "Price", "image": "Photo file name"}
+read_only = ui.read_only()
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def read_upload(data: bytes, name: str) -> api.RawTable:
+    """The uploaded table, parsed once per distinct file."""
+    return api.read_table(data, name)
+
+
+def browse(workspace: api.Workspace) -> None:
+    products = workspace.products()
+    query = st.text_input("Filter by title, brand or id", key="catalog_filter", placeholder="e.g. kettle")
+    if query:
+        text = products["title"] + " " + products["brand"] + " " + products["id"]
+        products = products[text.str.contains(query, case=False, regex=False)]
+    st.caption(f"{len(products):,} of {workspace.summary()['products']:,} products")
+    ui.product_table(workspace, products, key="catalog_products")
+
+
+def mapping_form(raw: api.RawTable) -> dict[str, str]:
+    guessed = api.guess_mapping(raw.frame)
+    columns = list(raw.frame.columns)
+    st.write("Which column holds what? prodsim guessed; correct anything that is wrong. "
+             "Columns you do not map are kept for colouring and filtering later.")
+    mapping = {}
+    grid = st.columns(4)
+    for i, field in enumerate(api.FIELDS):
+        options = [NOT_MAPPED] + ([api.ROW_NUMBER_ID] if field == "id" else []) + columns
+        guess = guessed.get(field) or (api.ROW_NUMBER_ID if field == "id" else NOT_MAPPED)
+        with grid[i % 4]:
+            mapping[field] = st.selectbox(FIELD_LABELS[field], options, index=options.index(guess),
+                                          format_func=lambda c: "— not in this file —" if c == NOT_MAPPED else c,
+                                          key=f"catalog_map_{field}")
+    return mapping
+
+
+def upload() -> None:
+    catalog_file = st.file_uploader("Catalog file (CSV, TSV, Excel, Parquet, JSON or JSON Lines)",
+                                    type=["csv", "tsv", "txt", "xlsx", "parquet", "json", "jsonl", "ndjson"],
+                                    key="catalog_upload_file", disabled=read_only)
+    photos = st.file_uploader("Product photos (optional): a ZIP of images named after the product id or the photo column",
+                              type=["zip"], key="catalog_upload_photos", disabled=read_only)
+    if catalog_file is None:
+        st.info("Upload a file with one product per row. A title column is all prodsim needs; ids, descriptions, "
+                "brands, categories, prices and photos make the results better.")
+        return
+    raw = ui.show_errors(read_upload, catalog_file.getvalue(), catalog_file.name)
+    if raw is None:
+        return
+    st.caption(f"{catalog_file.name}: {len(raw.frame):,} rows, {len(raw.frame.columns)} columns, read as {raw.encoding}.")
+    st.dataframe(raw.frame.head(5), hide_index=True, width="stretch", key="catalog_preview")
+    mapping = mapping_form(raw)
+    name = st.text_input("Workspace name", value=Path(catalog_file.name).stem, key="catalog_ws_name")
+    exists = any(w.name == name or w.slug == api.slugify(name) for w in api.list_workspaces(ui.workspace_root()))
+    if exists:
+        st.warning(f"A workspace called '{name}' exists: its products will be replaced by this file. "
+                   "Photos of products that are still there, saved results and the history are kept.")
+    if st.button("Update workspace" if exists else "Create workspace", type="primary", key="catalog_ingest", disabled=read_only):
+        tracker = ui.progress_reporter("Reading photos…")
+        result = ui.show_errors(
+            api.ingest, catalog_file.getvalue(), workspace_dir=ui.workspace_root() / api.slugify(name),
+            catalog_name=catalog_file.name, name=name, mapping=mapping,
+            images=photos.getvalue() if photos else None, images_name=photos.name if photos else "",
+            progress=lambda done, total: tracker("Reading photos", done, total))
+        if result is not None:
+            st.session_state["catalog_last_report"] = (result.workspace.name, result.report.summary_lines())
+            ui.select_workspace(result.workspace.slug)
+            st.rerun()
+
+
+workspace = ui.current_workspace()
+st.title("Catalog")
+if "catalog_last_report" in st.session_state:
+    name, lines = st.session_state["catalog_last_report"]
+    st.success(f"Workspace '{name}' is ready. Quality report:")
+    st.markdown("\n".join(f"- {line}" for line in lines))
+browse_tab, upload_tab = st.tabs(["Products", "Upload a catalog"])
+with browse_tab:
+    if workspace is None:
+        st.info("No catalog yet: use the Upload tab.")
+    else:
+        browse(workspace)
+with upload_tab:
+    upload()

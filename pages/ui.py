@@ -1,0 +1,154 @@
+"""Shared pieces of the dashboard: cached loaders, the sidebar, the product table.
+
+All Streamlit caching lives here so that models load once per server process, however
+many browser sessions are open, and pages stay thin.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+
+import pandas as pd
+import streamlit as st
+
+from prodsim import api
+from prodsim.encoders.device import describe
+from prodsim.errors import ProdsimError
+from prodsim.progress import ProgressTracker
+
+log = logging.getLogger("prodsim.app")
+DEMO_CATALOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "demo_catalog.csv")
+DEMO_NAME = "Demo catalog"
+WS_KEY = "workspace_slug"
+THUMBS_PER_PAGE = 100
+
+
+@st.cache_resource(show_spinner="Loading the text model (once per server)…")
+def text_encoder(spec: str, device: str = "auto", precision: str = "auto"):
+    """The text encoder for ``spec``, loaded once per process."""
+    return api.load_text_encoder(spec, device, precision)
+
+
+@st.cache_resource(show_spinner="Loading the photo model (once per server)…")
+def image_encoder(spec: str | None = None, device: str = "auto", precision: str = "auto"):
+    """The image encoder for ``spec``, loaded once per process."""
+    return api.load_image_encoder(spec, device, precision)
+
+
+def read_only() -> bool:
+    """True when the app was started for demos with PRODSIM_READ_ONLY=1."""
+    return os.environ.get("PRODSIM_READ_ONLY") == "1"
+
+
+def workspace_root():
+    """The folder of workspaces; the demo catalog is loaded into it on first start."""
+    root = api.default_root()
+    if not api.list_workspaces(root):
+        api.ingest(DEMO_CATALOG, workspace_dir=root / api.slugify(DEMO_NAME), name=DEMO_NAME)
+    return root
+
+
+def current_workspace() -> api.Workspace | None:
+    """The workspace chosen in the sidebar (kept in the URL as ?ws=slug)."""
+    workspaces = {w.slug: w for w in api.list_workspaces(workspace_root())}
+    slug = st.session_state.get(WS_KEY) or st.query_params.get("ws")
+    if slug not in workspaces:
+        slug = next(iter(workspaces), None)
+    st.session_state[WS_KEY] = slug
+    return workspaces.get(slug)
+
+
+def select_workspace(slug: str) -> None:
+    """Makes ``slug`` the current workspace (e.g. after an upload)."""
+    st.session_state[WS_KEY] = slug
+    st.query_params["ws"] = slug
+
+
+def sidebar(workspace: api.Workspace | None) -> None:
+    """The workspace picker and the active models, the same on every page."""
+    workspaces = api.list_workspaces(workspace_root())
+    with st.sidebar:
+        if workspaces:
+            slugs = [w.slug for w in workspaces]
+            labels = {w.slug: f"{w.name} · {w.summary()['products']:,} products" for w in workspaces}
+            chosen = st.selectbox("Workspace", slugs, index=slugs.index(workspace.slug) if workspace else 0,
+                                  format_func=labels.get, key="sidebar_workspace")
+            if workspace is None or chosen != workspace.slug:
+                select_workspace(chosen)
+                st.rerun()
+            st.query_params["ws"] = chosen
+        if workspace is not None:
+            _manage(workspace)
+        st.caption(models_caption(workspace))
+        if read_only():
+            st.info("Read-only mode: nothing can be changed.")
+
+
+def _manage(workspace: api.Workspace) -> None:
+    with st.expander("Rename or delete this workspace"):
+        new_name = st.text_input("New name", value=workspace.name, key="sidebar_rename_text")
+        if st.button("Rename", key="sidebar_rename") and new_name != workspace.name:
+            show_errors(workspace.rename, new_name)
+            st.rerun()
+        confirm = st.checkbox(f"Yes, delete '{workspace.name}' and everything in it", key="sidebar_delete_confirm")
+        if st.button("Delete workspace", key="sidebar_delete", disabled=not confirm, type="secondary"):
+            workspace.delete()
+            st.session_state.pop(WS_KEY, None)
+            st.query_params.pop("ws", None)
+            st.rerun()
+
+
+def models_caption(workspace: api.Workspace | None) -> str:
+    """E.g. 'MiniLM-L6 · EfficientNet-Lite0 · CPU bf16'."""
+    spec = api.suggest_text_model(workspace) if workspace else api.DEFAULT_TEXT
+    text = text_encoder(spec)
+    parts = [text.label]
+    if workspace is not None and workspace.summary()["images"]:
+        parts.append(image_encoder().label)
+    return " · ".join(parts + [describe(text.device, text.precision)])
+
+
+def show_errors(function, *args, **kwargs):
+    """Runs a library call; a user-facing problem becomes st.error, anything else is logged."""
+    try:
+        return function(*args, **kwargs)
+    except ProdsimError as err:
+        st.error(str(err))
+    except Exception:  # the page must never show a stack trace; the log keeps it
+        log.exception("unexpected error in %s", getattr(function, "__name__", function))
+        st.error("Something went wrong on our side; the details are in the server log. Nothing was changed.")
+    return None
+
+
+def thumbnail_uri(workspace: api.Workspace, sha1: str) -> str | None:
+    """A data URI of a product's thumbnail, for st.column_config.ImageColumn."""
+    path = workspace.thumbnail_path(sha1)
+    if path is None:
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def product_table(workspace: api.Workspace, products: pd.DataFrame, key: str) -> None:
+    """Products with thumbnails, a page at a time."""
+    pages = max(1, -(-len(products) // THUMBS_PER_PAGE))
+    page = st.number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"{key}_page") if pages > 1 else 1
+    shown = products.iloc[(page - 1) * THUMBS_PER_PAGE: page * THUMBS_PER_PAGE].copy()
+    shown.insert(0, "photo", [thumbnail_uri(workspace, s) for s in shown["image_sha1"]])
+    columns = ["photo", "title", "brand", "price", "category", "id"]
+    extra = [c for c in shown.columns if c not in columns + ["image_sha1", "image_file", "row", "description"]]
+    st.dataframe(
+        shown[columns + extra + ["description"]], hide_index=True, width="stretch", key=f"{key}_table",
+        column_config={
+            "photo": st.column_config.ImageColumn("Photo", width="small"),
+            "price": st.column_config.NumberColumn("Price", format="%.2f"),
+            "title": st.column_config.TextColumn("Title", width="large"),
+        },
+    )
+
+
+def progress_reporter(label: str):
+    """A progress bar with counts, speed and time left; returns the (stage, done, total) callback."""
+    bar = st.progress(0.0, text=label)
+    return ProgressTracker(lambda state: bar.progress(state.fraction, text=state.text()))

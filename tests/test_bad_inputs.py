@@ -1,0 +1,145 @@
+"""Every kind of bad input gets a clear message and leaves the workspaces byte-for-byte unchanged."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import FLIPKART, make_zip, tree_digest
+from prodsim.errors import BadInputError
+from prodsim.ingest import attach_images, ingest
+
+SLICE = 20
+
+
+@pytest.fixture
+def flipkart_slice(root, tmp_path):
+    """A workspace of 20 Flipkart products with their photos, plus the catalog file."""
+    products = pd.read_csv(FLIPKART / "products.csv", dtype=str, keep_default_na=False).head(SLICE)
+    catalog = tmp_path / "slice.csv"
+    products.to_csv(catalog, index=False)
+    photos = {name: (FLIPKART / "images" / name).read_bytes() for name in products["image"] if (FLIPKART / "images" / name).is_file()}
+    workspace = ingest(catalog, workspace_dir=root / "slice", images=make_zip(photos), images_name="photos.zip").workspace
+    return workspace, products
+
+
+def refused(root, call, *args, **kwargs) -> str:
+    """Runs a call that must fail; returns its message after checking nothing on disk changed."""
+    before = tree_digest(root)
+    with pytest.raises(BadInputError) as caught:
+        call(*args, **kwargs)
+    assert tree_digest(root) == before
+    assert not [p for p in root.iterdir() if p.name.startswith(".")], "staging folders left behind"
+    return str(caught.value)
+
+
+def write(tmp_path, name: str, data: bytes | str):
+    path = tmp_path / name
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+@pytest.mark.parametrize(("name", "content", "expected"), [
+    ("empty.csv", b"", "is empty"),
+    ("header_only.csv", "id,title,price\n", "has a header line but no product rows"),
+    ("ragged.csv", "id,title,price\n1,Kettle,20\n2,Mug,3,blue,extra\n3,Pan\n", "2 rows do not have the 3 fields of the header (row 2 has 5, row 3 has 2)"),
+    ("numbers.csv", "id,price\n1,20\n2,30\n", "has no usable title column"),
+    ("dupes.csv", "id,title\nA1,Kettle\nA2,Mug\nA1,Kettle red\n", "1 ids appear more than once ('A1' in rows 1, 3)"),
+    ("notes.docx", "id,title\n1,Kettle\n", "files of type '.docx' are not supported"),
+    ("broken.json", '[{"id": 1, "title": "Kettle"},', "is not valid JSON"),
+])
+def test_bad_catalog_files(flipkart_slice, root, tmp_path, name, content, expected):
+    message = refused(root, ingest, write(tmp_path, name, content), workspace_dir=root / "new")
+    assert expected in message
+
+
+def test_binary_junk_named_csv(flipkart_slice, root, tmp_path):
+    junk = write(tmp_path, "catalog.csv", next((FLIPKART / "images").iterdir()).read_bytes())
+    assert "does not look like a text table" in refused(root, ingest, junk, workspace_dir=root / "new")
+
+
+def test_ids_all_empty(flipkart_slice, root, tmp_path):
+    path = write(tmp_path, "noids.csv", "sku,title\n,Kettle\n,Mug\n")
+    message = refused(root, ingest, path, workspace_dir=root / "new", mapping={"id": "sku"})
+    assert "the id column 'sku' is empty in every row" in message and "(row number)" in message
+
+
+def test_re_ingest_with_a_bad_file_keeps_the_existing_workspace(flipkart_slice, root, tmp_path):
+    path = write(tmp_path, "dupes.csv", "id,title\nA1,Kettle\nA1,Mug\n")
+    assert "appear more than once" in refused(root, ingest, path, workspace_dir=root / "slice")
+
+
+def test_upload_over_the_size_cap(flipkart_slice, root, tmp_path, monkeypatch):
+    path = write(tmp_path, "big.csv", "id,title\n" + "".join(f"{i},Kettle number {i}\n" for i in range(2000)))
+    monkeypatch.setenv("PRODSIM_MAX_UPLOAD_MB", "0.01")
+    message = refused(root, ingest, path, workspace_dir=root / "new")
+    assert "big.csv is 45 KB, over the 10 KB upload limit" in message and "server.maxUploadSize" in message
+
+
+def jpeg_bytes() -> bytes:
+    return next(p for p in sorted((FLIPKART / "images").iterdir())).read_bytes()
+
+
+def bomb_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(out, format="PNG")  # 400 megapixels, a few KB on disk
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("entry", "data", "expected"), [
+    ("{id}.jpg", b"", "the file is empty (0 bytes)"),
+    ("{id}.jpg", jpeg_bytes()[:2000], "damaged or truncated"),
+    ("{id}.png", bomb_png(), "too large to open safely"),
+    ("readme.txt", b"photos for the summer range", "readme.txt: not an image file"),
+    ("unknown-product.jpg", jpeg_bytes(), "unknown-product.jpg: matches no product"),
+])
+def test_bad_photos(flipkart_slice, root, entry, data, expected):
+    workspace, products = flipkart_slice
+    # Stored, not deflated: a deflated bomb PNG would already trip the archive's ratio check.
+    archive = make_zip({entry.format(id=products["uniq_id"][0]): data}, zipfile.ZIP_STORED)
+    message = refused(root, attach_images, workspace, archive, "photos.zip")
+    assert "None of the photos in photos.zip could be used" in message and expected in message
+
+
+@pytest.mark.parametrize("evil", ["../../outside.jpg", "/etc/outside.jpg"])
+def test_zip_slip_is_refused(flipkart_slice, root, evil):
+    workspace, _ = flipkart_slice
+    message = refused(root, attach_images, workspace, make_zip({evil: jpeg_bytes()}), "evil.zip")
+    assert "point outside the archive" in message
+
+
+def test_zip_bomb_ratio_is_refused(flipkart_slice, root):
+    workspace, products = flipkart_slice
+    archive = make_zip({f"{products['uniq_id'][0]}.jpg": b"\0" * (30 * 1024 * 1024)})
+    message = refused(root, attach_images, workspace, archive, "bomb.zip")
+    assert "would unpack to 30 MB from 30 KB" in message and "100x ratio" in message
+
+
+def test_zip_over_the_unpacked_cap_is_refused(flipkart_slice, root, monkeypatch):
+    workspace, products = flipkart_slice
+    monkeypatch.setenv("PRODSIM_MAX_UNZIPPED_MB", "0.05")
+    archive = make_zip({f"{pid}.jpg": jpeg_bytes() for pid in products["uniq_id"][:5]})
+    assert "the 51 KB cap allowed for photos" in refused(root, attach_images, workspace, archive, "many.zip")
+
+
+def test_not_a_zip_is_refused(flipkart_slice, root):
+    workspace, _ = flipkart_slice
+    assert "is not a ZIP archive" in refused(root, attach_images, workspace, b"plain text, not a zip", "photos.zip")
+
+
+def test_mixed_archive_keeps_the_good_photos_and_reports_the_rest(flipkart_slice, root):
+    workspace, products = flipkart_slice
+    missing = products.loc[~products["image"].map(lambda n: (FLIPKART / "images" / n).is_file()), "uniq_id"]
+    target = products["uniq_id"][1]
+    archive = make_zip({f"{target}.jpg": jpeg_bytes(), "notes.txt": b"x", "stray.jpg": jpeg_bytes(),
+                        f"{products['uniq_id'][2]}.jpg": b""})
+    report = attach_images(workspace, archive, "mixed.zip")
+    assert report.files_skipped == ["notes.txt"] and report.images_unmatched == ["stray.jpg"]
+    assert [c["file"] for c in report.images_corrupt] == [f"{products['uniq_id'][2]}.jpg"]
+    stored = workspace.products().set_index("id")["image_sha1"]
+    assert workspace.thumbnail_path(stored[target]) is not None
+    assert report.images_matched == SLICE - len(missing)
