@@ -22,6 +22,7 @@ log = logging.getLogger("prodsim.app")
 DEMO_CATALOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "demo_catalog.csv")
 DEMO_NAME = "Demo catalog"
 WS_KEY = "workspace_slug"
+PICKER_KEY = "sidebar_workspace"
 THUMBS_PER_PAGE = 100
 
 
@@ -71,14 +72,13 @@ def sidebar(workspace: api.Workspace | None) -> None:
     workspaces = api.list_workspaces(workspace_root())
     with st.sidebar:
         if workspaces:
-            slugs = [w.slug for w in workspaces]
             labels = {w.slug: f"{w.name} · {w.summary()['products']:,} products" for w in workspaces}
-            chosen = st.selectbox("Workspace", slugs, index=slugs.index(workspace.slug) if workspace else 0,
-                                  format_func=labels.get, key="sidebar_workspace")
-            if workspace is None or chosen != workspace.slug:
-                select_workspace(chosen)
-                st.rerun()
-            st.query_params["ws"] = chosen
+            # The picker follows the current workspace (which an upload may have just changed);
+            # a pick by the user changes it through the callback.
+            st.session_state[PICKER_KEY] = workspace.slug if workspace else workspaces[0].slug
+            st.selectbox("Workspace", list(labels), format_func=labels.get, key=PICKER_KEY,
+                         on_change=lambda: select_workspace(st.session_state[PICKER_KEY]))
+            st.query_params["ws"] = st.session_state[PICKER_KEY]
         if workspace is not None:
             _manage(workspace)
         st.caption(models_caption(workspace))

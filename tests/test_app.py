@@ -1,0 +1,118 @@
+"""The pages as a user drives them, through Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import DATASETS, FLIPKART, REPO, make_zip, tree_digest
+from prodsim.workspace import list_workspaces
+
+TIMEOUT = 120  # the first run loads MiniLM once per process
+
+
+class NavigationOnlyPagesManager:
+    """AppTest re-detects the ``pages/`` folder before every run and, from the second run on,
+    executes the page file alone (old multipage mode), skipping app.py's st.navigation and
+    sidebar (seen with Streamlit 1.67). The real server is not affected: st.navigation turns
+    that mode off. This wrapper turns it off for AppTest too."""
+
+    def __new__(cls, *args, **kwargs):
+        from streamlit.runtime.pages_manager import PagesManager
+
+        manager = PagesManager(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+        return manager
+
+
+@pytest.fixture
+def app(root, monkeypatch):
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", NavigationOnlyPagesManager)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(at) -> str:
+    return "\n".join(str(e.value) for e in [*at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info])
+
+
+def test_home_opens_on_the_demo_catalog(app):
+    assert app.title[0].value == "Demo catalog"
+    assert [m.value for m in app.metric][:2] == ["244", "0 of 244"]
+    assert app.button(key="home_embed").label == "Read 244 products"
+    assert "MiniLM-L6" in texts(app) and "CPU" in texts(app)
+
+
+def test_home_embeds_then_says_all_products_are_read(app):
+    app.button(key="home_embed").click().run()
+    assert not app.exception
+    assert "All 244 products have been read" in texts(app)
+    assert "Read 242 products and 0 photos" in texts(app)  # two listings share one text
+    assert app.metric[2].value == "244 of 244"
+
+
+def test_catalog_page_lists_and_filters_products(app):
+    app.switch_page("pages/catalog.py").run()
+    assert not app.exception
+    assert "244 of 244 products" in texts(app)
+    assert len(app.dataframe[0].value) == 100
+    app.text_input(key="catalog_filter").set_value("kettle").run()
+    shown = app.dataframe[0].value
+    assert 0 < len(shown) < 20 and shown["title"].str.contains("Kettle", case=False).all()
+
+
+def test_catalog_upload_maps_columns_and_reports_quality(app, root):
+    app.switch_page("pages/catalog.py").run()
+    catalog = (FLIPKART / "products.csv").read_bytes()
+    photos = make_zip({p.name: p.read_bytes() for p in sorted((FLIPKART / "images").iterdir())[:200]})
+    app.file_uploader(key="catalog_upload_file").set_value(("flipkart.csv", catalog, "text/csv")).run()
+    assert app.selectbox(key="catalog_map_title").value == "product_name"
+    assert app.selectbox(key="catalog_map_category").value == "category_l1"
+    app.selectbox(key="catalog_map_category").set_value("category_l2")
+    app.file_uploader(key="catalog_upload_photos").set_value(("photos.zip", photos, "application/zip"))
+    app.text_input(key="catalog_ws_name").set_value("Flipkart sample").run()
+    app.button(key="catalog_ingest").click().run()
+    assert not app.exception
+    report = texts(app)
+    assert "Workspace 'Flipkart sample' is ready" in report and "1,050 of 1,050 rows became products." in report
+    assert "products have a photo" in report
+    workspace = next(w for w in list_workspaces(root) if w.name == "Flipkart sample")
+    assert workspace.meta["mapping"]["category"] == "category_l2"
+    assert app.title[0].value == "Catalog" and app.session_state["workspace_slug"] == workspace.slug
+
+
+def test_catalog_upload_of_a_bad_file_shows_why_and_changes_nothing(app, root):
+    app.switch_page("pages/catalog.py").run()
+    before = tree_digest(root)
+    ragged = b"id,title,price\n1,Kettle,20\n2,Mug,3,blue\n"
+    app.file_uploader(key="catalog_upload_file").set_value(("ragged.csv", ragged, "text/csv")).run()
+    assert not app.exception
+    assert "1 rows do not have the 3 fields of the header (row 2 has 4)" in texts(app)
+    assert tree_digest(root) == before
+
+
+def test_gb18030_upload_is_read_as_chinese(app, tmp_path):
+    app.switch_page("pages/catalog.py").run()
+    data = (DATASETS / "zh-titles-30cat" / "titles.tsv").read_text(encoding="utf-8").splitlines()[:40]
+    app.file_uploader(key="catalog_upload_file").set_value(("zh.tsv", "\n".join(data).encode("gb18030"), "text/tab-separated-values")).run()
+    assert "read as gb18030" in texts(app)
+    assert app.selectbox(key="catalog_map_title").value == "text_a"
+
+
+def test_sidebar_renames_and_switches_workspaces(app):
+    app.sidebar.text_input(key="sidebar_rename_text").set_value("Spring range")
+    app.sidebar.button(key="sidebar_rename").click().run()
+    assert not app.exception
+    assert app.title[0].value == "Spring range"
+
+
+def test_sidebar_switches_workspace_and_keeps_it_in_the_url(app, root):
+    from prodsim.ingest import ingest
+
+    ingest(DATASETS / "abt-buy" / "tableB.csv", workspace_dir=root / "buy", name="Buy.com offers")
+    app.run()
+    app.sidebar.selectbox(key="sidebar_workspace").set_value("buy").run()
+    assert not app.exception
+    assert app.title[0].value == "Buy.com offers" and app.query_params["ws"] == ["buy"]
