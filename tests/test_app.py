@@ -115,4 +115,4 @@ def test_sidebar_switches_workspace_and_keeps_it_in_the_url(app, root):
     app.run()
     app.sidebar.selectbox(key="sidebar_workspace").set_value("buy").run()
     assert not app.exception
-    assert app.title[0].value == "Buy.com offers" and app.query_params["ws"] == ["buy"]
+    assert app.title[0].value == "Buy.com offers" and app.query_params["ws"] == "buy"
