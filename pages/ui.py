@@ -122,11 +122,16 @@ def show_errors(function, *args, **kwargs):
     return None
 
 
-def thumbnail_uri(workspace: api.Workspace, sha1: str) -> str | None:
-    """A data URI of a product's thumbnail, for st.column_config.ImageColumn."""
+PLACEHOLDER_URI = "data:image/svg+xml;base64," + base64.b64encode(
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" rx="6" fill="#eef0f3"/>'
+    b'<path d="M18 44l10-12 8 9 6-7 8 10z" fill="#c5cad3"/><circle cx="40" cy="24" r="4" fill="#c5cad3"/></svg>').decode()
+
+
+def thumbnail_uri(workspace: api.Workspace, sha1: str) -> str:
+    """A data URI of a product's thumbnail (a neutral placeholder without a photo), for ImageColumn."""
     path = workspace.thumbnail_path(sha1)
     if path is None:
-        return None
+        return PLACEHOLDER_URI
     return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
@@ -144,6 +149,10 @@ def product_table(workspace: api.Workspace, products: pd.DataFrame, key: str) ->
             "photo": st.column_config.ImageColumn("Photo", width="small"),
             "price": st.column_config.NumberColumn("Price", format="%.2f"),
             "title": st.column_config.TextColumn("Title", width="large"),
+            "brand": st.column_config.TextColumn("Brand"),
+            "category": st.column_config.TextColumn("Category"),
+            "id": st.column_config.TextColumn("Id"),
+            "description": st.column_config.TextColumn("Description"),
         },
     )
 

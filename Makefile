@@ -1,0 +1,39 @@
+# Two entry points: `make run` (install + start the app on the demo catalog) and `make test`.
+# Everything installs into .venv; torch and torchvision come pinned from this machine's wheel cache.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test install install-test chromium bench demo-catalog
+
+$(VENV)/.app-installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.app-installed requirements-test.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.app-installed
+
+install-test: $(VENV)/.test-installed
+
+run: install
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: install-test chromium
+	$(PY) -m pytest
+
+bench: install-test
+	$(PY) bench/embed_text.py
+	$(PY) bench/embed_images.py
+
+demo-catalog:
+	$(PYTHON) assets/build_demo_catalog.py

@@ -1,0 +1,63 @@
+"""Helpers for the benchmark scripts: timing with warm-up and repeats, device sync, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DATASETS = REPO.parent / "shared" / "datasets"
+sys.path.insert(0, str(REPO))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def sync(device: str) -> None:
+    """Waits for queued GPU work so timings are honest."""
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def items_per_second(run, n_items: int, device: str, repeats: int = 3) -> tuple[float, object]:
+    """Best-of-``repeats`` throughput of ``run()`` after one warm-up call; returns (items/s, last result)."""
+    result = run()
+    best = float("inf")
+    for _ in range(repeats):
+        sync(device)
+        start = time.perf_counter()
+        result = run()
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return n_items / best, result
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine(device: str) -> dict:
+    """What the numbers were measured on."""
+    import torch
+
+    info = {"device": device, "torch_threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count()}
+    if device.startswith("cuda"):
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def report(payload: dict) -> None:
+    """Prints the JSON result and keeps a copy under bench/results/."""
+    text = json.dumps(payload, indent=2)
+    print(text)
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / f"{payload['bench']}-{payload['machine']['device']}.json").write_text(text)
