@@ -104,3 +104,22 @@ def test_suggests_the_multilingual_model_for_chinese_catalogs(root, tmp_path, de
     chinese = ingest(path, workspace_dir=root / "zh").workspace
     assert api.suggest_text_model(chinese) == "use-multilingual"
     assert api.suggest_text_model(demo_workspace) == "minilm-l6"
+
+
+def test_cli_embed_reuses_the_cache_across_processes(demo_workspace):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    def run() -> tuple[dict, str]:
+        out = subprocess.run([sys.executable, "-m", "prodsim", "embed", "--workspace", str(demo_workspace.path)],
+                             capture_output=True, text=True, cwd=REPO, check=True)
+        return json.loads(out.stdout), out.stderr
+
+    distinct = len(set(TextTemplate().render(demo_workspace.products())))
+    (first, first_progress), (second, second_progress) = run(), run()
+    assert first["text_encoded"] == distinct and f"Reading product texts: {distinct} of {distinct}" in first_progress
+    assert (second["text_encoded"], second["text_cached"]) == (0, 244) and "Reading product texts" not in second_progress
+    assert first["text_model"].startswith("MiniLM-L6|text|") and first["text_dim"] == 384 and first["image_model"] is None
