@@ -1,4 +1,4 @@
-"""Home: what is in this workspace and the next sensible step."""
+"""Home: what is in this workspace, the next sensible step, and what the models read."""
 
 from __future__ import annotations
 
@@ -6,8 +6,83 @@ import streamlit as st
 
 from pages import ui
 from prodsim import api
+from prodsim.encoders.fusion import DEFAULT_IMAGE_WEIGHT
 from prodsim.errors import Cancelled
 from prodsim.progress import format_seconds
+
+AUTOMATIC = ""
+OWN_FOLDER = "own"
+
+
+def model_picker(label: str, choices: dict[str, str], current: str | None, key: str, help_text: str) -> str | None:
+    """A known model, prodsim's choice, or a path on this machine; returns the spec (None = automatic)."""
+    options = {AUTOMATIC: "Let prodsim choose", **choices, OWN_FOLDER: "A model on this machine…"}
+    chosen = current if current in options else (OWN_FOLDER if current else AUTOMATIC)
+    picked = st.selectbox(label, list(options), index=list(options).index(chosen), format_func=options.get, key=key)
+    if picked == OWN_FOLDER:
+        path = st.text_input("Path", value=current if chosen == OWN_FOLDER else "", key=f"{key}_path", help=help_text)
+        return path.strip() or None
+    return picked or None
+
+
+def settings_form(workspace: api.Workspace) -> None:
+    """Models, product text and photo weight for this workspace, saved in it."""
+    settings = api.load_settings(workspace)
+    has_photos = workspace.summary()["images"] > 0
+    with st.expander("What the models read"):
+        st.caption("Changes apply the next time products are read; work already done for other settings is kept.")
+        fields = st.multiselect("Product text is made of", list(api.TEMPLATE_FIELDS), default=list(settings.template_fields),
+                                key="home_template_fields")
+        words = st.slider("Words of the description to use", 0, 100, settings.description_words, key="home_template_words")
+        text_model = model_picker("Text model", api.TEXT_MODELS, settings.text_model, "home_text_model",
+                                  "A Hugging Face model folder (with config.json), or a CLIP folder.")
+        use_photos = st.checkbox("Use product photos", value=has_photos if settings.use_images is None else settings.use_images,
+                                 key="home_use_photos", disabled=not has_photos)
+        image_model = model_picker("Photo model", api.IMAGE_MODELS, settings.image_model, "home_image_model",
+                                   "A CLIP folder, or a torchvision weights file written as ARCH:/path/weights.pth.")
+        weight = st.slider("How much photos count in a similarity", 0.0, 1.0,
+                           DEFAULT_IMAGE_WEIGHT if settings.image_weight is None else settings.image_weight, 0.05,
+                           key="home_image_weight", disabled=not use_photos,
+                           help="Products without a photo are always compared on their text alone.")
+        if st.button("Save", key="home_save_settings", disabled=ui.read_only()):
+            chosen = api.WorkspaceSettings(
+                text_model=text_model, image_model=image_model, use_images=use_photos if has_photos else None,
+                image_weight=weight, template_fields=tuple(fields), description_words=words)
+            if ui.show_errors(api.save_settings, workspace, chosen) is not None:
+                st.rerun()
+
+
+def next_step(workspace: api.Workspace) -> dict[str, int]:
+    """The button that reads what the models have not read yet; returns the cache counts."""
+    text, photos = ui.encoders_for(workspace)
+    counts = api.cached_counts(workspace, text, photos)
+    missing_texts = counts["products"] - counts["texts_cached"]
+    missing_photos = (counts["photos"] - counts["photos_cached"]) if photos else 0
+    st.subheader("Next step")
+    if missing_texts or missing_photos:
+        label = f"Read {missing_texts:,} products" + (f" and {missing_photos:,} photos" if missing_photos else "")
+        st.write("Before prodsim can show similar products, its models read every product once. "
+                 "The results are kept, so this never has to be done again for the same products.")
+        if st.button(label, type="primary", key="home_embed", disabled=ui.read_only()):
+            st.button("Cancel", key="home_cancel", help="Stops after the current batch; finished work is kept.")
+            tracker = ui.progress_reporter("Starting…")
+            try:
+                _, stats = api.embed(workspace, text, photos, use_images=photos is not None, progress=tracker)
+            except Cancelled as stop:
+                st.warning(str(stop))
+            else:
+                failed = f" {len(stats.images_failed):,} photos could not be read and are left out." if stats.images_failed else ""
+                st.session_state["home_last_embed"] = (
+                    f"Read {stats.text_encoded:,} products and {stats.images_encoded:,} photos in "
+                    f"{format_seconds(stats.seconds)} ({stats.text_cached:,} were already known).{failed}")
+                st.rerun()
+    else:
+        st.success(f"All {counts['products']:,} products have been read by {ui.models_caption(workspace)}.")
+        st.page_link("pages/catalog.py", label="Browse the catalog", icon=":material/inventory_2:")
+    if "home_last_embed" in st.session_state:
+        st.caption(st.session_state["home_last_embed"])
+    return counts
+
 
 workspace = ui.current_workspace()
 if workspace is None:
@@ -21,47 +96,18 @@ st.title(workspace.name)
 st.write("prodsim finds products that are alike: the same item listed by two sellers, variants in another size "
          "or colour, and products that belong together. It reads each product's title, brand, category, "
          "description and photo.")
-
-text = ui.text_encoder(api.suggest_text_model(workspace))
-photos = ui.image_encoder() if summary["images"] else None
-counts = api.cached_counts(workspace, text, photos)
-missing = (counts["products"] - counts["texts_cached"]) + (counts["photos"] - counts["photos_cached"])
-
-products_col, photos_col, read_col = st.columns(3)
+metrics = st.container()
+counts = next_step(workspace)
+products_col, photos_col, read_col = metrics.columns(3)
 products_col.metric("Products", f"{summary['products']:,}")
 photos_col.metric("With a photo", f"{summary['images']:,} of {summary['products']:,}")
 read_col.metric("Read by the models", f"{counts['texts_cached']:,} of {summary['products']:,}")
-
-st.subheader("Next step")
-if missing:
-    label = f"Read {counts['products'] - counts['texts_cached']:,} products" + (
-        f" and {counts['photos'] - counts['photos_cached']:,} photos" if counts["photos"] > counts["photos_cached"] else "")
-    st.write("Before prodsim can show similar products, its models read every product once. "
-             "The results are kept, so this never has to be done again for the same products.")
-    if st.button(label, type="primary", key="home_embed"):
-        st.button("Cancel", key="home_cancel", help="Stops after the current batch; finished work is kept.")
-        tracker = ui.progress_reporter("Starting…")
-        try:
-            _, stats = api.embed(workspace, text, photos, use_images=photos is not None, progress=tracker)
-        except Cancelled as stop:
-            st.warning(str(stop))
-        else:
-            failed = f" {len(stats.images_failed):,} photos could not be read and are left out." if stats.images_failed else ""
-            st.session_state["home_last_embed"] = (
-                f"Read {stats.text_encoded:,} products and {stats.images_encoded:,} photos in "
-                f"{format_seconds(stats.seconds)} ({stats.text_cached:,} were already known).{failed}")
-            st.rerun()
-else:
-    st.success(f"All {counts['products']:,} products have been read by {ui.models_caption(workspace)}.")
-    st.page_link("pages/catalog.py", label="Browse the catalog", icon=":material/inventory_2:")
-if "home_last_embed" in st.session_state:
-    st.caption(st.session_state["home_last_embed"])
+settings_form(workspace)
 
 quality = workspace.quality()
 if quality:
     with st.expander("Data quality of the last upload"):
-        for line in api.QualityReport(**quality).summary_lines():
-            st.write("- " + line)
+        st.markdown("\n".join(f"- {line}" for line in api.QualityReport(**quality).summary_lines()))
 
 history = workspace.history()[:10]
 if history:

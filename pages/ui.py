@@ -100,14 +100,26 @@ def _manage(workspace: api.Workspace) -> None:
             st.rerun()
 
 
+def runtime_choice() -> tuple[str, str]:
+    """(device, precision) for this server: ``PRODSIM_DEVICE`` / ``PRODSIM_PRECISION`` or automatic."""
+    return os.environ.get("PRODSIM_DEVICE", "auto"), os.environ.get("PRODSIM_PRECISION", "auto")
+
+
+def encoders_for(workspace: api.Workspace | None):
+    """(text encoder, image encoder or None) for a workspace's settings; a broken model choice is shown, and the default used."""
+    device, precision = runtime_choice()
+    text_spec, image_spec = api.model_specs(workspace) if workspace else (api.DEFAULT_TEXT, None)
+    text = show_errors(text_encoder, text_spec, device, precision) or text_encoder(api.DEFAULT_TEXT, device, precision)
+    image = None
+    if image_spec:
+        image = show_errors(image_encoder, image_spec, device, precision) or image_encoder(api.DEFAULT_IMAGE, device, precision)
+    return text, image
+
+
 def models_caption(workspace: api.Workspace | None) -> str:
     """E.g. 'MiniLM-L6 · EfficientNet-Lite0 · CPU bf16'."""
-    spec = api.suggest_text_model(workspace) if workspace else api.DEFAULT_TEXT
-    text = text_encoder(spec)
-    parts = [text.label]
-    if workspace is not None and workspace.summary()["images"]:
-        parts.append(image_encoder().label)
-    return " · ".join(parts + [describe(text.device, text.precision)])
+    text, image = encoders_for(workspace)
+    return " · ".join([text.label] + ([image.label] if image else []) + [describe(text.device, text.precision)])
 
 
 def show_errors(function, *args, **kwargs):

@@ -9,17 +9,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prodsim.catalog import FIELDS, ROW_NUMBER_ID, QualityReport, RawTable, guess_mapping, read_table
-from prodsim.embedding import EmbedStats, ProductVectors, TextTemplate, cached_counts, embed_products
+from prodsim.embedding import EmbedStats, ProductVectors, TextTemplate, count_cached, embed_products
 from prodsim.encoders.base import Encoder
+from prodsim.encoders.fusion import Fusion
 from prodsim.encoders.multilingual import CJK_SHARE_FOR_SUGGESTION, cjk_share
-from prodsim.encoders.registry import DEFAULT_TEXT, MULTILINGUAL_TEXT, load_image_encoder, load_text_encoder
+from prodsim.encoders.registry import (
+    DEFAULT_IMAGE, DEFAULT_TEXT, IMAGE_MODELS, MULTILINGUAL_TEXT, TEXT_MODELS, load_image_encoder, load_text_encoder,
+)
 from prodsim.ingest import IngestResult, attach_images, ingest
+from prodsim.settings import TEMPLATE_FIELDS, WorkspaceSettings, load_settings, save_settings
 from prodsim.workspace import Workspace, default_root, list_workspaces, slugify
 
 __all__ = [
-    "FIELDS", "ROW_NUMBER_ID", "EmbedStats", "Encoder", "IngestResult", "ProductVectors", "QualityReport", "RawTable",
-    "TextTemplate", "Workspace", "attach_images", "cached_counts", "default_root", "embed", "guess_mapping", "ingest",
-    "list_workspaces", "load_image_encoder", "load_text_encoder", "read_table", "slugify", "suggest_text_model",
+    "DEFAULT_IMAGE", "DEFAULT_TEXT", "FIELDS", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
+    "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
+    "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed", "fusion",
+    "guess_mapping", "ingest", "list_workspaces", "load_image_encoder", "load_settings", "load_text_encoder",
+    "model_specs", "read_table", "save_settings", "slugify", "suggest_text_model",
 ]
 
 
@@ -27,6 +33,18 @@ def suggest_text_model(workspace: Workspace) -> str:
     """The multilingual encoder when most titles are Chinese/Japanese, else the default."""
     titles = workspace.products()["title"].head(2000).tolist()
     return MULTILINGUAL_TEXT if cjk_share(titles) >= CJK_SHARE_FOR_SUGGESTION else DEFAULT_TEXT
+
+
+def model_specs(workspace: Workspace) -> tuple[str, str | None]:
+    """(text model, image model or None) this workspace uses, from its settings or prodsim's choice."""
+    settings = load_settings(workspace)
+    use_images = settings.use_images if settings.use_images is not None else workspace.summary()["images"] > 0
+    return settings.text_model or suggest_text_model(workspace), (settings.image_model or DEFAULT_IMAGE) if use_images else None
+
+
+def cached_counts(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None = None) -> dict[str, int]:
+    """How many products already have vectors under the workspace's template (no model runs)."""
+    return count_cached(workspace, text_encoder, image_encoder, load_settings(workspace).template())
 
 
 def embed(
@@ -37,7 +55,7 @@ def embed(
     use_images: bool | None = None,
     device: str = "auto",
     precision: str = "auto",
-    template: TextTemplate = TextTemplate(),
+    template: TextTemplate | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> tuple[ProductVectors, EmbedStats]:
@@ -45,23 +63,30 @@ def embed(
 
     Args:
         workspace: a workspace or its folder.
-        text_encoder: default: the suggested text model for this catalog.
-        image_encoder: default: EfficientNet-Lite0 when the catalog has photos.
-        use_images: force photos on or off (default: on when there are any).
+        text_encoder: default: the workspace's text model (see :func:`model_specs`).
+        image_encoder: default: the workspace's image model, when it uses photos.
+        use_images: force photos on or off (default: the workspace's settings).
         device, precision: for encoders loaded here.
-        template: which fields make the product text.
+        template: which fields make the product text (default: the workspace's settings).
         progress: callable(stage, done, total).
         should_stop: polled between chunks; True cancels.
     """
     workspace = workspace if isinstance(workspace, Workspace) else Workspace(workspace)
-    if text_encoder is None:
-        text_encoder = load_text_encoder(suggest_text_model(workspace), device, precision)
+    text_spec, image_spec = model_specs(workspace)
     if use_images is None:
-        use_images = workspace.summary()["images"] > 0
+        use_images = image_spec is not None or image_encoder is not None
+    text_encoder = text_encoder or load_text_encoder(text_spec, device, precision)
     if use_images and image_encoder is None:
-        image_encoder = load_image_encoder(None, device, precision)
-    vectors, stats = embed_products(workspace, text_encoder, image_encoder if use_images else None, template, progress, should_stop)
+        image_encoder = load_image_encoder(image_spec, device, precision)
+    image_encoder = image_encoder if use_images else None
+    template = template or load_settings(workspace).template()
+    vectors, stats = embed_products(workspace, text_encoder, image_encoder, template, progress, should_stop)
     if stats.text_encoded + stats.images_encoded:
-        workspace.record("embed", {"text": text_encoder.fingerprint, "image": image_encoder.fingerprint if use_images else None,
+        workspace.record("embed", {"text": text_encoder.fingerprint, "image": image_encoder.fingerprint if image_encoder else None,
                                    "encoded": stats.text_encoded + stats.images_encoded})
     return vectors, stats
+
+
+def fusion(workspace: Workspace, vectors: ProductVectors) -> Fusion:
+    """Text + photo similarity with the workspace's photo weight."""
+    return Fusion(vectors, load_settings(workspace).image_weight)

@@ -48,16 +48,22 @@ def _embed(args) -> dict:
     from prodsim.progress import stderr_progress
 
     workspace = api.Workspace(args.workspace)
-    text = api.load_text_encoder(args.text_model or api.suggest_text_model(workspace), args.device, args.precision)
-    use_images = False if args.no_images else None
-    image = api.load_image_encoder(args.image_model, args.device, args.precision) if (args.image_model or use_images is None) and workspace.summary()["images"] else None
-    vectors, stats = api.embed(workspace, text, image, use_images=image is not None, progress=stderr_progress())
+    text_spec, image_spec = api.model_specs(workspace)
+    text = api.load_text_encoder(args.text_model or text_spec, args.device, args.precision)
+    image_spec = None if args.no_images else (args.image_model or image_spec)
+    image = api.load_image_encoder(image_spec, args.device, args.precision) if image_spec else None
+    template = api.load_settings(workspace).template()
+    if args.fields or args.description_words is not None:
+        template = api.WorkspaceSettings(template_fields=tuple(args.fields.split(",")) if args.fields else template.fields,
+                                         description_words=template.description_words if args.description_words is None
+                                         else args.description_words).validate().template()
+    vectors, stats = api.embed(workspace, text, image, use_images=image is not None, template=template, progress=stderr_progress())
     return {
         "workspace": str(workspace.path),
         **asdict(stats),
-        "images_failed": stats.images_failed,
         "text_model": text.fingerprint,
         "image_model": image.fingerprint if image else None,
+        "template": template.describe(),
         "device": text.device,
         "precision": text.precision,
         "text_dim": int(vectors.text.shape[1]),
@@ -84,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--text-model", help="minilm-l6, use-multilingual, or a model folder")
     embed.add_argument("--image-model", help="efficientnet-lite0, a CLIP folder, or ARCH:weights.pth")
     embed.add_argument("--no-images", action="store_true", help="text only")
+    embed.add_argument("--fields", help="product fields the text model reads, comma-separated (default: title,brand,category,description)")
+    embed.add_argument("--description-words", type=int, help="words of the description kept (default 30)")
     embed.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     embed.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
     embed.set_defaults(run=_embed)

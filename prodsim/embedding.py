@@ -161,7 +161,7 @@ def _stored_suffixes(workspace: Workspace) -> dict[str, str]:
     return {p.stem: p.suffix for p in workspace.images_dir.iterdir()}
 
 
-def cached_counts(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None = None,
+def count_cached(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None = None,
                   template: TextTemplate = TextTemplate()) -> dict[str, int]:
     """How many products already have vectors for these encoders, without running any model.
 

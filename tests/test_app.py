@@ -116,3 +116,27 @@ def test_sidebar_switches_workspace_and_keeps_it_in_the_url(app, root):
     app.sidebar.selectbox(key="sidebar_workspace").set_value("buy").run()
     assert not app.exception
     assert app.title[0].value == "Buy.com offers" and app.query_params["ws"] == "buy"
+
+
+def test_home_settings_are_saved_in_the_workspace_and_change_what_is_read(app, root):
+    from prodsim.settings import load_settings
+    from prodsim.workspace import Workspace
+
+    app.multiselect(key="home_template_fields").set_value(["title"])
+    app.button(key="home_save_settings").click().run()
+    assert not app.exception
+    settings = load_settings(Workspace(root / "demo-catalog"))
+    assert settings.template_fields == ("title",)
+    assert app.button(key="home_embed").label == "Read 244 products"  # every title is distinct
+    assert "template_fields" in str(Workspace(root / "demo-catalog").history()[0]["details"])
+
+
+def test_a_broken_model_path_is_explained_and_the_default_is_used(app, root, tmp_path):
+    from prodsim.settings import WorkspaceSettings, save_settings
+    from prodsim.workspace import Workspace
+
+    save_settings(Workspace(root / "demo-catalog"), WorkspaceSettings(text_model=str(tmp_path)))
+    app.run()
+    assert not app.exception
+    assert f"{tmp_path} is not a model folder" in texts(app)
+    assert app.button(key="home_embed").label == "Read 244 products"
