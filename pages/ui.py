@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -21,6 +22,7 @@ from prodsim.progress import ProgressTracker
 log = logging.getLogger("prodsim.app")
 DEMO_CATALOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "demo_catalog.csv")
 DEMO_NAME = "Demo catalog"
+ROOT_KEY = "workspaces_root"
 WS_KEY = "workspace_slug"
 PICKER_KEY = "sidebar_workspace"
 THUMBS_PER_PAGE = 100
@@ -44,11 +46,29 @@ def read_only() -> bool:
 
 
 def workspace_root():
-    """The folder of workspaces; the demo catalog is loaded into it on first start."""
+    """The folder of workspaces for this session (sidebar choice, else ``PRODSIM_WORKSPACES`` or ./workspaces).
+
+    The default folder gets the demo catalog on first start, so a new user sees a working app.
+    """
+    chosen = st.session_state.get(ROOT_KEY)
+    if chosen:
+        return Path(chosen)
     root = api.default_root()
     if not api.list_workspaces(root):
         api.ingest(DEMO_CATALOG, workspace_dir=root / api.slugify(DEMO_NAME), name=DEMO_NAME)
     return root
+
+
+def _choose_root() -> None:
+    folder = Path(st.session_state[f"{ROOT_KEY}_input"]).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        st.session_state[f"{ROOT_KEY}_error"] = f"{folder} cannot be used as the workspaces folder ({err.strerror})."
+        return
+    st.session_state.pop(f"{ROOT_KEY}_error", None)
+    st.session_state[ROOT_KEY] = str(folder.resolve())
+    st.session_state.pop(WS_KEY, None)
 
 
 def current_workspace() -> api.Workspace | None:
@@ -80,7 +100,13 @@ def sidebar(workspace: api.Workspace | None) -> None:
                          on_change=lambda: select_workspace(st.session_state[PICKER_KEY]))
             st.query_params["ws"] = st.session_state[PICKER_KEY]
         if workspace is not None:
+            last_read = next((h["at"] for h in workspace.history() if h["action"] == "embed"), None)
+            st.caption(f"Last read by the models: {last_read.replace('T', ' ')[:16]} UTC" if last_read else "Not read by the models yet")
             _manage(workspace)
+        with st.expander("Where workspaces are kept"):
+            st.text_input("Folder", value=str(workspace_root()), key=f"{ROOT_KEY}_input", on_change=_choose_root)
+            if f"{ROOT_KEY}_error" in st.session_state:
+                st.error(st.session_state[f"{ROOT_KEY}_error"])
         st.caption(models_caption(workspace))
         if read_only():
             st.info("Read-only mode: nothing can be changed.")

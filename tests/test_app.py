@@ -140,3 +140,14 @@ def test_a_broken_model_path_is_explained_and_the_default_is_used(app, root, tmp
     assert not app.exception
     assert f"{tmp_path} is not a model folder" in texts(app)
     assert app.button(key="home_embed").label == "Read 244 products"
+
+
+def test_sidebar_can_point_at_another_workspaces_folder(app, tmp_path):
+    from prodsim.ingest import ingest
+
+    other = tmp_path / "elsewhere"
+    ingest(DATASETS / "abt-buy" / "tableA.csv", workspace_dir=other / "abt", name="Abt offers")
+    app.sidebar.text_input(key="workspaces_root_input").set_value(str(other)).run()
+    assert not app.exception
+    assert app.title[0].value == "Abt offers"
+    assert app.sidebar.selectbox(key="sidebar_workspace").options == ["Abt offers · 1,081 products"]
