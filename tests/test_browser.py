@@ -99,3 +99,10 @@ def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
     page.get_by_text("1,050 of 1,050 products").wait_for()
     page.wait_for_timeout(1500)  # thumbnails are drawn into the grid's canvas
     page.screenshot(path=ARTIFACTS / "05-flipkart-products.png", full_page=True)
+
+    page.get_by_role("link", name="Home").click()
+    page.get_by_role("button", name="Read 1,050 products and 1,047 photos").click()
+    page.get_by_text("Looking at photos").wait_for()
+    page.screenshot(path=ARTIFACTS / "06-reading-progress.png", full_page=True)
+    page.get_by_text("All 1,050 products have been read by MiniLM-L6 · EfficientNet-Lite0").wait_for(timeout=180_000)
+    page.screenshot(path=ARTIFACTS / "07-home-read.png", full_page=True)
