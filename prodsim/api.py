@@ -24,7 +24,7 @@ __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "FIELDS", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed", "fusion",
-    "guess_mapping", "ingest", "list_workspaces", "load_image_encoder", "load_settings", "load_text_encoder",
+    "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "read_table", "save_settings", "slugify", "suggest_text_model",
 ]
 
@@ -85,6 +85,37 @@ def embed(
         workspace.record("embed", {"text": text_encoder.fingerprint, "image": image_encoder.fingerprint if image_encoder else None,
                                    "encoded": stats.text_encoded + stats.images_encoded})
     return vectors, stats
+
+
+def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None, pairs: str | Path | None = None,
+          valid: str | Path | None = None, id_col: str | None = None, text_model: str | None = None,
+          device: str = "auto", precision: str = "auto") -> dict:
+    """Evaluates matching between two catalog files (see :func:`prodsim.matching.evaluate`).
+
+    Args:
+        left, right: catalog files; columns are mapped as on upload (title/name, brand/manufacturer, ...).
+        gold: true pairs (left id, right id) for recall@k and MRR.
+        pairs, valid: labelled pairs (left id, right id, 0/1) for F1 on ``pairs`` with a threshold from ``valid``.
+        id_col: the id column of both tables, when the guess is wrong.
+        text_model: text model name or folder (default MiniLM-L6).
+    """
+    import time
+
+    import pandas as pd
+
+    from prodsim.catalog import build_products
+    from prodsim.ingest import resolve_mapping
+    from prodsim.matching import evaluate
+
+    started = time.perf_counter()
+    tables = []
+    for path in (left, right):
+        raw = read_table(path)
+        tables.append(build_products(raw, resolve_mapping(raw, {"id": id_col}))[0])
+    read = {name: pd.read_csv(path, dtype=str) if path else None for name, path in (("gold", gold), ("pairs", pairs), ("valid", valid))}
+    encoder = load_text_encoder(text_model, device, precision)
+    result = evaluate(tables[0], tables[1], encoder, read["gold"], read["pairs"], read["valid"])
+    return result | {"text_model": encoder.fingerprint, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def fusion(workspace: Workspace, vectors: ProductVectors) -> Fusion:

@@ -71,6 +71,13 @@ def _embed(args) -> dict:
     }
 
 
+def _match(args) -> dict:
+    from prodsim import api
+
+    return api.match(args.left, args.right, gold=args.gold, pairs=args.pairs, valid=args.valid, id_col=args.id_col,
+                     text_model=args.model, device=args.device)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all verbs."""
     parser = argparse.ArgumentParser(prog="python -m prodsim", description=__doc__)
@@ -95,6 +102,17 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     embed.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
     embed.set_defaults(run=_embed)
+
+    match = verbs.add_parser("match", help="rank right records for each left record; evaluate against labels")
+    match.add_argument("--left", required=True, help="left catalog file")
+    match.add_argument("--right", required=True, help="right catalog file")
+    match.add_argument("--gold", help="true pairs: left id, right id")
+    match.add_argument("--pairs", help="labelled test pairs: left id, right id, label (0/1)")
+    match.add_argument("--valid", help="labelled validation pairs; the F1 threshold is chosen on them")
+    match.add_argument("--id-col", help="id column of both tables (default: guessed)")
+    match.add_argument("--model", help="text model name or folder (default minilm-l6)")
+    match.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    match.set_defaults(run=_match)
     return parser
 
 

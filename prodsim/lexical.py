@@ -1,0 +1,114 @@
+"""Lexical signals for product identity: character n-grams, words and model codes.
+
+Dense text vectors are good at "what kind of product" and weak at "which exact product":
+two TVs of one brand look alike to them, while their model numbers differ by a character.
+These sparse TF-IDF views capture spelling-level overlap (character 3-5-grams), shared
+rare words, and shared model codes (tokens mixing letters and digits, with separators
+removed so "KDL-40V4100" equals "kdl40v4100").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+VIEWS = ("char", "word", "code")
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/\.]*[a-z0-9]|[a-z0-9]")
+_SEPARATORS = re.compile(r"[\-/\.]")
+_WORD = re.compile(r"(?u)\b\w+\b")
+
+
+def model_codes(text: str) -> list[str]:
+    """Tokens that look like model or part numbers: letters and digits, at least 4 characters.
+
+    >>> model_codes("Sony Bravia KDL-40V4100 40in LCD")
+    ['kdl40v4100', '40in']
+    """
+    codes = []
+    for token in _TOKEN.findall(text.lower()):
+        joined = _SEPARATORS.sub("", token)
+        if len(joined) >= 4 and re.search(r"\d", joined) and re.search(r"[a-z]", joined):
+            codes.append(joined)
+    return codes
+
+
+@dataclass
+class LexicalFeatures:
+    """Row-normalised sparse TF-IDF matrices, one per view, rows aligned with products."""
+
+    char: sparse.csr_matrix
+    word: sparse.csr_matrix
+    code: sparse.csr_matrix
+
+    def rows(self, index) -> LexicalFeatures:
+        """A subset of rows."""
+        return LexicalFeatures(self.char[index], self.word[index], self.code[index])
+
+    def __len__(self) -> int:
+        return self.char.shape[0]
+
+
+class LexicalEncoder:
+    """Fits TF-IDF vocabularies on a catalog (or two) and turns products into sparse views.
+
+    Args:
+        max_features: cap per view, keeps memory bounded on large catalogs.
+    """
+
+    def __init__(self, max_features: int = 300_000):
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True,
+                                    max_features=max_features, dtype=np.float32)
+        self.word = TfidfVectorizer(token_pattern=_WORD.pattern, sublinear_tf=True, lowercase=True,
+                                    max_features=max_features, dtype=np.float32)
+        self.code = TfidfVectorizer(analyzer=lambda codes: codes, sublinear_tf=True, dtype=np.float32)
+
+    @staticmethod
+    def _texts(products: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+        names = (products["title"].fillna("") + " " + products["brand"].fillna("")).str.strip()
+        everything = names + " " + products["description"].fillna("")
+        return names, everything
+
+    def fit(self, *catalogs: pd.DataFrame) -> LexicalEncoder:
+        """Learns the vocabularies and rarity weights from one or more product tables."""
+        names, everything = zip(*(self._texts(c) for c in catalogs))
+        names, everything = pd.concat(names), pd.concat(everything)
+        self.char.fit(names)
+        self.word.fit(names)
+        codes = everything.map(model_codes)
+        self.has_codes = bool(codes.map(len).sum())
+        if self.has_codes:
+            self.code.fit(codes)
+        return self
+
+    def transform(self, products: pd.DataFrame) -> LexicalFeatures:
+        """Sparse views of each product (title + brand; codes also from the description)."""
+        names, everything = self._texts(products)
+        code = (self.code.transform(everything.map(model_codes)) if self.has_codes
+                else sparse.csr_matrix((len(products), 1), dtype=np.float32))
+        return LexicalFeatures(self.char.transform(names).tocsr(), self.word.transform(names).tocsr(), code.tocsr())
+
+
+def view_similarities(left: LexicalFeatures, right: LexicalFeatures) -> dict[str, np.ndarray]:
+    """Cosine similarity of every left row to every right row, per view.
+
+    Returns:
+        view -> dense (len(left), len(right)) float32 array.
+    """
+    return {view: (getattr(left, view) @ getattr(right, view).T).toarray().astype(np.float32) for view in VIEWS}
+
+
+def shared_terms(left_text: str, right_text: str, encoder: LexicalEncoder, top: int = 6) -> list[tuple[str, float]]:
+    """The words and codes two products share, rarest first, with their IDF weight."""
+    words = {w.lower() for w in _WORD.findall(left_text)} & {w.lower() for w in _WORD.findall(right_text)}
+    idf = dict(zip(encoder.word.get_feature_names_out(), encoder.word.idf_))
+    scored = [(w, float(idf.get(w, 0.0))) for w in words if w in idf]
+    codes = set(model_codes(left_text)) & set(model_codes(right_text))
+    code_idf = dict(zip(encoder.code.get_feature_names_out(), encoder.code.idf_)) if encoder.has_codes else {}
+    scored += [(c, float(code_idf.get(c, max((s for _, s in scored), default=1.0)))) for c in codes if c not in words]
+    return sorted(scored, key=lambda item: -item[1])[:top]

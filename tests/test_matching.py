@@ -1,0 +1,77 @@
+"""Hybrid matching beats dense vectors and keyword matching on the real benchmarks, zero-shot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import DATASETS, REPO
+from prodsim.errors import BadInputError
+from prodsim.lexical import model_codes
+from prodsim.matching import MatchScores, retrieval_metrics
+from prodsim.similarity import csls
+
+
+def run_match(benchmark: str, *extra: str) -> dict:
+    folder = DATASETS / benchmark
+    out = subprocess.run(
+        [sys.executable, "-m", "prodsim", "match", "--left", str(folder / "tableA.csv"), "--right", str(folder / "tableB.csv"),
+         "--gold", str(folder / "gold.csv"), "--pairs", str(folder / "test.csv"), "--valid", str(folder / "valid.csv"), *extra],
+        capture_output=True, text=True, cwd=REPO)
+    return json.loads(out.stdout)
+
+
+@pytest.mark.parametrize(("benchmark", "floor", "queries"), [("abt-buy", 0.90, 1081), ("amazon-google", 0.78, 1113)])
+def test_default_similarity_reaches_the_recall_targets(benchmark, floor, queries):
+    result = run_match(benchmark)
+    print(f"{benchmark}: recall@1 {result['recall_at_1']:.3f}, recall@10 {result['recall_at_10']:.3f}, "
+          f"MRR {result['mrr']:.3f}, test F1 {result['f1']:.3f} (threshold {result['threshold']:.3f} from valid), AUC {result['auc']:.3f}")
+    assert result["queries"] == queries
+    assert result["recall_at_1"] >= floor
+    assert result["recall_at_10"] >= result["recall_at_1"] and 0 < result["f1"] <= 1 and 0 < result["threshold"]
+
+
+def test_match_explains_ids_that_are_not_in_the_tables(tmp_path):
+    folder = DATASETS / "abt-buy"
+    pairs = pd.read_csv(folder / "test.csv").head(5)
+    pairs.loc[0, "ltable_id"] = 999_999
+    pairs.to_csv(tmp_path / "pairs.csv", index=False)
+    out = subprocess.run([sys.executable, "-m", "prodsim", "match", "--left", str(folder / "tableA.csv"), "--right",
+                          str(folder / "tableB.csv"), "--pairs", str(tmp_path / "pairs.csv"), "--valid", str(folder / "valid.csv")],
+                         capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 2 and "1 labelled pairs name ids that are not in the tables" in json.loads(out.stdout)["error"]
+
+
+def test_retrieval_metrics_against_a_brute_force_count():
+    rng = np.random.default_rng(3)
+    total = rng.normal(size=(30, 40)).astype(np.float32)
+    scores = MatchScores(total, {}, np.arange(30).astype(str), np.arange(40).astype(str))
+    gold = pd.DataFrame({"a": [str(i) for i in range(30)], "b": [str(int(np.argsort(-total[i])[i % 12])) for i in range(30)]})
+    result = retrieval_metrics(scores, gold)
+    ranks = np.array([i % 12 + 1 for i in range(30)])
+    assert result["recall_at_1"] == pytest.approx((ranks == 1).mean())
+    assert result["recall_at_10"] == pytest.approx((ranks <= 10).mean())
+    assert result["mrr"] == pytest.approx((1 / ranks).mean())
+
+
+def test_csls_removes_a_hub_that_is_close_to_everything():
+    scores = np.array([[0.9, 0.95], [0.2, 0.92], [0.1, 0.91]], dtype=np.float32)  # right item 1 is a hub
+    assert scores.argmax(axis=1).tolist() == [1, 1, 1]
+    assert csls(scores, k=2).argmax(axis=1)[0] == 0
+
+
+def test_model_codes_ignore_separators_and_plain_words():
+    assert model_codes("Sony KDL-40V4100 Bravia 40in LCD, 2 pack") == ["kdl40v4100", "40in"]
+    assert model_codes("Linksys EtherFast 10/100 switch") == []
+
+
+def test_nothing_to_evaluate_is_a_clear_error():
+    from prodsim.matching import evaluate
+
+    with pytest.raises(BadInputError, match="Nothing to evaluate"):
+        evaluate(pd.DataFrame(), pd.DataFrame(), text_encoder=None)
