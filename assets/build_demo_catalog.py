@@ -42,7 +42,7 @@ CATALOG: dict[str, list[tuple[str, str, float, str, str, list[str]]]] = {
         ("Burr Coffee Grinder", "Caffora", 79.0, "Conical burr grinder with 18 grind settings from espresso fine to French press coarse.", "", []),
         ("French Press 1 l", "Brightfold", 27.0, "Glass cafetiere with a stainless steel frame and a four-level filter.", "size", ["350 ml", "1 l"]),
         ("Pour-Over Coffee Dripper", "Kaito", 19.0, "Ceramic cone dripper for filter coffee, fits most mugs.", "", []),
-        ("Whole Bean Coffee Dark Roast 1 kg", "Montebravo", 21.0, "Dark roast arabica and robusta blend with notes of cocoa and toasted nuts.", "size", ["250 g", "1 kg"]),
+        ("Whole Bean Coffee Dark Roast", "Montebravo", 21.0, "Dark roast arabica and robusta blend with notes of cocoa and toasted nuts.", "size", ["250 g", "1 kg"]),
         ("Loose Leaf Green Tea", "Jadepeak", 9.5, "Spring-picked sencha green tea leaves in a resealable pouch.", "size", ["100 g", "250 g"]),
         ("Milk Frother Electric", "Caffora", 34.0, "Electric milk frother for hot and cold foam, makes lattes and cappuccinos.", "", []),
         ("Glass Teapot with Infuser", "Jadepeak", 22.0, "Borosilicate glass teapot with a removable stainless infuser, 900 ml.", "", []),
@@ -58,7 +58,7 @@ CATALOG: dict[str, list[tuple[str, str, float, str, str, list[str]]]] = {
         ("Bluetooth Audio Receiver", "Vocalis", 25.0, "Bluetooth receiver that adds wireless streaming to older hi-fi systems.", "", []),
     ],
     "Phones & Accessories": [
-        ("Smartphone 6.5 inch 128 GB", "Novaphone", 349.0, "Android smartphone with a 6.5-inch OLED screen, triple camera and 5000 mAh battery.", "storage", ["128 GB", "256 GB"]),
+        ("Smartphone 6.5 inch", "Novaphone", 349.0, "Android smartphone with a 6.5-inch OLED screen, triple camera and 5000 mAh battery.", "storage", ["128 GB", "256 GB"]),
         ("Smartphone 6.1 inch Compact", "Novaphone", 299.0, "Compact Android phone with a 6.1-inch display, fast charging and a 50 MP camera.", "colour", ["Graphite", "Mint"]),
         ("USB-C Fast Charger 65W", "Voltlink", 35.0, "GaN wall charger with two USB-C ports and one USB-A port for phones and laptops.", "", []),
         ("Magnetic Wireless Charging Pad", "Voltlink", 29.0, "15 W Qi wireless charger with a magnetic alignment ring and non-slip base.", "", []),

@@ -36,6 +36,26 @@ def model_codes(text: str) -> list[str]:
     return codes
 
 
+VARIANT_WORDS = frozenset("""
+black white silver grey gray red blue green yellow orange pink purple brown beige cream ivory gold rose navy teal
+coral mint olive graphite charcoal stainless copper bronze clear transparent matte midnight sage terracotta blush
+emerald mustard oatmeal spacegrau space xs s m l xl xxl xxxl small medium large
+""".split())
+
+
+def variant_conflict(left: str, right: str) -> bool:
+    """True when two near-identical titles differ in a number or a colour/size word on both sides.
+
+    "Kettle 1.7 l, White" vs "Kettle 1.7 l, Cream" and "Washer 7kg" vs "Washer 9kg" are
+    variants of one product line, not the same product listed twice.
+    """
+    def marks(text: str) -> set[str]:
+        tokens = {_SEPARATORS.sub("", t) for t in _TOKEN.findall(text.lower())}
+        return {t for t in tokens if re.search(r"\d", t) or t in VARIANT_WORDS}
+    a, b = marks(left), marks(right)
+    return bool(a - b) and bool(b - a)
+
+
 @dataclass
 class LexicalFeatures:
     """Row-normalised sparse TF-IDF matrices, one per view, rows aligned with products."""

@@ -54,13 +54,17 @@ class Fusion:
 
     def scores(self, query: int, candidates: np.ndarray | None = None) -> FusedScores:
         """Similarity of product ``query`` (row index) to ``candidates`` (row indices; default all)."""
+        rows = np.arange(len(self.vectors.ids)) if candidates is None else np.asarray(candidates)
+        return self.pair_scores(np.full(len(rows), query), rows)
+
+    def pair_scores(self, left: np.ndarray, right: np.ndarray) -> FusedScores:
+        """Similarity of product pairs (left[i], right[i]), with parts; all shape (m,)."""
         v = self.vectors
-        rows = np.arange(len(v.ids)) if candidates is None else np.asarray(candidates)
-        text = v.text[rows] @ v.text[query]
+        text = np.einsum("ij,ij->i", v.text[left], v.text[right])
         if v.image is None or self.image_weight == 0:
-            return FusedScores(text, text, np.zeros_like(text), np.zeros(len(rows), dtype=bool))
-        used = v.has_image[rows] & v.has_image[query]
-        image = np.where(used, v.image[rows] @ v.image[query], 0.0).astype(np.float32)
+            return FusedScores(text, text, np.zeros_like(text), np.zeros(len(left), dtype=bool))
+        used = v.has_image[left] & v.has_image[right]
+        image = np.where(used, np.einsum("ij,ij->i", v.image[left], v.image[right]), 0.0).astype(np.float32)
         total = np.where(used, (1 - self.image_weight) * text + self.image_weight * image, text)
         return FusedScores(total.astype(np.float32), text, image, used)
 

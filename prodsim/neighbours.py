@@ -1,0 +1,180 @@
+"""Similar products inside one catalog: neighbours, explanations, search and duplicate pairs.
+
+:class:`ProductSimilarity` holds what scoring needs (fused vectors, lexical views, an index)
+and answers every question with the same hybrid score, so the neighbours, search and
+duplicates pages agree with each other and with ``python -m prodsim match``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from prodsim.embedding import ProductVectors
+from prodsim.encoders.fusion import Fusion
+from prodsim.index import build_index
+from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
+from prodsim.similarity import HybridWeights
+
+CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
+DUPLICATE_THRESHOLD = 0.8  # default hybrid score above which two listings are shown as likely duplicates
+
+
+def _rowwise(left: sparse.csr_matrix, right: sparse.csr_matrix) -> np.ndarray:
+    """Dot products of matching rows of two sparse matrices."""
+    return np.asarray(left.multiply(right).sum(axis=1)).ravel().astype(np.float32)
+
+
+class ProductSimilarity:
+    """Hybrid similarity over one catalog's products.
+
+    Args:
+        products: the workspace's product table (row order = vector order).
+        vectors: from :func:`prodsim.embedding.embed_products`.
+        image_weight: photo share of the dense score (None = default).
+        weights: signal weights (see :class:`prodsim.similarity.HybridWeights`).
+    """
+
+    def __init__(self, products: pd.DataFrame, vectors: ProductVectors, image_weight: float | None = None,
+                 weights: HybridWeights = HybridWeights()):
+        self.products = products.reset_index(drop=True)
+        self.vectors = vectors
+        self.fusion = Fusion(vectors, image_weight)
+        self.lexical_encoder = LexicalEncoder().fit(self.products)
+        self.lexical = self.lexical_encoder.transform(self.products)
+        self.weights = weights.active(self.lexical_encoder.has_codes)
+        self.index = build_index(self.fusion.matrix())
+        self.row_of = {pid: i for i, pid in enumerate(self.products["id"])}
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def _score_pairs(self, left: np.ndarray, right: np.ndarray, lexical_left: LexicalFeatures | None = None) -> pd.DataFrame:
+        """Hybrid score and its parts for pairs (left[i], right[i])."""
+        fused = self.fusion.pair_scores(left, right)
+        lex_left = lexical_left if lexical_left is not None else self.lexical.rows(left)
+        parts = {view: _rowwise(getattr(lex_left, view), getattr(self.lexical.rows(right), view)) for view in VIEWS}
+        total = self.weights["dense"] * fused.total + sum(self.weights[v] * parts[v] for v in VIEWS)
+        return pd.DataFrame({"candidate": right, "score": total.astype(np.float32), "dense": fused.total, "text": fused.text,
+                             "image": fused.image, "image_used": fused.image_used, **parts})
+
+    def _candidates(self, row: int) -> np.ndarray:
+        if self.index.exact:
+            return np.arange(len(self))
+        _, dense_rows = self.index.search(self.fusion.matrix()[row], CANDIDATES)
+        char_scores = (self.lexical.char @ self.lexical.char[row].T).toarray().ravel()
+        lexical_rows = np.argpartition(-char_scores, CANDIDATES)[:CANDIDATES]
+        return np.union1d(dense_rows[0], lexical_rows)
+
+    def neighbours(self, row: int, k: int = 12, keep: Callable[[pd.DataFrame], pd.Series] | None = None) -> pd.DataFrame:
+        """The ``k`` most similar products to product ``row`` (itself excluded), best first.
+
+        Args:
+            keep: optional filter over the candidate table joined with product columns.
+
+        Returns:
+            ``candidate`` (row index), ``score`` and its parts (dense, text, image, char, word, code),
+            then the product's columns.
+        """
+        candidates = self._candidates(row)
+        candidates = candidates[candidates != row]
+        scored = self._score_pairs(np.full(len(candidates), row), candidates)
+        table = scored.join(self.products, on="candidate")
+        if keep is not None:
+            table = table[keep(table)]
+        return table.nlargest(k, "score").reset_index(drop=True)
+
+    def explain(self, row: int, other: int) -> dict:
+        """Why two products are similar: score shares, shared rare terms, attribute differences."""
+        pair = self._score_pairs(np.array([row]), np.array([other])).iloc[0]
+        w = self.weights
+        contributions = {
+            "text": w["dense"] * (pair["text"] * (1 - self.fusion.image_weight) if pair["image_used"] else pair["text"]),
+            "photo": w["dense"] * self.fusion.image_weight * pair["image"] if pair["image_used"] else 0.0,
+            "wording": w["char"] * pair["char"] + w["word"] * pair["word"],
+            "model code": w["code"] * pair["code"],
+        }
+        positive = {k: max(v, 0.0) for k, v in contributions.items()}
+        total = sum(positive.values()) or 1.0
+        a, b = self.products.iloc[row], self.products.iloc[other]
+        text_of = lambda p: f"{p['title']} {p['brand']} {p['description']}"  # noqa: E731
+        differences = {}
+        for column in ("price", "brand", "category"):
+            if str(a[column]) != str(b[column]):
+                differences[column] = (a[column], b[column])
+        return {
+            "score": float(pair["score"]),
+            "shares": {k: float(v / total) for k, v in positive.items()},
+            "shared_terms": shared_terms(text_of(a), text_of(b), self.lexical_encoder),
+            "differences": differences,
+        }
+
+    def search_text(self, query: str, query_vector: np.ndarray, k: int = 20, keyword_weight: float = 0.5) -> pd.DataFrame:
+        """Products for a free-text query.
+
+        Args:
+            query: the words typed.
+            query_vector: the query encoded by the catalog's text encoder, shape (d_text,).
+            keyword_weight: 0 = meaning only (dense), 1 = words only (lexical).
+        """
+        dense = self.vectors.text @ query_vector
+        lexical_query = self.lexical_encoder.transform(pd.DataFrame({"title": [query], "brand": [""], "description": [query]}))
+        lexical_weights = {v: self.weights[v] for v in VIEWS}
+        norm = sum(lexical_weights.values()) or 1.0
+        lexical = sum(lexical_weights[v] / norm * (getattr(self.lexical, v) @ getattr(lexical_query, v).T).toarray().ravel() for v in VIEWS)
+        score = (1 - keyword_weight) * dense + keyword_weight * lexical
+        top = np.argsort(-score, kind="stable")[:k]
+        return self.products.iloc[top].assign(score=score[top], meaning=dense[top], words=lexical[top]).reset_index(drop=True)
+
+    def search_photo(self, photo_vector: np.ndarray, k: int = 20) -> pd.DataFrame:
+        """Products whose photo looks most like an uploaded one (vector from the catalog's image encoder)."""
+        if self.vectors.image is None:
+            return self.products.iloc[[]].assign(score=[])
+        score = np.where(self.vectors.has_image, self.vectors.image @ photo_vector, -1.0)
+        top = np.argsort(-score, kind="stable")[:k]
+        top = top[self.vectors.has_image[top]]
+        return self.products.iloc[top].assign(score=score[top]).reset_index(drop=True)
+
+    def duplicate_pairs(self, threshold: float = DUPLICATE_THRESHOLD, k: int = 10,
+                        progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
+        """Pairs of products scoring at least ``threshold``, each pair once, best first.
+
+        Candidates are every product's ``k`` nearest by the fused vectors; they are re-scored
+        with the full hybrid score. Pairs whose numbers, colours or sizes conflict (9 kg vs 7 kg,
+        white vs cream) are suggested as variants rather than duplicates.
+
+        Returns:
+            Columns ``left``, ``right`` (row indices), ``score`` and its parts.
+        """
+        matrix = self.fusion.matrix()
+        pairs = []
+        step = 2048
+        for start in range(0, len(self), step):
+            _, rows = self.index.search(matrix[start:start + step], k + 1)
+            left = np.repeat(np.arange(start, start + len(rows)), rows.shape[1])
+            pairs.append(np.stack([left, rows.ravel()], axis=1))
+            if progress:
+                progress("Comparing products", min(start + step, len(self)), len(self))
+        pairs = np.concatenate(pairs)
+        pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+        pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+        scored = self._score_pairs(pairs[:, 0], pairs[:, 1]).rename(columns={"candidate": "right"})
+        scored.insert(0, "left", pairs[:, 0])
+        scored = scored[scored["score"] >= threshold].sort_values("score", ascending=False).reset_index(drop=True)
+        titles = self.products["title"].to_numpy()
+        conflict = [variant_conflict(titles[a], titles[b]) for a, b in zip(scored["left"], scored["right"])]
+        return scored.assign(suggested=np.where(conflict, "variant", "duplicate"))
+
+
+def duplicate_groups(pairs: pd.DataFrame, n_products: int) -> np.ndarray:
+    """Connected components of the duplicate graph: a group number per product (-1 = no duplicate)."""
+    from scipy.sparse.csgraph import connected_components
+
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (pairs["left"], pairs["right"])), shape=(n_products, n_products))
+    _, labels = connected_components(graph, directed=False)
+    in_pair = np.zeros(n_products, dtype=bool)
+    in_pair[pairs["left"]] = in_pair[pairs["right"]] = True
+    return np.where(in_pair, labels, -1)
