@@ -20,6 +20,8 @@ VIEWS = ("char", "word", "code")
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9\-/\.]*[a-z0-9]|[a-z0-9]")
 _SEPARATORS = re.compile(r"[\-/\.]")
 _WORD = re.compile(r"(?u)\b\w+\b")
+# "64 gb" -> "64gb" for variant checks, so spacing does not make two listings look different.
+_NUMBER_UNIT = re.compile(r"(\d)\s+(gb|tb|mb|kg|g|l|ml|cl|cm|mm|m|w|kw|mah|v|hz|ghz|inch|in|oz|lb|pk|pack)\b")
 
 
 def model_codes(text: str) -> list[str]:
@@ -50,7 +52,7 @@ def variant_conflict(left: str, right: str) -> bool:
     variants of one product line, not the same product listed twice.
     """
     def marks(text: str) -> set[str]:
-        tokens = {_SEPARATORS.sub("", t) for t in _TOKEN.findall(text.lower())}
+        tokens = {_SEPARATORS.sub("", t) for t in _TOKEN.findall(_NUMBER_UNIT.sub(r"\1\2", text.lower()))}
         return {t for t in tokens if re.search(r"\d", t) or t in VARIANT_WORDS}
     a, b = marks(left), marks(right)
     return bool(a - b) and bool(b - a)
