@@ -19,6 +19,9 @@ st.set_page_config(page_title="prodsim", page_icon=":material/shopping_bag:", la
 navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
     st.Page("pages/catalog.py", title="Catalog", icon=":material/inventory_2:", url_path="catalog"),
+    st.Page("pages/neighbours.py", title="Neighbours", icon=":material/hub:", url_path="neighbours"),
+    st.Page("pages/search.py", title="Search", icon=":material/search:", url_path="search"),
+    st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:", url_path="duplicates"),
 ])
 workspace = ui.current_workspace()
 ui.sidebar(workspace)

@@ -40,7 +40,7 @@ CATALOG: dict[str, list[tuple[str, str, float, str, str, list[str]]]] = {
     "Coffee & Tea": [
         ("Espresso Machine 15 bar", "Caffora", 199.0, "Pump espresso machine with a steam wand for milk froth and a removable water tank.", "colour", ["Black", "Red"]),
         ("Burr Coffee Grinder", "Caffora", 79.0, "Conical burr grinder with 18 grind settings from espresso fine to French press coarse.", "", []),
-        ("French Press 1 l", "Brightfold", 27.0, "Glass cafetiere with a stainless steel frame and a four-level filter.", "size", ["350 ml", "1 l"]),
+        ("French Press", "Brightfold", 27.0, "Glass cafetiere with a stainless steel frame and a four-level filter.", "size", ["350 ml", "1 l"]),
         ("Pour-Over Coffee Dripper", "Kaito", 19.0, "Ceramic cone dripper for filter coffee, fits most mugs.", "", []),
         ("Whole Bean Coffee Dark Roast", "Montebravo", 21.0, "Dark roast arabica and robusta blend with notes of cocoa and toasted nuts.", "size", ["250 g", "1 kg"]),
         ("Loose Leaf Green Tea", "Jadepeak", 9.5, "Spring-picked sencha green tea leaves in a resealable pouch.", "size", ["100 g", "250 g"]),
@@ -64,8 +64,8 @@ CATALOG: dict[str, list[tuple[str, str, float, str, str, list[str]]]] = {
         ("Magnetic Wireless Charging Pad", "Voltlink", 29.0, "15 W Qi wireless charger with a magnetic alignment ring and non-slip base.", "", []),
         ("Clear Phone Case", "Shellguard", 14.0, "Slim transparent case with raised edges and shock-absorbing corners.", "model", ["Novaphone 6.5", "Novaphone 6.1"]),
         ("Tempered Glass Screen Protector 2-Pack", "Shellguard", 9.0, "9H tempered glass screen protectors with an installation frame.", "", []),
-        ("Power Bank 20000 mAh", "Voltlink", 39.0, "High-capacity portable battery with USB-C power delivery and an LED charge display.", "capacity", ["10000 mAh", "20000 mAh"]),
-        ("Braided USB-C Cable 2 m", "Voltlink", 11.0, "Nylon-braided USB-C to USB-C cable rated for 100 W charging.", "size", ["1 m", "2 m"]),
+        ("Power Bank", "Voltlink", 39.0, "High-capacity portable battery with USB-C power delivery and an LED charge display.", "capacity", ["10000 mAh", "20000 mAh"]),
+        ("Braided USB-C Cable", "Voltlink", 11.0, "Nylon-braided USB-C to USB-C cable rated for 100 W charging.", "size", ["1 m", "2 m"]),
     ],
     "Computers & Office": [
         ("Laptop 14 inch 16 GB RAM 512 GB SSD", "Arcwise", 799.0, "Thin and light laptop with a 14-inch full HD screen, 16 GB memory and a 512 GB SSD.", "", []),

@@ -199,3 +199,54 @@ def progress_reporter(label: str):
     """A progress bar with counts, speed and time left; returns the (stage, done, total) callback."""
     bar = st.progress(0.0, text=label)
     return ProgressTracker(lambda state: bar.progress(state.fraction, text=state.text()))
+
+
+@st.cache_resource(show_spinner="Preparing similarity for this catalog…", max_entries=4)
+def _similarity(_workspace: api.Workspace, _text, _image, state: str) -> api.ProductSimilarity:
+    """One similarity model per workspace state, shared by all sessions (``state`` is the cache key)."""
+    return api.similarity(_workspace, _text, _image)
+
+
+def similarity_or_guide(workspace: api.Workspace | None) -> api.ProductSimilarity | None:
+    """The workspace's similarity model, or an explanation of what to do first (then None)."""
+    if workspace is None:
+        st.info("There is no catalog yet. Upload one on the Catalog page.")
+        st.page_link("pages/catalog.py", label="Upload a catalog", icon=":material/inventory_2:")
+        return None
+    text, image = encoders_for(workspace)
+    counts = api.cached_counts(workspace, text, image)
+    if counts["texts_cached"] < counts["products"] or (image is not None and counts["photos_cached"] < counts["photos"]):
+        st.info(f"The models have read {counts['texts_cached']:,} of {counts['products']:,} products so far. "
+                "Read them all on the Home page first; it is done once and kept.")
+        st.page_link("pages/home.py", label="Go to Home to read the products", icon=":material/home:")
+        return None
+    return _similarity(workspace, text, image, api.workspace_state(workspace, text, image))
+
+
+def focus_product(product_id: str) -> None:
+    """Opens the Neighbours page on a product (kept in the URL, so it can be bookmarked)."""
+    params = {"product": product_id}
+    if st.session_state.get(WS_KEY):
+        params["ws"] = st.session_state[WS_KEY]
+    st.session_state.pop("neighbours_find", None)  # a typed filter would otherwise override the focus
+    st.switch_page("pages/neighbours.py", query_params=params)
+
+
+def product_card(workspace: api.Workspace, product: pd.Series, key: str, score: float | None = None, focus: bool = True) -> None:
+    """The one product card: photo, title, brand, price, category, id (and score); a button focuses it."""
+    with st.container(border=True):
+        st.image(thumbnail_uri(workspace, product.get("image_sha1", "")), width=120)
+        st.markdown(f"**{product['title'] or product['description'][:80]}**")
+        price = "" if pd.isna(product["price"]) else f"{product['price']:,.2f}"
+        details = " · ".join(str(v) for v in (product["brand"], price, product["category"]) if v)
+        st.caption(f"{details}  \nid {product['id']}" + (f"  \nsimilarity **{score:.2f}**" if score is not None else ""))
+        if focus and st.button("Similar products", key=f"{key}_focus", type="tertiary"):
+            focus_product(product["id"])
+
+
+def card_grid(workspace: api.Workspace, table: pd.DataFrame, key: str, columns: int = 4, score_column: str | None = "score") -> None:
+    """Product cards in rows of ``columns``."""
+    for start in range(0, len(table), columns):
+        for column, (i, product) in zip(st.columns(columns), table.iloc[start:start + columns].iterrows()):
+            with column:
+                product_card(workspace, product, key=f"{key}_{i}", score=product[score_column] if score_column else None)

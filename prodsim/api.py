@@ -17,11 +17,14 @@ from prodsim.encoders.registry import (
     DEFAULT_IMAGE, DEFAULT_TEXT, IMAGE_MODELS, MULTILINGUAL_TEXT, TEXT_MODELS, load_image_encoder, load_text_encoder,
 )
 from prodsim.ingest import IngestResult, attach_images, ingest
+from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate_groups
+from prodsim.pair_labels import LABELS, PairLabels
 from prodsim.settings import TEMPLATE_FIELDS, WorkspaceSettings, load_settings, save_settings
 from prodsim.workspace import Workspace, default_root, list_workspaces, slugify
 
 __all__ = [
-    "DEFAULT_IMAGE", "DEFAULT_TEXT", "FIELDS", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
+    "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
+    "ProductSimilarity", "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed", "fusion",
     "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
@@ -116,6 +119,61 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
     encoder = load_text_encoder(text_model, device, precision)
     result = evaluate(tables[0], tables[1], encoder, read["gold"], read["pairs"], read["valid"])
     return result | {"text_model": encoder.fingerprint, "seconds": round(time.perf_counter() - started, 2)}
+
+
+MAX_QUERY_CHARS = 500
+
+
+def workspace_state(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None) -> str:
+    """A key that changes whenever the products, settings or models change (for caches)."""
+    import hashlib
+
+    stamp = (workspace.path / "products.parquet").stat().st_mtime_ns
+    parts = [str(workspace.path), str(stamp), repr(load_settings(workspace)), text_encoder.fingerprint,
+             image_encoder.fingerprint if image_encoder else ""]
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
+def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None = None) -> ProductSimilarity:
+    """Hybrid similarity over the workspace (vectors come from the cache; missing ones are computed)."""
+    vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=image_encoder is not None)
+    return ProductSimilarity(workspace.products(), vectors, load_settings(workspace).image_weight)
+
+
+def search_text(similarity_model: ProductSimilarity, text_encoder: Encoder, query: str, k: int = 20,
+                keyword_weight: float = 0.5):
+    """Products for a typed query.
+
+    Raises:
+        BadInputError: an empty or punctuation-only query, or one longer than MAX_QUERY_CHARS.
+    """
+    import re
+
+    from prodsim.errors import BadInputError
+
+    query = query.strip()
+    if not re.search(r"\w", query):
+        raise BadInputError("Type a few words to search for, e.g. 'cordless kettle' or a model number.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadInputError(f"The search text is {len(query):,} characters long; keep it under {MAX_QUERY_CHARS} "
+                            "(a product title or a few words).")
+    return similarity_model.search_text(query, text_encoder.encode(query), k, keyword_weight)
+
+
+def search_photo(similarity_model: ProductSimilarity, image_encoder: Encoder, data: bytes, name: str = "photo", k: int = 20):
+    """Products whose photo looks like an uploaded one.
+
+    Raises:
+        BadInputError: the upload is not a picture prodsim can read.
+    """
+    from prodsim.errors import BadInputError
+    from prodsim.images import load_rgb
+
+    try:
+        load_rgb(data)
+    except ValueError as err:
+        raise BadInputError(f"{name} cannot be used for photo search: {err}. Upload a JPEG or PNG photo.") from err
+    return similarity_model.search_photo(image_encoder.encode([data])[0], k)
 
 
 def fusion(workspace: Workspace, vectors: ProductVectors) -> Fusion:

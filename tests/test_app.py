@@ -151,3 +151,75 @@ def test_sidebar_can_point_at_another_workspaces_folder(app, tmp_path):
     assert not app.exception
     assert app.title[0].value == "Abt offers"
     assert app.sidebar.selectbox(key="sidebar_workspace").options == ["Abt offers · 1,081 products"]
+
+
+@pytest.fixture
+def read_demo(app, root, text_encoder):
+    """The app on the demo catalog after its products were read."""
+    from prodsim import api
+
+    api.embed(api.Workspace(root / "demo-catalog"), text_encoder)
+    return app
+
+
+def test_neighbours_page_opens_on_the_product_in_the_url(read_demo):
+    app = read_demo
+    app.query_params["product"] = "DEMO-0003"
+    app.switch_page("pages/neighbours.py").run()
+    assert not app.exception
+    shown = texts(app)
+    assert "Brightfold Electric Kettle 1.7 l, Cream" in shown and "similarity **0.9" in shown
+    assert "Shared words and codes" in shown
+
+
+def test_neighbours_page_explains_a_stale_bookmark(read_demo):
+    app = read_demo
+    app.query_params["product"] = "NO-SUCH-ID"
+    app.switch_page("pages/neighbours.py").run()
+    assert not app.exception
+    assert "The product 'NO-SUCH-ID' in this link is not in 'Demo catalog' any more" in texts(app)
+
+
+def test_neighbours_page_without_read_products_says_what_to_do(app):
+    app.switch_page("pages/neighbours.py").run()
+    assert not app.exception
+    assert "Read them all on the Home page first" in texts(app)
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("  ?!  ", "Type a few words to search for"),
+    ("kettle " * 1500, "The search text is 10,499 characters long"),
+])
+def test_search_page_explains_bad_queries(read_demo, query, message):
+    app = read_demo
+    app.switch_page("pages/search.py").run()
+    app.text_input(key="search_query").set_value(query).run()
+    assert not app.exception
+    assert message in texts(app)
+
+
+def test_search_page_finds_kettles(read_demo):
+    app = read_demo
+    app.switch_page("pages/search.py").run()
+    app.text_input(key="search_query").set_value("cordless kettle").run()
+    assert not app.exception
+    first_card = next(m.value for m in app.markdown if m.value.startswith("**"))
+    assert "Kettle" in first_card
+
+
+def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
+    from prodsim.pair_labels import PairLabels
+    from prodsim.workspace import Workspace
+
+    app = read_demo
+    app.switch_page("pages/duplicates.py").run()
+    assert not app.exception
+    assert "pairs at this threshold" in texts(app)
+    app.button(key="duplicates_label_duplicate").click().run()
+    store = PairLabels(Workspace(root / "demo-catalog"))
+    assert store.labels()["label"].tolist() == ["duplicate"]
+    assert "1 reviewed" in texts(app)
+    app.button(key="duplicates_label_variant").click().run()
+    app.button(key="duplicates_undo").click().run()
+    assert store.labels()["label"].tolist() == ["duplicate"]
+    assert len(store.history()) == 2 and store.history()["undone"].tolist() == [1, 0]

@@ -120,3 +120,28 @@ def test_pricerunner_duplicate_precision_on_a_slice(text_encoder):
     recall = same[duplicate].sum() / int((sizes * (sizes - 1) // 2).sum())
     print(f"PriceRunner fridges/dishwashers/microwaves ({len(products):,} offers): duplicate precision {precision:.3f}, recall {recall:.3f}")
     assert precision >= 0.60  # measured 0.65: PriceRunner splits many identical titles across products
+
+
+def test_photo_search_finds_the_product_and_refuses_non_images(text_encoder, image_encoder):
+    import io
+
+    from PIL import Image, ImageOps
+
+    from conftest import FLIPKART
+    from prodsim import api
+    from prodsim.errors import BadInputError
+
+    raw = read_table(FLIPKART / "products.csv")
+    products = build_products(raw, guess_mapping(raw.frame))[0].head(150).reset_index(drop=True)
+    photos = [(FLIPKART / "images" / name).read_bytes() if (FLIPKART / "images" / name).is_file() else b"" for name in products["image_file"]]
+    image = image_encoder.encode(photos)
+    vectors = ProductVectors(products["id"].to_numpy(), text_encoder.encode(TextTemplate().render(products)), image,
+                             np.linalg.norm(image, axis=1) > 0.5)
+    similarity = ProductSimilarity(products, vectors)
+    target = 17
+    mirrored = io.BytesIO()
+    ImageOps.mirror(Image.open(io.BytesIO(photos[target])).convert("RGB")).save(mirrored, format="JPEG")
+    found = api.search_photo(similarity, image_encoder, mirrored.getvalue())
+    assert found["id"].iloc[0] == products["id"][target]
+    with pytest.raises(BadInputError, match="notes.txt cannot be used for photo search"):
+        api.search_photo(similarity, image_encoder, b"hello", "notes.txt")

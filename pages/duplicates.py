@@ -1,0 +1,107 @@
+"""Duplicates: listings that are the same product (or a variant), reviewed pair by pair."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import ui
+from prodsim import api
+
+FLOOR = 0.6  # pairs are found once down to this score; the slider only filters them
+COMPARED = ["title", "brand", "category", "price", "description", "id"]
+LABEL_BUTTONS = {"duplicate": "Same product", "variant": "Variant (size, colour…)", "different": "Different products"}
+
+st.title("Duplicate listings")
+workspace = ui.current_workspace()
+similarity = ui.similarity_or_guide(workspace)
+if similarity is None:
+    st.stop()
+products = similarity.products
+store = api.PairLabels(workspace)
+text, image = ui.encoders_for(workspace)
+
+
+@st.cache_data(show_spinner="Comparing every product with its nearest ones…", max_entries=4)
+def candidate_pairs(state: str) -> pd.DataFrame:
+    """All pairs above FLOOR for one workspace state (``state`` is the cache key)."""
+    pairs = similarity.duplicate_pairs(threshold=FLOOR)
+    ids = products["id"].to_numpy()
+    return pairs.assign(left_id=ids[pairs["left"]], right_id=ids[pairs["right"]])
+
+
+pairs = candidate_pairs(api.workspace_state(workspace, text, image))
+decided = store.lookup()
+pairs = pairs.assign(label=[decided.get(api.PairLabels.key(a, b), "") for a, b in zip(pairs["left_id"], pairs["right_id"])])
+
+threshold = st.slider("How similar must two listings be?", FLOOR, 1.0, api.DUPLICATE_THRESHOLD, 0.01, key="duplicates_threshold")
+shown = pairs[pairs["score"] >= threshold]
+suggested = shown["suggested"].value_counts()
+st.caption(f"{len(shown):,} pairs at this threshold: {suggested.get('duplicate', 0):,} look like the same product, "
+           f"{suggested.get('variant', 0):,} like variants. {int((shown['label'] != '').sum()):,} reviewed.")
+only_open = st.toggle("Only pairs not reviewed yet", value=True, key="duplicates_only_open")
+queue = shown[shown["label"] == ""] if only_open else shown
+review_tab, groups_tab, decisions_tab = st.tabs(["Review pairs", "Groups", "Decisions"])
+
+
+def comparison(left: pd.Series, right: pd.Series) -> None:
+    table = pd.DataFrame({"field": COMPARED, "first listing": [left[c] for c in COMPARED], "second listing": [right[c] for c in COMPARED]})
+    table = table.astype(str)
+    differs = (table["first listing"].str.lower() != table["second listing"].str.lower()) & (table["field"] != "id")
+    st.dataframe(table.style.apply(lambda r: ["background-color: #fef3c7" if differs[r.name] else ""] * len(r), axis=1),
+                 hide_index=True, width="stretch", key="duplicates_comparison")
+
+
+with review_tab:
+    if queue.empty:
+        st.success("Nothing left to review at this threshold." if len(shown) else "No pairs at this threshold: lower it to see more.")
+    else:
+        position = min(st.session_state.get("duplicates_position", 0), len(queue) - 1)
+        pair = queue.iloc[position]
+        st.markdown(f"Pair {position + 1:,} of {len(queue):,} · similarity **{pair['score']:.2f}** · "
+                    f"prodsim suggests: **{LABEL_BUTTONS[pair['suggested']].lower()}**")
+        left, right = products.iloc[int(pair["left"])], products.iloc[int(pair["right"])]
+        first, second = st.columns(2)
+        with first:
+            ui.product_card(workspace, left, key="duplicates_left")
+        with second:
+            ui.product_card(workspace, right, key="duplicates_right")
+        comparison(left, right)
+        buttons = st.columns(len(LABEL_BUTTONS) + 2)
+        for column, (label, caption) in zip(buttons, LABEL_BUTTONS.items()):
+            if column.button(caption, key=f"duplicates_label_{label}", disabled=ui.read_only(),
+                             type="primary" if label == pair["suggested"] else "secondary"):
+                store.set(pair["left_id"], pair["right_id"], label)
+                if not only_open:
+                    st.session_state["duplicates_position"] = position + 1
+                st.rerun()
+        if buttons[-2].button("Skip", key="duplicates_skip"):
+            st.session_state["duplicates_position"] = (position + 1) % len(queue)
+            st.rerun()
+        if buttons[-1].button("Undo last decision", key="duplicates_undo", disabled=ui.read_only()):
+            undone = store.undo()
+            st.toast("Undid the last decision." if undone else "There is no decision to undo.")
+            st.rerun()
+
+with groups_tab:
+    accepted = shown[(shown["label"] == "duplicate") | ((shown["label"] == "") & (shown["suggested"] == "duplicate"))]
+    groups = api.duplicate_groups(accepted, len(products))
+    table = products.assign(group=groups)[groups >= 0]
+    sizes = table.groupby("group").size().sort_values(ascending=False)
+    st.caption(f"{len(sizes):,} groups of listings that are one product ({len(table):,} listings); "
+               "reviewed pairs count as decided, the rest as suggested.")
+    for group in sizes.index[:20]:
+        members = table[table["group"] == group]
+        with st.expander(f"{members['title'].iloc[0]} — {len(members)} listings"):
+            ui.card_grid(workspace, members.assign(score=None), key=f"duplicates_group_{group}", score_column=None)
+
+with decisions_tab:
+    labels = store.labels()
+    if labels.empty:
+        st.info("No decisions yet. Review pairs in the first tab; each decision is saved at once and can be undone.")
+    else:
+        titles = products.set_index("id")["title"]
+        export = labels.assign(left_title=labels["left_id"].map(titles), right_title=labels["right_id"].map(titles))
+        st.dataframe(export, hide_index=True, width="stretch", key="duplicates_decisions")
+        st.download_button("Download decisions (CSV)", export.to_csv(index=False).encode(),
+                           file_name=f"{workspace.slug}-duplicate-decisions.csv", mime="text/csv", key="duplicates_export")
