@@ -34,6 +34,8 @@ test: install-test chromium
 bench: install-test
 	$(PY) bench/embed_text.py
 	$(PY) bench/embed_images.py
+	$(PY) bench/duplicates.py
+	$(PY) bench/knn.py
 
 demo-catalog:
 	$(PYTHON) assets/build_demo_catalog.py

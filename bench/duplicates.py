@@ -1,0 +1,60 @@
+"""Duplicate listings on PriceRunner's 35k offers: time to list pairs, and pair precision/recall.
+
+Usage: python bench/duplicates.py
+Truth: offers with the same cluster_id are the same product. Text vectors come from the
+default encoder; timings exclude embedding (the app reads vectors from the workspace cache).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from common import DATASETS, machine, peak_rss_mb, report
+
+from prodsim.catalog import build_products, guess_mapping, read_table
+from prodsim.embedding import ProductVectors, TextTemplate
+from prodsim.encoders.registry import load_text_encoder
+from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity
+
+
+def main() -> None:
+    raw = read_table(DATASETS / "pricerunner" / "offers.csv")
+    products = build_products(raw, guess_mapping(raw.frame))[0]
+    encoder = load_text_encoder()
+    start = time.perf_counter()
+    text = encoder.encode(TextTemplate().render(products))
+    embed_seconds = time.perf_counter() - start
+    vectors = ProductVectors(products["id"].to_numpy(), text, None, np.zeros(len(products), dtype=bool))
+    start = time.perf_counter()
+    similarity = ProductSimilarity(products, vectors)
+    build_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    pairs = similarity.duplicate_pairs()
+    pair_seconds = time.perf_counter() - start
+    clusters = products["cluster_id"].to_numpy()
+    same = clusters[pairs["left"]] == clusters[pairs["right"]]
+    sizes = pd.Series(clusters).value_counts()
+    true_pairs = int((sizes * (sizes - 1) // 2).sum())
+    duplicate = (pairs["suggested"] == "duplicate").to_numpy()
+    identical = products["title"].to_numpy()[pairs["left"]] == products["title"].to_numpy()[pairs["right"]]
+    report({
+        "bench": "duplicates",
+        "machine": machine("cpu"),
+        "offers": len(products),
+        "threshold": DUPLICATE_THRESHOLD,
+        "seconds": {"embed_text": round(embed_seconds, 1), "prepare_similarity": round(build_seconds, 1),
+                    "list_pairs": round(pair_seconds, 1), "page_total_after_embedding": round(build_seconds + pair_seconds, 1)},
+        "pairs": int(len(pairs)),
+        "all_pairs_above_threshold": {"precision": round(float(same.mean()), 3), "recall": round(float(same.sum() / true_pairs), 3)},
+        "suggested_duplicates": {"pairs": int(duplicate.sum()), "precision": round(float(same[duplicate].mean()), 3),
+                                 "recall": round(float(same[duplicate].sum() / true_pairs), 3)},
+        "identical_titles_in_other_products": round(float((identical & ~same).sum() / max(identical.sum(), 1)), 3),
+        "true_pairs": true_pairs,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    })
+
+
+if __name__ == "__main__":
+    main()
