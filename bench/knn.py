@@ -1,8 +1,9 @@
 """Top-k search speed and recall: prodsim's exact and approximate indexes against numpy argpartition.
 
 Usage: python bench/knn.py [--sizes 100000 1000000] [--queries 200]
-Vectors: 384-d unit vectors around 1,000 random centres (Gaussian noise, sigma 0.35 per
-coordinate before normalising), a stand-in for product embeddings that form categories.
+Vectors: 384-d unit vectors around 10,000 random centres (about 10-100 per centre; Gaussian
+noise, sigma 0.35 per coordinate before normalising), a stand-in for product embeddings that
+form families. Queries are held-out draws from the same centres.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from prodsim.index.hnsw import HNSWIndex
 K = 10
 
 
-def clustered(n: int, dim: int = 384, centres: int = 1000, seed: int = 0) -> np.ndarray:
+def clustered(n: int, dim: int = 384, centres: int = 10_000, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     centre = rng.normal(size=(centres, dim)).astype(np.float32)
     out = np.empty((n, dim), dtype=np.float32)
@@ -59,8 +60,8 @@ def main() -> None:
     args = parser.parse_args()
     results = {}
     for n in args.sizes:
-        vectors = clustered(n)
-        queries = clustered(args.queries, seed=1)
+        vectors = clustered(n + args.queries)
+        vectors, queries = vectors[:n], vectors[n:]
         base_batched, base_one, truth = timed(lambda q: numpy_top_k(vectors, q), queries)
         exact = ExactIndex().fit(vectors)
         exact_batched, exact_one, exact_rows = timed(lambda q: exact.search(q, K)[1], queries)

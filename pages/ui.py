@@ -54,8 +54,10 @@ def workspace_root():
     if chosen:
         return Path(chosen)
     root = api.default_root()
-    if not api.list_workspaces(root):
+    marker = root / ".demo-added"  # once only: a user who deletes the demo does not get it back
+    if not marker.exists() and not api.list_workspaces(root):
         api.ingest(DEMO_CATALOG, workspace_dir=root / api.slugify(DEMO_NAME), name=DEMO_NAME)
+        marker.touch()
     return root
 
 

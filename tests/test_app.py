@@ -223,3 +223,12 @@ def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
     app.button(key="duplicates_undo").click().run()
     assert store.labels()["label"].tolist() == ["duplicate"]
     assert len(store.history()) == 2 and store.history()["undone"].tolist() == [1, 0]
+
+
+def test_sidebar_deletes_a_workspace_after_confirmation(app, root):
+    assert app.sidebar.button(key="sidebar_delete").disabled
+    app.sidebar.checkbox(key="sidebar_delete_confirm").check().run()
+    app.sidebar.button(key="sidebar_delete").click().run()
+    assert not app.exception
+    assert not (root / "demo-catalog").exists()
+    assert app.title[0].value == "Welcome to prodsim"  # the demo is not forced back on a user who deleted it
