@@ -12,11 +12,7 @@ FLOOR = 0.6  # pairs are found once down to this score; the slider only filters 
 COMPARED = ["title", "brand", "category", "price", "description", "id"]
 LABEL_BUTTONS = {"duplicate": "Same product", "variant": "Variant (size, colour…)", "different": "Different products"}
 
-st.title("Duplicate listings")
-workspace = ui.current_workspace()
-similarity = ui.similarity_or_guide(workspace)
-if similarity is None:
-    st.stop()
+workspace, similarity = ui.similarity_page("Duplicate listings")
 products = similarity.products
 store = api.PairLabels(workspace)
 text, image = ui.encoders_for(workspace)

@@ -11,11 +11,7 @@ from pages import ui
 MATCHES_SHOWN = 200
 SHARE_COLOURS = {"text": "#2563eb", "photo": "#f59e0b", "wording": "#10b981", "model code": "#8b5cf6"}
 
-st.title("Similar products")
-workspace = ui.current_workspace()
-similarity = ui.similarity_or_guide(workspace)
-if similarity is None:
-    st.stop()
+workspace, similarity = ui.similarity_page("Similar products")
 products = similarity.products
 
 

@@ -7,11 +7,7 @@ import streamlit as st
 from pages import ui
 from prodsim import api
 
-st.title("Search")
-workspace = ui.current_workspace()
-similarity = ui.similarity_or_guide(workspace)
-if similarity is None:
-    st.stop()
+workspace, similarity = ui.similarity_page("Search")
 text_encoder, image_encoder = ui.encoders_for(workspace)
 RESULT_COLUMNS = ["id", "title", "brand", "category", "price", "score"]
 

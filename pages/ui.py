@@ -225,6 +225,16 @@ def similarity_or_guide(workspace: api.Workspace | None) -> api.ProductSimilarit
     return _similarity(workspace, text, image, api.workspace_state(workspace, text, image))
 
 
+def similarity_page(title: str) -> tuple[api.Workspace, api.ProductSimilarity]:
+    """The common start of pages that compare products: title, workspace, similarity (or a guide and stop)."""
+    st.title(title)
+    workspace = current_workspace()
+    similarity = similarity_or_guide(workspace)
+    if similarity is None:
+        st.stop()
+    return workspace, similarity
+
+
 def focus_product(product_id: str) -> None:
     """Opens the Neighbours page on a product (kept in the URL, so it can be bookmarked)."""
     params = {"product": product_id}
