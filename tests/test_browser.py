@@ -106,3 +106,17 @@ def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
     page.screenshot(path=ARTIFACTS / "06-reading-progress.png", full_page=True)
     page.get_by_text("All 1,050 products have been read by MiniLM-L6 · EfficientNet-Lite0").wait_for(timeout=180_000)
     page.screenshot(path=ARTIFACTS / "07-home-read.png", full_page=True)
+
+
+def test_neighbours_with_photos_focus_and_back_button(server, page):
+    first_id = "55b85ea15a1536d46b7190ad6fff8ce7"  # Flipkart's first product, read in the test above
+    page.goto(f"{server}/neighbours?ws=products&product={first_id}")
+    page.get_by_text("Shared words and codes").wait_for()
+    page.wait_for_timeout(1500)
+    page.screenshot(path=ARTIFACTS / "08-neighbours-photos.png", full_page=True)
+    page.get_by_role("button", name="Similar products").nth(0).click()
+    page.wait_for_url(lambda url: first_id not in url)
+    page.get_by_text("Shared words and codes").wait_for()
+    page.go_back()
+    page.wait_for_url(lambda url: first_id in url)
+    page.get_by_text(f"id {first_id}").first.wait_for()
