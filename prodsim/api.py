@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from prodsim.clustering import Clusters, misfiled_products
 from prodsim.catalog import FIELDS, ROW_NUMBER_ID, QualityReport, RawTable, guess_mapping, read_table
 from prodsim.embedding import EmbedStats, ProductVectors, TextTemplate, count_cached, embed_products
 from prodsim.encoders.base import Encoder
@@ -24,7 +25,8 @@ from prodsim.workspace import Workspace, default_root, list_workspaces, slugify
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
-    "ProductSimilarity", "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
+    "ProductSimilarity", "Clusters", "cluster", "grouping_vectors", "misfiled_products", "project", "truth_column",
+    "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed", "fusion",
     "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
@@ -174,6 +176,60 @@ def search_photo(similarity_model: ProductSimilarity, image_encoder: Encoder, da
     except ValueError as err:
         raise BadInputError(f"{name} cannot be used for photo search: {err}. Upload a JPEG or PNG photo.") from err
     return similarity_model.search_photo(image_encoder.encode([data])[0], k)
+
+
+def grouping_vectors(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None):
+    """Fused vectors for maps and grouping, from a text that leaves out the category field.
+
+    Products' own category names would pull each product towards the group it is filed
+    in, which hides misfiled products and flatters agreement with the existing categories.
+    """
+    settings = load_settings(workspace)
+    template = TextTemplate(tuple(f for f in settings.template_fields if f != "category") or ("title",), settings.description_words)
+    vectors, _ = embed(workspace, template=template, progress=progress)
+    return Fusion(vectors, settings.image_weight).matrix()
+
+
+def truth_column(workspace: Workspace, column: str):
+    """A column of the uploaded catalog by its original name (mapped or not).
+
+    Raises:
+        BadInputError: no such column.
+    """
+    from prodsim.errors import BadInputError
+
+    products = workspace.products()
+    mapped = {original: field for field, original in workspace.meta.get("mapping", {}).items() if original}
+    for candidate in (mapped.get(column), f"{column} (original)", column):
+        if candidate and candidate in products.columns:
+            return products[candidate]
+    raise BadInputError(f"The catalog has no column '{column}'. Columns: {', '.join(sorted(set(mapped) | set(products.columns)))}.")
+
+
+def project(workspace: Workspace, n_components: int = 2):
+    """The workspace's UMAP map (cached in projections/), shape (n, n_components)."""
+    from prodsim.projection import ProjectionConfig, project_workspace
+
+    return project_workspace(workspace, grouping_vectors(workspace), ProjectionConfig(n_components=n_components))
+
+
+def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None, truth_col: str | None = None,
+            assign_outliers: bool = True) -> tuple[Clusters, dict]:
+    """Suggested groups for the workspace, with their agreement with ``truth_col`` when given.
+
+    Returns:
+        (clusters, figures) where figures has n_clusters, outlier_share and, with a truth column, ari and nmi.
+    """
+    from prodsim.clustering import agreement, cluster_products
+
+    truth = truth_column(workspace, truth_col) if truth_col else None
+    matrix = grouping_vectors(workspace)
+    products = workspace.products()
+    clusters = cluster_products(matrix, products["title"].tolist(), method, k, assign_outliers)
+    figures = {"n_clusters": len(clusters.names), "outlier_share": clusters.outlier_share}
+    if truth is not None:
+        figures |= agreement(clusters.labels, truth)
+    return clusters, figures
 
 
 def fusion(workspace: Workspace, vectors: ProductVectors) -> Fusion:

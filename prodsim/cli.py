@@ -78,6 +78,27 @@ def _match(args) -> dict:
                      text_model=args.model, device=args.device)
 
 
+def _project(args) -> dict:
+    import time
+
+    from prodsim import api
+
+    started = time.perf_counter()
+    coordinates = api.project(api.Workspace(args.workspace), args.components)
+    return {"workspace": args.workspace, "products": len(coordinates), "components": int(coordinates.shape[1]),
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _cluster(args) -> dict:
+    from prodsim import api
+
+    workspace = api.Workspace(args.workspace)
+    clusters, figures = api.cluster(workspace, args.method, args.k, args.truth_col)
+    summary = clusters.summary(workspace.products(), api.grouping_vectors(workspace))
+    return {"workspace": args.workspace, "method": args.method, **figures,
+            "clusters": summary.head(50).to_dict(orient="records")}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all verbs."""
     parser = argparse.ArgumentParser(prog="python -m prodsim", description=__doc__)
@@ -113,6 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--model", help="text model name or folder (default minilm-l6)")
     match.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     match.set_defaults(run=_match)
+
+    project = verbs.add_parser("project", help="compute the workspace's 2-D map (UMAP, cached)")
+    project.add_argument("--workspace", required=True)
+    project.add_argument("--components", type=int, default=2, choices=[2, 3])
+    project.set_defaults(run=_project)
+
+    cluster = verbs.add_parser("cluster", help="suggest groups of products; compare with a category column")
+    cluster.add_argument("--workspace", required=True)
+    cluster.add_argument("--method", default="hdbscan", choices=["hdbscan", "kmeans"])
+    cluster.add_argument("--k", type=int, help="number of groups for k-means")
+    cluster.add_argument("--truth-col", help="a column of the uploaded catalog to compare with (ARI, NMI)")
+    cluster.set_defaults(run=_cluster)
     return parser
 
 

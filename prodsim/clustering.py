@@ -1,0 +1,167 @@
+"""Suggested categories: clustering product vectors, naming the clusters, finding misfiled products."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from prodsim.errors import BadInputError
+from prodsim.projection import MIN_PRODUCTS, ProjectionConfig, umap_project
+
+METHODS = ("hdbscan", "kmeans")
+
+
+@dataclass
+class Clusters:
+    """A clustering of products.
+
+    Attributes:
+        labels: (n,) cluster number per product (never -1 when outliers were assigned).
+        low_confidence: (n,) True for products HDBSCAN left out and that were put in the nearest cluster.
+        names: cluster number -> short name from its distinctive words.
+        central: cluster number -> row of its most central product.
+        outlier_share: share of products HDBSCAN could not place (before assignment).
+    """
+
+    labels: np.ndarray
+    low_confidence: np.ndarray
+    names: dict[int, str]
+    central: dict[int, int]
+    outlier_share: float
+
+    def summary(self, products: pd.DataFrame, vectors: np.ndarray) -> pd.DataFrame:
+        """One row per cluster: name, size, cohesion (mean cosine to the centroid), central product title."""
+        rows = []
+        for label in sorted(self.names):
+            members = np.flatnonzero(self.labels == label)
+            centroid = vectors[members].mean(axis=0)
+            centroid /= max(np.linalg.norm(centroid), 1e-12)
+            rows.append({"cluster": label, "name": self.names[label], "size": len(members),
+                         "cohesion": float((vectors[members] @ centroid).mean()),
+                         "central_product": products["title"].iloc[self.central[label]]})
+        return pd.DataFrame(rows).sort_values("size", ascending=False).reset_index(drop=True)
+
+
+def _validate(vectors: np.ndarray, method: str, k: int | None) -> None:
+    if method not in METHODS:
+        raise BadInputError(f"Unknown clustering method '{method}'; use one of {', '.join(METHODS)}.")
+    if len(vectors) < MIN_PRODUCTS:
+        raise BadInputError(f"Grouping needs at least {MIN_PRODUCTS} products; this catalog has {len(vectors)}.")
+    if method == "kmeans" and (k is None or not 2 <= k <= len(vectors)):
+        raise BadInputError(f"k-means needs a number of groups between 2 and the number of products ({len(vectors)}); got {k}.")
+
+
+def cluster_labels(vectors: np.ndarray, method: str = "hdbscan", k: int | None = None, assign_outliers: bool = True,
+                   seed: int = 42) -> tuple[np.ndarray, np.ndarray, float]:
+    """Clusters unit vectors on a 5-d UMAP of them.
+
+    HDBSCAN finds the number of groups itself (minimum group size about sqrt(n)); its
+    outliers are, by default, put in the nearest group and flagged as low confidence, so
+    that few products stay unplaced. k-means uses the given ``k``.
+
+    Returns:
+        (labels, low_confidence, outlier_share before assignment).
+
+    Raises:
+        BadInputError: unknown method, too few products, bad k, or identical vectors.
+    """
+    _validate(vectors, method, k)
+    reduced = umap_project(vectors, ProjectionConfig(n_components=5, min_dist=0.0, seed=seed))
+    if method == "kmeans":
+        from sklearn.cluster import KMeans
+
+        return KMeans(k, n_init=10, random_state=seed).fit_predict(reduced), np.zeros(len(vectors), dtype=bool), 0.0
+    import hdbscan
+
+    min_size = max(5, int(round(np.sqrt(len(vectors)))))
+    labels = hdbscan.HDBSCAN(min_cluster_size=min_size, min_samples=5).fit_predict(reduced)
+    outliers = labels < 0
+    share = float(outliers.mean())
+    if labels.max() < 0:
+        labels = np.zeros(len(vectors), dtype=int)
+    elif assign_outliers and outliers.any():
+        centroids = np.stack([reduced[labels == c].mean(axis=0) for c in range(labels.max() + 1)])
+        distances = ((reduced[outliers, None, :] - centroids[None]) ** 2).sum(axis=2)
+        labels[outliers] = distances.argmin(axis=1)
+    return labels, outliers & assign_outliers, share
+
+
+def name_clusters(texts: list[str], labels: np.ndarray, top: int = 3) -> dict[int, str]:
+    """Names each cluster by its most distinctive words (class-based TF-IDF, as in BERTopic)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    clusters = sorted(set(labels[labels >= 0].tolist()))
+    documents = [" ".join(t for t, l in zip(texts, labels) if l == c) for c in clusters]
+    counter = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{3,}\b", max_features=50_000)
+    counts = counter.fit_transform(documents).toarray().astype(float)
+    frequency = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    average_words = counts.sum() / max(len(clusters), 1)
+    idf = np.log(1 + average_words / np.maximum(counts.sum(axis=0), 1))
+    words = counter.get_feature_names_out()
+    names = {}
+    for row, cluster in enumerate(clusters):
+        best = np.argsort(-(frequency[row] * idf), kind="stable")[:top]
+        names[cluster] = " · ".join(words[best]) or f"group {cluster + 1}"
+    return names
+
+
+def central_products(vectors: np.ndarray, labels: np.ndarray) -> dict[int, int]:
+    """Cluster -> row of the product closest to the cluster's centroid."""
+    central = {}
+    for cluster in sorted(set(labels[labels >= 0].tolist())):
+        members = np.flatnonzero(labels == cluster)
+        centroid = vectors[members].mean(axis=0)
+        central[cluster] = int(members[np.argmax(vectors[members] @ centroid)])
+    return central
+
+
+def cluster_products(vectors: np.ndarray, texts: list[str], method: str = "hdbscan", k: int | None = None,
+                     assign_outliers: bool = True) -> Clusters:
+    """Clusters, names and centres in one call (see :func:`cluster_labels`)."""
+    labels, low_confidence, share = cluster_labels(vectors, method, k, assign_outliers)
+    return Clusters(labels, low_confidence, name_clusters(texts, labels), central_products(vectors, labels), share)
+
+
+def agreement(labels: np.ndarray, truth: pd.Series) -> dict[str, float]:
+    """ARI and NMI of clusters against an existing category column (rows with no category are ignored).
+
+    Raises:
+        BadInputError: the column is empty or has a single value.
+    """
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    truth = truth.fillna("").astype(str).to_numpy()
+    known = truth != ""
+    if known.sum() == 0 or len(set(truth[known])) < 2:
+        raise BadInputError("The category column is empty or holds a single value, so clusters cannot be compared with it.")
+    return {"ari": float(adjusted_rand_score(truth[known], labels[known])),
+            "nmi": float(normalized_mutual_info_score(truth[known], labels[known]))}
+
+
+def misfiled_products(vectors: np.ndarray, categories: pd.Series, k: int = 10) -> pd.DataFrame:
+    """Products whose nearest neighbours mostly carry another category.
+
+    Returns:
+        Rows ``row, category, suggested, confidence`` (share of similarity-weighted neighbour
+        votes for the suggested category), most confident first.
+    """
+    from prodsim.index import ExactIndex
+
+    categories = categories.fillna("").astype(str).reset_index(drop=True)
+    scores, rows = ExactIndex().fit(vectors).search(vectors, k + 1)
+    found = []
+    for i in range(len(vectors)):
+        if not categories[i]:
+            continue
+        keep = rows[i] != i
+        votes = pd.Series(np.maximum(scores[i][keep], 0), index=categories.to_numpy()[rows[i][keep]]).groupby(level=0).sum()
+        votes = votes.drop("", errors="ignore")
+        if votes.empty:
+            continue
+        best = votes.idxmax()
+        if best != categories[i]:
+            found.append({"row": i, "category": categories[i], "suggested": best, "confidence": float(votes[best] / votes.sum())})
+    return pd.DataFrame(found, columns=["row", "category", "suggested", "confidence"]).sort_values(
+        "confidence", ascending=False).reset_index(drop=True)
