@@ -225,7 +225,7 @@ def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None,
     truth = truth_column(workspace, truth_col) if truth_col else None
     matrix = grouping_vectors(workspace)
     products = workspace.products()
-    clusters = cluster_products(matrix, products["title"].tolist(), method, k, assign_outliers)
+    clusters = cluster_products(matrix, products["title"].tolist(), method, k, assign_outliers, workspace.path / "clusters")
     figures = {"n_clusters": len(clusters.names), "outlier_share": clusters.outlier_share}
     if truth is not None:
         figures |= agreement(clusters.labels, truth)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from prodsim.errors import BadInputError
 from prodsim.projection import MIN_PRODUCTS, ProjectionConfig, umap_project
+from prodsim.workspace import atomic_write_bytes
 
 METHODS = ("hdbscan", "kmeans")
 
@@ -118,9 +122,25 @@ def central_products(vectors: np.ndarray, labels: np.ndarray) -> dict[int, int]:
 
 
 def cluster_products(vectors: np.ndarray, texts: list[str], method: str = "hdbscan", k: int | None = None,
-                     assign_outliers: bool = True) -> Clusters:
-    """Clusters, names and centres in one call (see :func:`cluster_labels`)."""
-    labels, low_confidence, share = cluster_labels(vectors, method, k, assign_outliers)
+                     assign_outliers: bool = True, cache_dir: Path | None = None) -> Clusters:
+    """Clusters, names and centres in one call (see :func:`cluster_labels`).
+
+    With ``cache_dir``, the labels are stored there by (vectors, method, k) and reused.
+    """
+    path = None
+    if cache_dir is not None:
+        digest = hashlib.sha1(np.ascontiguousarray(vectors).tobytes())
+        digest.update(f"{method}|{k}|{assign_outliers}".encode())
+        path = cache_dir / f"{digest.hexdigest()[:20]}.npz"
+    if path is not None and path.is_file():
+        with np.load(path) as stored:
+            labels, low_confidence, share = stored["labels"], stored["low_confidence"], float(stored["outlier_share"])
+    else:
+        labels, low_confidence, share = cluster_labels(vectors, method, k, assign_outliers)
+        if path is not None:
+            buffer = io.BytesIO()
+            np.savez(buffer, labels=labels, low_confidence=low_confidence, outlier_share=share)
+            atomic_write_bytes(path, buffer.getvalue())
     return Clusters(labels, low_confidence, name_clusters(texts, labels), central_products(vectors, labels), share)
 
 

@@ -1,0 +1,208 @@
+"""Review of suggested groupings: accept, rename, merge, move, reject; undo and redo; export.
+
+Decisions are stored by product id in the workspace's SQLite database, never by cluster
+number, so re-running the clustering cannot wipe them: reviewed products keep their group,
+and only products nobody has decided on take the new suggestions. Every operation is
+logged with the rows it changed before and after, which is what undo and redo replay.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pandas as pd
+
+from prodsim.errors import BadInputError
+from prodsim.workspace import Workspace, now_iso
+
+UNASSIGNED = "(no category)"
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS review_groups (
+    group_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, status TEXT NOT NULL, created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS review_assignments (
+    product_id TEXT PRIMARY KEY, group_id INTEGER NOT NULL, source TEXT NOT NULL, at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS review_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    summary TEXT NOT NULL, changes TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class ReviewStore:
+    """Category decisions of one workspace."""
+
+    def __init__(self, workspace: Workspace):
+        self.workspace = workspace
+        with self._connect() as connection:
+            connection.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = self.workspace.connect()
+        connection.row_factory = sqlite3.Row
+        return connection
+
+    # --- reading -------------------------------------------------------------------------
+    def groups(self) -> pd.DataFrame:
+        """Groups with their size: group_id, name, status (accepted/rejected), created, size."""
+        with self._connect() as connection:
+            return pd.read_sql_query(
+                "SELECT g.group_id, g.name, g.status, g.created, COUNT(a.product_id) AS size FROM review_groups g "
+                "LEFT JOIN review_assignments a ON a.group_id = g.group_id GROUP BY g.group_id ORDER BY g.name", connection)
+
+    def assignments(self) -> pd.DataFrame:
+        """product_id, group_id, source (reviewed/moved), at."""
+        with self._connect() as connection:
+            return pd.read_sql_query("SELECT * FROM review_assignments", connection)
+
+    def log(self) -> pd.DataFrame:
+        """Every operation, newest first: when, who, what, and whether it was undone."""
+        with self._connect() as connection:
+            return pd.read_sql_query("SELECT id, at, actor, action, summary, undone FROM review_log ORDER BY id DESC", connection)
+
+    # --- the one write path -----------------------------------------------------------------
+    @staticmethod
+    def _snapshot(connection, product_ids: set[str]) -> dict:
+        """All groups (there are few) and the assignments of the products an operation touches."""
+        groups = [dict(r) for r in connection.execute("SELECT * FROM review_groups")]
+        products = {p: dict(r) if (r := connection.execute("SELECT * FROM review_assignments WHERE product_id=?", (p,)).fetchone()) else None
+                    for p in product_ids}
+        return {"groups": groups, "assignments": products}
+
+    @staticmethod
+    def _restore(connection, state: dict) -> None:
+        connection.execute("DELETE FROM review_groups")
+        connection.executemany("INSERT INTO review_groups VALUES (:group_id, :name, :status, :created)", state["groups"])
+        for product_id, row in state["assignments"].items():
+            connection.execute("DELETE FROM review_assignments WHERE product_id=?", (product_id,))
+            if row:
+                connection.execute("INSERT INTO review_assignments VALUES (:product_id, :group_id, :source, :at)", row)
+
+    def _apply(self, action: str, summary: str, product_ids: set[str], change, actor: str) -> None:
+        """Runs ``change(connection)`` in one transaction and logs the rows before and after."""
+        with self._connect() as connection:
+            before = self._snapshot(connection, product_ids)
+            change(connection)
+            after = self._snapshot(connection, product_ids)
+            connection.execute("DELETE FROM review_log WHERE undone=1")  # a new decision ends the redo chain
+            connection.execute("INSERT INTO review_log (at, actor, action, summary, changes) VALUES (?, ?, ?, ?, ?)",
+                               (now_iso(), actor, action, summary, json.dumps({"before": before, "after": after})))
+
+    def _group_id(self, connection, name: str, status: str = "accepted") -> int:
+        row = connection.execute("SELECT group_id FROM review_groups WHERE name=? AND status=?", (name, status)).fetchone()
+        if row:
+            return row[0]
+        return connection.execute("INSERT INTO review_groups (name, status, created) VALUES (?, ?, ?)",
+                                  (name, status, now_iso())).lastrowid
+
+    # --- decisions ---------------------------------------------------------------------------
+    def accept(self, name: str, product_ids: list[str], actor: str = "user", status: str = "accepted") -> None:
+        """Accepts a suggested group under ``name`` (a rename at the same time); its members become reviewed."""
+        name = _clean(name)
+        ids = set(map(str, product_ids))
+        existing = set(self.assignments()["product_id"])
+        todo = sorted(ids - existing)
+        if not todo:
+            raise BadInputError("Every product of this group has already been reviewed; move products instead.")
+
+        def change(connection):
+            group = self._group_id(connection, name, status)
+            connection.executemany("INSERT INTO review_assignments VALUES (?, ?, 'reviewed', ?)", [(p, group, now_iso()) for p in todo])
+        verb = "Rejected" if status == "rejected" else "Accepted"
+        self._apply("reject" if status == "rejected" else "accept", f"{verb} '{name}' ({len(todo)} products)", set(todo), change, actor)
+
+    def reject(self, label: str, product_ids: list[str], actor: str = "user") -> None:
+        """Marks a suggestion as wrong: its products stay without a category and leave the suggestions."""
+        self.accept(f"rejected: {label}", product_ids, actor, status="rejected")
+
+    def rename(self, group_id: int, name: str, actor: str = "user") -> None:
+        """Renames an accepted group."""
+        name = _clean(name)
+        old = self._name(group_id)
+        self._apply("rename", f"Renamed '{old}' to '{name}'", set(),
+                    lambda c: c.execute("UPDATE review_groups SET name=? WHERE group_id=?", (name, group_id)), actor)
+
+    def merge(self, source: int, target: int, actor: str = "user") -> None:
+        """Moves every product of group ``source`` into ``target`` and removes ``source``."""
+        if source == target:
+            raise BadInputError("A group cannot be merged into itself; pick another target group.")
+        names = (self._name(source), self._name(target))
+        members = set(self.assignments().query("group_id == @source")["product_id"])
+
+        def change(connection):
+            connection.execute("UPDATE review_assignments SET group_id=?, at=? WHERE group_id=?", (target, now_iso(), source))
+            connection.execute("DELETE FROM review_groups WHERE group_id=?", (source,))
+        self._apply("merge", f"Merged '{names[0]}' into '{names[1]}' ({len(members)} products)", members, change, actor)
+
+    def move(self, product_ids: list[str], name: str, actor: str = "user") -> None:
+        """Puts products into the group called ``name`` (created if new)."""
+        name = _clean(name)
+        ids = sorted(set(map(str, product_ids)))
+        if not ids:
+            raise BadInputError("Select at least one product to move.")
+
+        def change(connection):
+            group = self._group_id(connection, name)
+            connection.executemany("INSERT OR REPLACE INTO review_assignments VALUES (?, ?, 'moved', ?)", [(p, group, now_iso()) for p in ids])
+        self._apply("move", f"Moved {len(ids)} products to '{name}'", set(ids), change, actor)
+
+    def _step(self, undo: bool) -> str | None:
+        with self._connect() as connection:
+            query = ("SELECT * FROM review_log WHERE undone=0 ORDER BY id DESC LIMIT 1" if undo
+                     else "SELECT * FROM review_log WHERE undone=1 ORDER BY id ASC LIMIT 1")
+            entry = connection.execute(query).fetchone()
+            if entry is None:
+                return None
+            changes = json.loads(entry["changes"])
+            self._restore(connection, changes["before"] if undo else changes["after"])
+            connection.execute("UPDATE review_log SET undone=? WHERE id=?", (1 if undo else 0, entry["id"]))
+            return entry["summary"]
+
+    def undo(self) -> str | None:
+        """Reverts the latest decision; returns its summary (None if there is nothing to undo)."""
+        return self._step(undo=True)
+
+    def redo(self) -> str | None:
+        """Re-applies the earliest undone decision; returns its summary (None if there is nothing to redo)."""
+        return self._step(undo=False)
+
+    def _name(self, group_id: int) -> str:
+        with self._connect() as connection:
+            row = connection.execute("SELECT name FROM review_groups WHERE group_id=?", (group_id,)).fetchone()
+        if row is None:
+            raise BadInputError(f"There is no group number {group_id}; it may have been merged away.")
+        return row[0]
+
+    # --- the result ----------------------------------------------------------------------------
+    def final(self, products: pd.DataFrame, suggested: pd.Series) -> pd.DataFrame:
+        """Each product's final category: decisions first, suggestions for the rest.
+
+        Args:
+            products: the product table.
+            suggested: suggested group name per product (aligned with ``products``).
+
+        Returns:
+            id, title, final_category, source (suggested / reviewed / moved / rejected), suggested.
+        """
+        groups = self.groups().set_index("group_id")
+        decided = self.assignments().set_index("product_id")
+        rows = []
+        for pid, title, suggestion in zip(products["id"], products["title"], suggested):
+            if pid in decided.index:
+                group = groups.loc[decided.at[pid, "group_id"]]
+                rejected = group["status"] == "rejected"
+                rows.append((pid, title, UNASSIGNED if rejected else group["name"], "rejected" if rejected else decided.at[pid, "source"], suggestion))
+            else:
+                rows.append((pid, title, suggestion, "suggested", suggestion))
+        return pd.DataFrame(rows, columns=["id", "title", "final_category", "source", "suggested"])
+
+
+def _clean(name: str) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise BadInputError("A category needs a name; the name was empty.")
+    if len(name) > 120:
+        raise BadInputError(f"Category names are kept under 120 characters; this one has {len(name)}.")
+    return name

@@ -1,0 +1,75 @@
+"""Category review decisions: saved at once, undoable and redoable, kept across re-clustering and restarts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from prodsim.errors import BadInputError
+from prodsim.review import UNASSIGNED, ReviewStore
+from prodsim.workspace import Workspace
+
+
+def test_accept_rename_merge_move_undo_redo_and_final(demo_workspace):
+    store = ReviewStore(demo_workspace)
+    products = demo_workspace.products()
+    ids = products["id"].tolist()
+    suggested = pd.Series(["kettles"] * 10 + ["shoes"] * 10 + ["other"] * (len(ids) - 20))
+    store.accept("Kettles", ids[:10])
+    store.accept("Shoes", ids[10:20])
+    kettles, shoes = (store.groups().set_index("name").at[n, "group_id"] for n in ("Kettles", "Shoes"))
+    store.rename(int(kettles), "Kettles & jugs")
+    store.move([ids[0]], "Misc")
+    store.merge(int(shoes), int(kettles))
+    final = store.final(products, suggested).set_index("id")
+    assert final.at[ids[0], "final_category"] == "Misc" and final.at[ids[0], "source"] == "moved"
+    assert (final.loc[ids[1:20], "final_category"] == "Kettles & jugs").all()
+    assert (final.loc[ids[20:], "source"] == "suggested").all()
+
+    assert store.undo() == "Merged 'Shoes' into 'Kettles & jugs' (10 products)"
+    final = store.final(products, suggested).set_index("id")
+    assert (final.loc[ids[10:20], "final_category"] == "Shoes").all()
+    assert store.undo().startswith("Moved 1 products")
+    assert store.final(products, suggested).set_index("id").at[ids[0], "final_category"] == "Kettles & jugs"
+    assert store.redo().startswith("Moved 1 products")
+    assert store.final(products, suggested).set_index("id").at[ids[0], "final_category"] == "Misc"
+
+    reopened = ReviewStore(Workspace(demo_workspace.path))  # a restart reads the same decisions
+    assert reopened.final(products, suggested).equals(store.final(products, suggested))
+    assert list(reopened.log()["action"][:3]) == ["merge", "move", "rename"]
+
+
+def test_new_suggestions_never_override_reviewed_products(demo_workspace):
+    store = ReviewStore(demo_workspace)
+    products = demo_workspace.products()
+    ids = products["id"].tolist()
+    store.accept("Kitchen", ids[:5])
+    reclustered = pd.Series(["something else"] * len(ids))
+    final = store.final(products, reclustered).set_index("id")
+    assert (final.loc[ids[:5], "final_category"] == "Kitchen").all()
+    assert (final.loc[ids[5:], "final_category"] == "something else").all()
+
+
+def test_reject_leaves_products_without_category(demo_workspace):
+    store = ReviewStore(demo_workspace)
+    products = demo_workspace.products()
+    store.reject("misc mix", products["id"][:3].tolist())
+    final = store.final(products, pd.Series(["x"] * len(products))).set_index("id")
+    assert (final.loc[products["id"][:3], "final_category"] == UNASSIGNED).all()
+    assert (final.loc[products["id"][:3], "source"] == "rejected").all()
+
+
+def test_bad_decisions_are_explained(demo_workspace):
+    store = ReviewStore(demo_workspace)
+    ids = demo_workspace.products()["id"].tolist()
+    with pytest.raises(BadInputError, match="needs a name"):
+        store.accept("  ", ids[:2])
+    store.accept("A", ids[:2])
+    with pytest.raises(BadInputError, match="already been reviewed"):
+        store.accept("B", ids[:2])
+    group = int(store.groups()["group_id"][0])
+    with pytest.raises(BadInputError, match="cannot be merged into itself"):
+        store.merge(group, group)
+    with pytest.raises(BadInputError, match="Select at least one product"):
+        store.move([], "A")
+    assert store.undo() == "Accepted 'A' (2 products)" and store.undo() is None
