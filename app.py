@@ -21,8 +21,11 @@ navigation = st.navigation([
     st.Page("pages/catalog.py", title="Catalog", icon=":material/inventory_2:", url_path="catalog"),
     st.Page("pages/neighbours.py", title="Neighbours", icon=":material/hub:", url_path="neighbours"),
     st.Page("pages/search.py", title="Search", icon=":material/search:", url_path="search"),
+    st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
+    st.Page("pages/categories.py", title="Categories", icon=":material/category:", url_path="categories"),
     st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:", url_path="duplicates"),
 ])
+ui.start_map_warm_up()
 workspace = ui.current_workspace()
 ui.sidebar(workspace)
 navigation.run()

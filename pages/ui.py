@@ -28,6 +28,16 @@ PICKER_KEY = "sidebar_workspace"
 THUMBS_PER_PAGE = 100
 
 
+@st.cache_resource(show_spinner=False)
+def start_map_warm_up() -> None:
+    """Compiles UMAP in a background thread once per server, so the first map does not wait for numba."""
+    import threading
+
+    from prodsim.projection import warm_up
+
+    threading.Thread(target=warm_up, name="umap-warm-up", daemon=True).start()
+
+
 @st.cache_resource(show_spinner="Loading the text model (once per server)…")
 def text_encoder(spec: str, device: str = "auto", precision: str = "auto"):
     """The text encoder for ``spec``, loaded once per process."""
@@ -262,3 +272,30 @@ def card_grid(workspace: api.Workspace, table: pd.DataFrame, key: str, columns: 
         for column, (i, product) in zip(st.columns(columns), table.iloc[start:start + columns].iterrows()):
             with column:
                 product_card(workspace, product, key=f"{key}_{i}", score=product[score_column] if score_column else None)
+
+
+@st.cache_resource(show_spinner="Grouping products and drawing the map (first time only)…", max_entries=4)
+def _grouping(_workspace: api.Workspace, state: str):
+    """(map coordinates, clusters) per workspace state; both are also cached on disk in the workspace."""
+    return api.project(_workspace), api.cluster(_workspace)[0]
+
+
+def grouping_or_guide(workspace: api.Workspace | None):
+    """(coordinates, clusters) for a workspace whose products were read, else a guide and None."""
+    if similarity_or_guide(workspace) is None:
+        return None
+    text, image = encoders_for(workspace)
+    return show_errors(_grouping, workspace, api.workspace_state(workspace, text, image))
+
+
+def export_buttons(frame: pd.DataFrame, stem: str, key: str) -> None:
+    """CSV and Excel downloads of a table."""
+    import io
+
+    csv_column, xlsx_column = st.columns(2)
+    csv_column.download_button("Download CSV", frame.to_csv(index=False).encode(), file_name=f"{stem}.csv",
+                               mime="text/csv", key=f"{key}_csv")
+    buffer = io.BytesIO()
+    frame.to_excel(buffer, index=False)
+    xlsx_column.download_button("Download Excel", buffer.getvalue(), file_name=f"{stem}.xlsx",
+                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")

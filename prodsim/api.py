@@ -25,7 +25,7 @@ from prodsim.workspace import Workspace, default_root, list_workspaces, slugify
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
-    "ProductSimilarity", "Clusters", "cluster", "grouping_vectors", "misfiled_products", "project", "truth_column",
+    "ProductSimilarity", "Clusters", "cluster", "clustering_agreement", "grouping_vectors", "misfiled_products", "project", "truth_column",
     "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed", "fusion",
@@ -230,6 +230,17 @@ def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None,
     if truth is not None:
         figures |= agreement(clusters.labels, truth)
     return clusters, figures
+
+
+def clustering_agreement(labels, categories) -> dict | None:
+    """ARI/NMI against a category column, or None when the column cannot be compared (one value, empty)."""
+    from prodsim.clustering import agreement
+    from prodsim.errors import BadInputError
+
+    try:
+        return agreement(labels, categories)
+    except BadInputError:
+        return None
 
 
 def fusion(workspace: Workspace, vectors: ProductVectors) -> Fusion:

@@ -98,8 +98,8 @@ class ReviewStore:
                                   (name, status, now_iso())).lastrowid
 
     # --- decisions ---------------------------------------------------------------------------
-    def accept(self, name: str, product_ids: list[str], actor: str = "user", status: str = "accepted") -> None:
-        """Accepts a suggested group under ``name`` (a rename at the same time); its members become reviewed."""
+    def accept(self, name: str, product_ids: list[str], actor: str = "user", status: str = "accepted") -> int:
+        """Accepts a suggested group under ``name`` (a rename at the same time); returns how many products it took."""
         name = _clean(name)
         ids = set(map(str, product_ids))
         existing = set(self.assignments()["product_id"])
@@ -112,20 +112,22 @@ class ReviewStore:
             connection.executemany("INSERT INTO review_assignments VALUES (?, ?, 'reviewed', ?)", [(p, group, now_iso()) for p in todo])
         verb = "Rejected" if status == "rejected" else "Accepted"
         self._apply("reject" if status == "rejected" else "accept", f"{verb} '{name}' ({len(todo)} products)", set(todo), change, actor)
+        return len(todo)
 
-    def reject(self, label: str, product_ids: list[str], actor: str = "user") -> None:
+    def reject(self, label: str, product_ids: list[str], actor: str = "user") -> int:
         """Marks a suggestion as wrong: its products stay without a category and leave the suggestions."""
-        self.accept(f"rejected: {label}", product_ids, actor, status="rejected")
+        return self.accept(f"rejected: {label}", product_ids, actor, status="rejected")
 
-    def rename(self, group_id: int, name: str, actor: str = "user") -> None:
-        """Renames an accepted group."""
+    def rename(self, group_id: int, name: str, actor: str = "user") -> str:
+        """Renames an accepted group; returns the new name."""
         name = _clean(name)
         old = self._name(group_id)
         self._apply("rename", f"Renamed '{old}' to '{name}'", set(),
                     lambda c: c.execute("UPDATE review_groups SET name=? WHERE group_id=?", (name, group_id)), actor)
+        return name
 
-    def merge(self, source: int, target: int, actor: str = "user") -> None:
-        """Moves every product of group ``source`` into ``target`` and removes ``source``."""
+    def merge(self, source: int, target: int, actor: str = "user") -> int:
+        """Moves every product of group ``source`` into ``target`` and removes ``source``; returns how many moved."""
         if source == target:
             raise BadInputError("A group cannot be merged into itself; pick another target group.")
         names = (self._name(source), self._name(target))
@@ -135,9 +137,10 @@ class ReviewStore:
             connection.execute("UPDATE review_assignments SET group_id=?, at=? WHERE group_id=?", (target, now_iso(), source))
             connection.execute("DELETE FROM review_groups WHERE group_id=?", (source,))
         self._apply("merge", f"Merged '{names[0]}' into '{names[1]}' ({len(members)} products)", members, change, actor)
+        return len(members)
 
-    def move(self, product_ids: list[str], name: str, actor: str = "user") -> None:
-        """Puts products into the group called ``name`` (created if new)."""
+    def move(self, product_ids: list[str], name: str, actor: str = "user") -> int:
+        """Puts products into the group called ``name`` (created if new); returns how many moved."""
         name = _clean(name)
         ids = sorted(set(map(str, product_ids)))
         if not ids:
@@ -147,6 +150,7 @@ class ReviewStore:
             group = self._group_id(connection, name)
             connection.executemany("INSERT OR REPLACE INTO review_assignments VALUES (?, ?, 'moved', ?)", [(p, group, now_iso()) for p in ids])
         self._apply("move", f"Moved {len(ids)} products to '{name}'", set(ids), change, actor)
+        return len(ids)
 
     def _step(self, undo: bool) -> str | None:
         with self._connect() as connection:

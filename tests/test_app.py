@@ -232,3 +232,27 @@ def test_sidebar_deletes_a_workspace_after_confirmation(app, root):
     assert not app.exception
     assert not (root / "demo-catalog").exists()
     assert app.title[0].value == "Welcome to prodsim"  # the demo is not forced back on a user who deleted it
+
+
+def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
+    from prodsim.review import ReviewStore
+    from prodsim.workspace import Workspace
+
+    app = read_demo
+    app.switch_page("pages/map.py").run()
+    assert not app.exception
+    assert "244 products. Drag a lasso" in texts(app)
+    app.switch_page("pages/categories.py").run()
+    assert not app.exception
+    accept = next(b for b in app.button if b.key and b.key.startswith("categories_accept_"))
+    cluster = accept.key.rsplit("_", 1)[1]
+    app.text_input(key=f"categories_name_{cluster}").set_value("Kitchen things")
+    app.button(key=accept.key).click().run()
+    assert not app.exception
+    store = ReviewStore(Workspace(root / "demo-catalog"))
+    assert store.groups()["name"].tolist() == ["Kitchen things"]
+    app.button(key="categories_undo").click().run()
+    assert store.groups().empty and not app.exception
+    app.button(key="categories_redo").click().run()
+    assert store.groups()["name"].tolist() == ["Kitchen things"]
+    assert "NMI" in texts(app)

@@ -1,0 +1,71 @@
+"""Map: every product as a point, similar products close together; select some and act on them."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import ui
+from prodsim import api
+from prodsim.review import ReviewStore
+
+MAX_LEGEND = 24  # colour values beyond this are drawn together as "other"
+SUGGESTED, FINAL = "Suggested group", "Category after review"
+
+st.title("Product map")
+workspace = ui.current_workspace()
+grouping = ui.grouping_or_guide(workspace)
+if grouping is None:
+    st.stop()
+coordinates, clusters = grouping
+products = workspace.products()
+store = ReviewStore(workspace)
+suggested = pd.Series([clusters.names[label] for label in clusters.labels])
+final = store.final(products, suggested)
+
+extra = [c for c in products.columns if c not in {"id", "title", "description", "price", "image_file", "image_sha1", "row"}
+         and 1 < products[c].nunique() <= 500]
+left, right = st.columns([3, 1])
+colour_by = left.selectbox("Colour by", [SUGGESTED, FINAL] + extra, key="map_colour")
+size_by_price = right.checkbox("Size by price", key="map_size", disabled=products["price"].isna().all())
+values = {SUGGESTED: suggested, FINAL: final["final_category"]}.get(colour_by, products.get(colour_by, suggested)).astype(str)
+top = values.value_counts().index[:MAX_LEGEND]
+values = values.where(values.isin(top), "other")
+
+sizes = 7.0
+if size_by_price:
+    price = products["price"].fillna(products["price"].median())
+    sizes = 5 + 15 * (price.rank(pct=True))
+figure = go.Figure()
+for value in values.value_counts().index:
+    rows = values.index[values == value]
+    figure.add_trace(go.Scattergl(
+        x=coordinates[rows, 0], y=coordinates[rows, 1], mode="markers", name=value[:40],
+        marker=dict(size=sizes if isinstance(sizes, float) else sizes[rows], opacity=0.8),
+        customdata=list(rows),
+        text=[f"<b>{products['title'][r][:70]}</b><br>{products['brand'][r]} · {products['price'][r]:,.2f}<br>{values[r]}"
+              if pd.notna(products["price"][r]) else f"<b>{products['title'][r][:70]}</b><br>{products['brand'][r]}<br>{values[r]}"
+              for r in rows],
+        hovertemplate="%{text}<extra></extra>"))
+figure.update_layout(height=620, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", legend=dict(itemsizing="constant"),
+                     xaxis=dict(visible=False), yaxis=dict(visible=False))
+st.caption(f"{len(products):,} products. Drag a lasso or a box around points to list them below.")
+event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map_chart")
+
+selected = sorted({int(p["customdata"]) for p in event.selection.get("points", []) if p.get("customdata") is not None}) \
+    if event and event.selection else []
+if not selected:
+    st.info("Select products on the map to see them here, export them, or put them into a category.")
+    st.stop()
+chosen = products.iloc[selected]
+st.subheader(f"{len(chosen):,} selected products")
+ui.product_table(workspace, chosen, key="map_selected")
+ui.export_buttons(chosen.drop(columns=["image_sha1", "row"]), f"{workspace.slug}-selection", key="map_export")
+with st.form("map_assign"):
+    existing = store.groups().query("status == 'accepted'")["name"].tolist()
+    name = st.text_input("Put them into the category", placeholder="new or existing category name", key="map_category")
+    st.caption("Existing categories: " + (", ".join(existing) if existing else "none yet"))
+    if st.form_submit_button("Assign", disabled=ui.read_only()):
+        if ui.show_errors(store.move, chosen["id"].tolist(), name):
+            st.success(f"Moved {len(chosen):,} products to '{name.strip()}'. Undo it on the Categories page.")
