@@ -220,12 +220,17 @@ def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None,
     Returns:
         (clusters, figures) where figures has n_clusters, outlier_share and, with a truth column, ari and nmi.
     """
+    import re
+
     from prodsim.clustering import agreement, cluster_products
 
     truth = truth_column(workspace, truth_col) if truth_col else None
     matrix = grouping_vectors(workspace)
     products = workspace.products()
-    clusters = cluster_products(matrix, products["title"].tolist(), method, k, assign_outliers, workspace.path / "clusters")
+    # Names come from what products are, not who makes them: brands would dominate the distinctive words.
+    texts = [re.sub(re.escape(brand), " ", title, flags=re.IGNORECASE) if brand else title
+             for title, brand in zip(products["title"], products["brand"])]
+    clusters = cluster_products(matrix, texts, method, k, assign_outliers, workspace.path / "clusters")
     figures = {"n_clusters": len(clusters.names), "outlier_share": clusters.outlier_share}
     if truth is not None:
         figures |= agreement(clusters.labels, truth)
