@@ -25,7 +25,6 @@ navigation = st.navigation([
     st.Page("pages/categories.py", title="Categories", icon=":material/category:", url_path="categories"),
     st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:", url_path="duplicates"),
 ])
-ui.start_map_warm_up()
 workspace = ui.current_workspace()
 ui.sidebar(workspace)
 navigation.run()

@@ -77,6 +77,7 @@ def next_step(workspace: api.Workspace) -> dict[str, int]:
                     f"{format_seconds(stats.seconds)} ({stats.text_cached:,} were already known).{failed}")
                 st.rerun()
     else:
+        ui.start_map_warm_up()
         st.success(f"All {counts['products']:,} products have been read by {ui.models_caption(workspace)}.")
         st.page_link("pages/catalog.py", label="Browse the catalog", icon=":material/inventory_2:")
     if "home_last_embed" in st.session_state:

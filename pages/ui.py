@@ -30,12 +30,20 @@ THUMBS_PER_PAGE = 100
 
 @st.cache_resource(show_spinner=False)
 def start_map_warm_up() -> None:
-    """Compiles UMAP in a background thread once per server, so the first map does not wait for numba."""
+    """Compiles UMAP in a low-priority background thread once per server (10-20 s on 2 cores).
+
+    Started from pages people see once their products are read (the map is the next step),
+    not at server start, where it would slow the first upload.
+    """
     import threading
 
     from prodsim.projection import warm_up
 
-    threading.Thread(target=warm_up, name="umap-warm-up", daemon=True).start()
+    def run() -> None:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # Linux: this thread only
+        warm_up()
+
+    threading.Thread(target=run, name="umap-warm-up", daemon=True).start()
 
 
 @st.cache_resource(show_spinner="Loading the text model (once per server)…")
@@ -232,6 +240,7 @@ def similarity_or_guide(workspace: api.Workspace | None) -> api.ProductSimilarit
                 "Read them all on the Home page first; it is done once and kept.")
         st.page_link("pages/home.py", label="Go to Home to read the products", icon=":material/home:")
         return None
+    start_map_warm_up()
     return _similarity(workspace, text, image, api.workspace_state(workspace, text, image))
 
 

@@ -90,7 +90,7 @@ def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
     page.get_by_text("flipkart-images.zip").wait_for()
     page.screenshot(path=ARTIFACTS / "03-upload-mapping.png", full_page=True)
     page.get_by_role("button", name="Create workspace").click()
-    page.get_by_text("1,047 products have a photo; 3 have none.").wait_for()
+    page.get_by_text("1,047 products have a photo; 3 have none.").wait_for(timeout=180_000)  # a cold machine is slow once
     page.get_by_text("1,050 of 1,050 rows became products.").wait_for()
     page.get_by_text("Workspace 'products' is ready").wait_for()
     page.screenshot(path=ARTIFACTS / "04-quality-report.png", full_page=True)
@@ -111,7 +111,7 @@ def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
 def test_neighbours_with_photos_focus_and_back_button(server, page):
     first_id = "55b85ea15a1536d46b7190ad6fff8ce7"  # Flipkart's first product, read in the test above
     page.goto(f"{server}/neighbours?ws=products&product={first_id}")
-    page.get_by_text("Shared words and codes").wait_for()
+    page.get_by_text("Shared words and codes").wait_for(timeout=180_000)
     page.wait_for_timeout(1500)
     page.screenshot(path=ARTIFACTS / "08-neighbours-photos.png", full_page=True)
     page.get_by_role("button", name="Similar products").nth(0).click()
