@@ -36,6 +36,7 @@ bench: install-test
 	$(PY) bench/embed_images.py
 	$(PY) bench/duplicates.py
 	$(PY) bench/knn.py
+	$(PY) bench/projection.py
 
 demo-catalog:
 	$(PYTHON) assets/build_demo_catalog.py
