@@ -6,6 +6,7 @@ Screenshots land in tests/artifacts/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import FLIPKART, REPO, make_zip
@@ -31,28 +33,35 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def start_server(root: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """Starts `streamlit run app.py` on a free port with its own workspaces folder; returns (process, url)."""
     port = free_port()
-    env = {**os.environ, "PRODSIM_WORKSPACES": str(tmp_path_factory.mktemp("workspaces"))}
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")
+    env = {**os.environ, "PRODSIM_WORKSPACES": str(root)}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+         "--server.headless", "true"], cwd=REPO, env=env, stdout=log_path.open("a"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
+                return process, url
         except OSError:
             time.sleep(0.5)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start within 60 s")
-    yield url
+    process.kill()
+    pytest.fail("streamlit did not start within 60 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    process, url = start_server(tmp_path_factory.mktemp("workspaces"), tmp_path_factory.mktemp("log") / "streamlit.log")
+    yield url
+    stop_server(process)
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +129,80 @@ def test_neighbours_with_photos_focus_and_back_button(server, page):
     page.go_back()
     page.wait_for_url(lambda url: first_id in url)
     page.get_by_text(f"id {first_id}").first.wait_for()
+
+
+def lasso(page, fractions: list[tuple[float, float]]) -> None:
+    """Draws a lasso on the plotly chart through points given as fractions of its drag area."""
+    area = page.locator(".nsewdrag").first.bounding_box()
+    points = [(area["x"] + fx * area["width"], area["y"] + fy * area["height"]) for fx, fy in fractions]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:] + points[:1]:
+        page.mouse.move(*point, steps=8)
+    page.mouse.up()
+
+
+def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
+    root, log = tmp_path / "workspaces", tmp_path / "streamlit.log"
+    process, url = start_server(root, log)
+    try:
+        page.goto(url)
+        page.get_by_role("button", name="Read 244 products").click()
+        page.get_by_text("All 244 products have been read").wait_for(timeout=180_000)
+
+        page.goto(f"{url}/map")
+        page.locator(".nsewdrag").first.wait_for(timeout=180_000)
+        lasso(page, [(0.01, 0.5), (0.35, 0.5), (0.35, 0.99), (0.01, 0.99)])  # the lower-left part of the map
+        heading = page.get_by_text(re.compile(r"^\d+ selected products$"))
+        heading.wait_for()
+        selected = int(heading.inner_text().split()[0])
+        assert 0 < selected < 244
+        page.screenshot(path=ARTIFACTS / "09-map-lasso.png", full_page=True)
+        page.get_by_label("Put them into the category").fill("Summer picks")
+        page.get_by_role("button", name="Assign").click()
+        page.get_by_text(f"Moved {selected} products to 'Summer picks'").wait_for()
+
+        page.goto(f"{url}/categories")
+        groups = page.get_by_test_id("stMain").locator("[data-testid='stExpander']")
+        groups.first.wait_for(timeout=180_000)
+        groups.nth(0).locator("summary").click()
+        groups.nth(0).get_by_label("Name", exact=True).fill("Kitchen & coffee")
+        groups.nth(0).get_by_label("Name", exact=True).press("Enter")
+        groups.nth(0).get_by_role("button", name=re.compile("^Accept")).click()
+        page.wait_for_timeout(2500)
+        accept = groups.nth(0).get_by_role("button", name=re.compile("^Accept"))
+        if not accept.is_visible():  # the expander in first place may still be open from the last click
+            groups.nth(0).locator("summary").click()
+        accept.click()
+        page.wait_for_timeout(2500)
+        page.get_by_role("tab", name="Reviewed categories").click()
+        page.get_by_text(re.compile("^Kitchen & coffee —")).click()
+        page.get_by_role("button", name="Merge").first.click()
+        page.wait_for_timeout(2500)
+        page.get_by_role("button", name="Undo").click()  # takes the merge back
+        page.wait_for_timeout(2500)
+        page.get_by_role("tab", name="Reviewed categories").click()
+        page.get_by_text(re.compile("^Kitchen & coffee —")).wait_for()
+        page.get_by_text(re.compile("^Summer picks —")).wait_for()
+        page.screenshot(path=ARTIFACTS / "10-categories.png", full_page=True)
+
+        page.reload()
+        page.get_by_role("tab", name="Reviewed categories").click(timeout=180_000)
+        page.get_by_text(re.compile("^Summer picks —")).wait_for()
+    finally:
+        stop_server(process)
+    process, url = start_server(root, log)
+    try:
+        page.goto(f"{url}/categories")
+        page.get_by_role("tab", name="History and export").click(timeout=180_000)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download CSV").click()
+        exported = pd.read_csv(download.value.path(), dtype=str)
+        assert len(exported) == 244 and set(exported.columns) >= {"id", "final_category", "source"}
+        moved = exported[exported["source"] == "moved"]
+        assert len(moved) == selected and (moved["final_category"] == "Summer picks").all()
+        reviewed = exported[exported["source"] == "reviewed"]
+        assert "Kitchen & coffee" in set(reviewed["final_category"]) and reviewed["final_category"].nunique() == 2
+        page.screenshot(path=ARTIFACTS / "11-after-restart-export.png", full_page=True)
+    finally:
+        stop_server(process)
