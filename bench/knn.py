@@ -78,7 +78,6 @@ def main() -> None:
                      "speedup_single": round(base_one / hnsw_one, 2)},
         }
         print(n, results[str(n)], flush=True)
-        del vectors, exact, hnsw
     report({"bench": "knn", "machine": machine("cpu"), "k": K, "queries": args.queries, "results": results,
             "peak_rss_mb": round(peak_rss_mb(), 1)})
 

@@ -7,20 +7,12 @@ import streamlit as st
 
 from pages import ui
 from prodsim import api
-from prodsim.review import ReviewStore
 
 SAMPLE = 8
 
-st.title("Categories")
-workspace = ui.current_workspace()
-grouping = ui.grouping_or_guide(workspace)
-if grouping is None:
-    st.stop()
-_, clusters = grouping
-products = workspace.products()
-store = ReviewStore(workspace)
-suggested = pd.Series([clusters.names[label] for label in clusters.labels])
-final = store.final(products, suggested)
+view = ui.grouping_page("Categories")
+workspace, products, clusters, store, suggested, final = (view.workspace, view.products, view.clusters, view.store,
+                                                         view.suggested, view.final)
 reviewed = set(store.assignments()["product_id"])
 read_only = ui.read_only()
 

@@ -7,22 +7,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import ui
-from prodsim import api
-from prodsim.review import ReviewStore
 
 MAX_LEGEND = 24  # colour values beyond this are drawn together as "other"
 SUGGESTED, FINAL = "Suggested group", "Category after review"
 
-st.title("Product map")
-workspace = ui.current_workspace()
-grouping = ui.grouping_or_guide(workspace)
-if grouping is None:
-    st.stop()
-coordinates, clusters = grouping
-products = workspace.products()
-store = ReviewStore(workspace)
-suggested = pd.Series([clusters.names[label] for label in clusters.labels])
-final = store.final(products, suggested)
+view = ui.grouping_page("Product map")
+workspace, products, coordinates, store, suggested, final = (view.workspace, view.products, view.coordinates, view.store,
+                                                            view.suggested, view.final)
 
 extra = [c for c in products.columns if c not in {"id", "title", "description", "price", "image_file", "image_sha1", "row"}
          and 1 < products[c].nunique() <= 500]

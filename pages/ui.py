@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,7 @@ from prodsim import api
 from prodsim.encoders.device import describe
 from prodsim.errors import ProdsimError
 from prodsim.progress import ProgressTracker
+from prodsim.review import ReviewStore
 
 log = logging.getLogger("prodsim.app")
 DEMO_CATALOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "demo_catalog.csv")
@@ -295,6 +297,33 @@ def grouping_or_guide(workspace: api.Workspace | None):
         return None
     text, image = encoders_for(workspace)
     return show_errors(_grouping, workspace, api.workspace_state(workspace, text, image))
+
+
+@dataclass
+class GroupingView:
+    """What the Map and Categories pages share: products, map, suggested groups and decisions."""
+
+    workspace: api.Workspace
+    products: pd.DataFrame
+    coordinates: object  # (n, 2) array
+    clusters: api.Clusters
+    store: ReviewStore
+    suggested: pd.Series  # suggested group name per product
+    final: pd.DataFrame  # decisions first, suggestions for the rest
+
+
+def grouping_page(title: str) -> GroupingView:
+    """The common start of the Map and Categories pages (a guide and stop when products are not read)."""
+    st.title(title)
+    workspace = current_workspace()
+    grouping = grouping_or_guide(workspace)
+    if grouping is None:
+        st.stop()
+    coordinates, clusters = grouping
+    products = workspace.products()
+    store = ReviewStore(workspace)
+    suggested = pd.Series([clusters.names[label] for label in clusters.labels])
+    return GroupingView(workspace, products, coordinates, clusters, store, suggested, store.final(products, suggested))
 
 
 def export_buttons(frame: pd.DataFrame, stem: str, key: str) -> None:
