@@ -79,7 +79,12 @@ def next_step(workspace: api.Workspace) -> dict[str, int]:
     else:
         ui.start_map_warm_up()
         st.success(f"All {counts['products']:,} products have been read by {ui.models_caption(workspace)}.")
-        st.page_link("pages/catalog.py", label="Browse the catalog", icon=":material/inventory_2:")
+        st.write("What would you like to do?")
+        steps = st.columns(4)
+        steps[0].page_link("pages/neighbours.py", label="See similar products", icon=":material/hub:")
+        steps[1].page_link("pages/categories.py", label="Review suggested categories", icon=":material/category:")
+        steps[2].page_link("pages/map.py", label="Explore the product map", icon=":material/scatter_plot:")
+        steps[3].page_link("pages/duplicates.py", label="Check duplicate listings", icon=":material/content_copy:")
     if "home_last_embed" in st.session_state:
         st.caption(st.session_state["home_last_embed"])
     return counts

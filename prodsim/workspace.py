@@ -196,13 +196,13 @@ class Workspace:
         shutil.rmtree(trash)
 
     def summary(self) -> dict:
-        """Counts for the sidebar and the home page."""
-        products = self.products()
+        """Counts for the sidebar and the home page (reads one column, not the whole table)."""
+        photos = pd.read_parquet(self.path / PRODUCTS, columns=["image_sha1"])["image_sha1"]
         return {
             "name": self.name,
             "slug": self.slug,
-            "products": len(products),
-            "images": int((products["image_sha1"] != "").sum()),
+            "products": len(photos),
+            "images": int((photos != "").sum()),
             "created": self.meta.get("created"),
             "updated": self.meta.get("updated"),
         }
