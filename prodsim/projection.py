@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,16 +58,17 @@ def umap_project(vectors: np.ndarray, config: ProjectionConfig = ProjectionConfi
     _check(vectors)
     n_neighbors = min(config.n_neighbors, len(vectors) - 1)
     reducer = umap.UMAP(n_components=config.n_components, n_neighbors=n_neighbors, min_dist=config.min_dist,
-                        metric="cosine", random_state=config.seed, n_jobs=1,  # a seed means one thread anyway
-                        init="spectral" if len(vectors) > 50 else "random")
-    if len(vectors) <= config.fit_sample:
-        return reducer.fit_transform(vectors).astype(np.float32)
-    rng = np.random.default_rng(config.seed)
-    sample = np.sort(rng.choice(len(vectors), config.fit_sample, replace=False))
-    out = np.empty((len(vectors), config.n_components), dtype=np.float32)
-    out[sample] = reducer.fit_transform(vectors[sample])
-    rest = np.setdiff1d(np.arange(len(vectors)), sample)
-    out[rest] = reducer.transform(vectors[rest])
+                        metric="cosine", random_state=config.seed, init="spectral" if len(vectors) > 50 else "random")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)  # a seed means one thread
+        if len(vectors) <= config.fit_sample:
+            return reducer.fit_transform(vectors).astype(np.float32)
+        rng = np.random.default_rng(config.seed)
+        sample = np.sort(rng.choice(len(vectors), config.fit_sample, replace=False))
+        out = np.empty((len(vectors), config.n_components), dtype=np.float32)
+        out[sample] = reducer.fit_transform(vectors[sample])
+        rest = np.setdiff1d(np.arange(len(vectors)), sample)
+        out[rest] = reducer.transform(vectors[rest])
     return out
 
 
@@ -90,7 +92,11 @@ def project_workspace(workspace: Workspace, vectors: np.ndarray, config: Project
 
 
 def warm_up() -> None:
-    """Compiles UMAP's numba code on a tiny random set, so the first real map is quick."""
+    """Compiles UMAP's numba code, so the first real map is quick.
+
+    5,000 points: below 4,096 UMAP takes exact neighbours and would leave the
+    nearest-neighbour descent that real catalogs use uncompiled.
+    """
     rng = np.random.default_rng(0)
-    points = rng.normal(size=(300, 16)).astype(np.float32)
-    umap_project(points / np.linalg.norm(points, axis=1, keepdims=True), ProjectionConfig(n_neighbors=10))
+    points = rng.normal(size=(5000, 16)).astype(np.float32)
+    umap_project(points / np.linalg.norm(points, axis=1, keepdims=True), ProjectionConfig(n_neighbors=10, fit_sample=4500))
