@@ -9,6 +9,8 @@ import streamlit as st
 from pages import ui
 from prodsim import api
 
+ui.ensure_app_shell()
+
 NOT_MAPPED = ""
 FIELD_LABELS = {"id": "Product id", "title": "Title", "description": "Description", "brand": "Brand",
                 "category": "Category", "price": "Price", "image": "Photo file name"}

@@ -8,6 +8,8 @@ import streamlit as st
 from pages import ui
 from prodsim import api
 
+ui.ensure_app_shell()
+
 SAMPLE = 8
 
 view = ui.grouping_page("Categories")

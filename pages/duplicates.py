@@ -8,6 +8,8 @@ import streamlit as st
 from pages import ui
 from prodsim import api
 
+ui.ensure_app_shell()
+
 FLOOR = 0.6  # pairs are found once down to this score; the slider only filters them
 COMPARED = ["title", "brand", "category", "price", "description", "id"]
 LABEL_BUTTONS = {"duplicate": "Same product", "variant": "Variant (size, colour…)", "different": "Different products"}

@@ -10,6 +10,8 @@ from prodsim.encoders.fusion import DEFAULT_IMAGE_WEIGHT
 from prodsim.errors import Cancelled
 from prodsim.progress import format_seconds
 
+ui.ensure_app_shell()
+
 AUTOMATIC = ""
 OWN_FOLDER = "own"
 

@@ -8,6 +8,8 @@ import streamlit as st
 
 from pages import ui
 
+ui.ensure_app_shell()
+
 MAX_LEGEND = 24  # colour values beyond this are drawn together as "other"
 SUGGESTED, FINAL = "Suggested group", "Category after review"
 

@@ -8,6 +8,8 @@ import streamlit as st
 
 from pages import ui
 
+ui.ensure_app_shell()
+
 MATCHES_SHOWN = 200
 SHARE_COLOURS = {"text": "#2563eb", "photo": "#f59e0b", "wording": "#10b981", "model code": "#8b5cf6"}
 

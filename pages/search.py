@@ -7,6 +7,8 @@ import streamlit as st
 from pages import ui
 from prodsim import api
 
+ui.ensure_app_shell()
+
 workspace, similarity = ui.similarity_page("Search")
 text_encoder, image_encoder = ui.encoders_for(workspace)
 RESULT_COLUMNS = ["id", "title", "brand", "category", "price", "score"]

@@ -30,6 +30,21 @@ PICKER_KEY = "sidebar_workspace"
 THUMBS_PER_PAGE = 100
 
 
+def ensure_app_shell() -> None:
+    """Makes a page run inside app.py's navigation and sidebar, even as a server's first request.
+
+    Streamlit (1.67) treats a ``pages/`` folder as old-style multipage until some session has
+    called ``st.navigation``; a bookmarked deep link as the very first request after a start
+    would run the page file alone, without the shell. Each page calls this first: it turns
+    that mode off and reruns, which goes through app.py to the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 @st.cache_resource(show_spinner=False)
 def start_map_warm_up() -> None:
     """Compiles UMAP in a low-priority background thread once per server (10-20 s on 2 cores).

@@ -193,8 +193,9 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         stop_server(process)
     process, url = start_server(root, log)
     try:
-        page.goto(f"{url}/categories")
+        page.goto(f"{url}/categories")  # a bookmarked deep link as the restarted server's first request
         page.get_by_role("tab", name="History and export").click(timeout=180_000)
+        page.get_by_test_id("stSidebar").get_by_text("Workspace", exact=True).wait_for()  # the app shell, not a bare page
         with page.expect_download() as download:
             page.get_by_role("button", name="Download CSV").click()
         exported = pd.read_csv(download.value.path(), dtype=str)
