@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages import ui
 from prodsim import api
+from prodsim.limits import human_size
 
 ui.ensure_app_shell()
 
@@ -64,6 +65,8 @@ def upload() -> None:
     if raw is None:
         return
     st.caption(f"{catalog_file.name}: {len(raw.frame):,} rows, {len(raw.frame.columns)} columns, read as {raw.encoding}.")
+    if photos is not None:
+        st.caption(f"Photos: {photos.name} ({human_size(photos.size)}) will be matched to the products when the workspace is created.")
     st.dataframe(raw.frame.head(5), hide_index=True, width="stretch", key="catalog_preview")
     mapping = mapping_form(raw)
     name = st.text_input("Workspace name", value=Path(catalog_file.name).stem, key="catalog_ws_name")
