@@ -37,7 +37,7 @@ if top[2].button("Redo", key="categories_redo", disabled=read_only):
 
 suggestions_tab, reviewed_tab, misfiled_tab, export_tab = st.tabs(["Suggested groups", "Reviewed categories", "Misfiled?", "History and export"])
 with suggestions_tab:
-    summary = clusters.summary(products, api.grouping_vectors(workspace))
+    summary = clusters.summary(products, view.vectors)
     for cluster in summary.itertuples():
         members = products.index[(clusters.labels == cluster.cluster) & ~products["id"].isin(reviewed)]
         if len(members) == 0:
@@ -83,7 +83,7 @@ with misfiled_tab:
             st.caption(f"Agreement of the suggested groups with the catalog's categories: NMI {figures['nmi']:.2f}, ARI {figures['ari']:.2f}.")
             st.dataframe(pd.crosstab(suggested.rename("suggested group"), products["category"].rename("category")),
                          key="categories_crosstab")
-        candidates = api.misfiled_products(api.grouping_vectors(workspace), products["category"]).head(30)
+        candidates = api.misfiled_products(view.vectors, products["category"]).head(30)
         st.write(f"{len(candidates):,} products whose most similar products mostly carry another category:")
         for item in candidates.itertuples():
             product = products.iloc[item.row]

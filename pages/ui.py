@@ -302,12 +302,13 @@ def card_grid(workspace: api.Workspace, table: pd.DataFrame, key: str, columns: 
 
 @st.cache_resource(show_spinner="Grouping products and drawing the map (first time only)…", max_entries=4)
 def _grouping(_workspace: api.Workspace, state: str):
-    """(map coordinates, clusters) per workspace state; both are also cached on disk in the workspace."""
-    return api.project(_workspace), api.cluster(_workspace)[0]
+    """(grouping vectors, map coordinates, clusters) per workspace state; map and clusters are also cached on disk."""
+    vectors = api.grouping_vectors(_workspace)
+    return vectors, api.project(_workspace, vectors=vectors), api.cluster(_workspace, vectors=vectors)[0]
 
 
 def grouping_or_guide(workspace: api.Workspace | None):
-    """(coordinates, clusters) for a workspace whose products were read, else a guide and None."""
+    """(vectors, coordinates, clusters) for a workspace whose products were read, else a guide and None."""
     if similarity_or_guide(workspace) is None:
         return None
     text, image = encoders_for(workspace)
@@ -320,6 +321,7 @@ class GroupingView:
 
     workspace: api.Workspace
     products: pd.DataFrame
+    vectors: object  # (n, d) grouping vectors, see api.grouping_vectors
     coordinates: object  # (n, 2) array
     clusters: api.Clusters
     store: ReviewStore
@@ -334,11 +336,11 @@ def grouping_page(title: str) -> GroupingView:
     grouping = grouping_or_guide(workspace)
     if grouping is None:
         st.stop()
-    coordinates, clusters = grouping
+    vectors, coordinates, clusters = grouping
     products = workspace.products()
     store = ReviewStore(workspace)
     suggested = pd.Series([clusters.names[label] for label in clusters.labels])
-    return GroupingView(workspace, products, coordinates, clusters, store, suggested, store.final(products, suggested))
+    return GroupingView(workspace, products, vectors, coordinates, clusters, store, suggested, store.final(products, suggested))
 
 
 def export_buttons(frame: pd.DataFrame, stem: str, key: str) -> None:

@@ -28,7 +28,7 @@ __all__ = [
     "ProductSimilarity", "Clusters", "cluster", "clustering_agreement", "grouping_vectors", "misfiled_products", "project", "truth_column",
     "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
-    "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed", "fusion",
+    "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
     "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "read_table", "save_settings", "slugify", "suggest_text_model",
 ]
@@ -206,16 +206,24 @@ def truth_column(workspace: Workspace, column: str):
     raise BadInputError(f"The catalog has no column '{column}'. Columns: {', '.join(sorted(set(mapped) | set(products.columns)))}.")
 
 
-def project(workspace: Workspace, n_components: int = 2):
-    """The workspace's UMAP map (cached in projections/), shape (n, n_components)."""
+def project(workspace: Workspace, n_components: int = 2, vectors=None):
+    """The workspace's UMAP map (cached in projections/), shape (n, n_components).
+
+    Args:
+        vectors: :func:`grouping_vectors` when the caller already has them.
+    """
     from prodsim.projection import ProjectionConfig, project_workspace
 
-    return project_workspace(workspace, grouping_vectors(workspace), ProjectionConfig(n_components=n_components))
+    vectors = grouping_vectors(workspace) if vectors is None else vectors
+    return project_workspace(workspace, vectors, ProjectionConfig(n_components=n_components))
 
 
 def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None, truth_col: str | None = None,
-            assign_outliers: bool = True) -> tuple[Clusters, dict]:
+            assign_outliers: bool = True, vectors=None) -> tuple[Clusters, dict]:
     """Suggested groups for the workspace, with their agreement with ``truth_col`` when given.
+
+    Args:
+        vectors: :func:`grouping_vectors` when the caller already has them.
 
     Returns:
         (clusters, figures) where figures has n_clusters, outlier_share and, with a truth column, ari and nmi.
@@ -225,7 +233,7 @@ def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None,
     from prodsim.clustering import agreement, cluster_products
 
     truth = truth_column(workspace, truth_col) if truth_col else None
-    matrix = grouping_vectors(workspace)
+    matrix = grouping_vectors(workspace) if vectors is None else vectors
     products = workspace.products()
     # Names come from what products are, not who makes them: brands would dominate the distinctive words.
     texts = [re.sub(re.escape(brand), " ", title, flags=re.IGNORECASE) if brand else title
@@ -247,7 +255,3 @@ def clustering_agreement(labels, categories) -> dict | None:
     except BadInputError:
         return None
 
-
-def fusion(workspace: Workspace, vectors: ProductVectors) -> Fusion:
-    """Text + photo similarity with the workspace's photo weight."""
-    return Fusion(vectors, load_settings(workspace).image_weight)

@@ -92,8 +92,9 @@ def _cluster(args) -> dict:
     from prodsim import api
 
     workspace = api.Workspace(args.workspace)
-    clusters, figures = api.cluster(workspace, args.method, args.k, args.truth_col)
-    summary = clusters.summary(workspace.products(), api.grouping_vectors(workspace))
+    vectors = api.grouping_vectors(workspace)
+    clusters, figures = api.cluster(workspace, args.method, args.k, args.truth_col, vectors=vectors)
+    summary = clusters.summary(workspace.products(), vectors)
     return {"workspace": args.workspace, "method": args.method, **figures,
             "clusters": summary.head(50).to_dict(orient="records")}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +72,3 @@ class VectorCache:
         atomic_write_bytes(self.path, buffer.getvalue())
         atomic_write_json(self.info_path, {"fingerprint": self.fingerprint, "dim": self.dim, "count": len(self._rows)})
 
-
-def cached_settings(folder: Path) -> list[dict]:
-    """What the workspace has cached, one entry per encoder setting."""
-    if not folder.is_dir():
-        return []
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
