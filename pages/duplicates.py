@@ -11,7 +11,7 @@ from prodsim import api
 ui.ensure_app_shell()
 
 FLOOR = 0.6  # pairs are found once down to this score; the slider only filters them
-COMPARED = ["title", "brand", "category", "price", "description", "id"]
+COMPARED = ["title", "brand", "category", "price", "seller", "description", "id"]
 LABEL_BUTTONS = {"duplicate": "Same product", "variant": "Variant (size, colour…)", "different": "Different products"}
 
 workspace, similarity = ui.similarity_page("Duplicate listings")
@@ -21,14 +21,18 @@ text, image = ui.encoders_for(workspace)
 
 
 @st.cache_data(show_spinner="Comparing every product with its nearest ones…", max_entries=4)
-def candidate_pairs(state: str) -> pd.DataFrame:
+def candidate_pairs(state: str, same_seller: bool) -> pd.DataFrame:
     """All pairs above FLOOR for one workspace state (``state`` is the cache key)."""
-    pairs = similarity.duplicate_pairs(threshold=FLOOR)
+    pairs = similarity.duplicate_pairs(threshold=FLOOR, same_seller=same_seller)
     ids = products["id"].to_numpy()
     return pairs.assign(left_id=ids[pairs["left"]], right_id=ids[pairs["right"]])
 
 
-pairs = candidate_pairs(api.workspace_state(workspace, text, image))
+has_sellers = "seller" in products and (products["seller"] != "").any()
+same_seller = has_sellers and st.toggle(
+    "Also pair listings of one seller", value=False, key="duplicates_same_seller",
+    help="Off: only listings from different sellers are compared, since one seller's listings are usually its different products.")
+pairs = candidate_pairs(api.workspace_state(workspace, text, image), same_seller)
 decided = store.lookup()
 pairs = pairs.assign(label=[decided.get(api.PairLabels.key(a, b), "") for a, b in zip(pairs["left_id"], pairs["right_id"])])
 

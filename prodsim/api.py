@@ -139,7 +139,8 @@ def workspace_state(workspace: Workspace, text_encoder: Encoder, image_encoder: 
 def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None = None) -> ProductSimilarity:
     """Hybrid similarity over the workspace (vectors come from the cache; missing ones are computed)."""
     vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=image_encoder is not None)
-    return ProductSimilarity(workspace.products(), vectors, load_settings(workspace).image_weight)
+    return ProductSimilarity(workspace.products(), vectors, load_settings(workspace).image_weight,
+                             index_folder=workspace.path / "index")
 
 
 def search_text(similarity_model: ProductSimilarity, text_encoder: Encoder, query: str, k: int = 20,

@@ -20,7 +20,7 @@ import pandas as pd
 from prodsim.errors import BadInputError
 from prodsim.limits import human_size, max_upload_bytes
 
-FIELDS = ("id", "title", "description", "brand", "category", "price", "image")
+FIELDS = ("id", "title", "description", "brand", "category", "price", "seller", "image")
 ROW_NUMBER_ID = "(row number)"
 TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab"}
 TABLE_SUFFIXES = TEXT_SUFFIXES | {".xlsx", ".xlsm", ".parquet", ".json", ".jsonl", ".ndjson"}
@@ -35,6 +35,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "brand": ("brand", "manufacturer", "maker", "vendor", "brandname"),
     "category": ("category", "categorylabel", "categoryl1", "label", "productcategory", "department", "categoryname"),
     "price": ("price", "discountedprice", "saleprice", "retailprice", "unitprice", "listprice", "cost"),
+    "seller": ("seller", "sellerid", "merchant", "merchantid", "shop", "store", "retailer", "supplier"),
     "image": ("image", "imagefile", "imagename", "filename", "photo", "picture", "img", "imagepath"),
 }
 
@@ -260,7 +261,7 @@ def guess_mapping(frame: pd.DataFrame) -> dict[str, str | None]:
     normalised = {c: _normalise(c) for c in columns}
     mapping: dict[str, str | None] = dict.fromkeys(FIELDS)
     taken: set[str] = set()
-    for name in ("image", "id", "title", "description", "brand", "category", "price"):
+    for name in ("image", "id", "title", "description", "brand", "category", "price", "seller"):
         for synonym in SYNONYMS[name]:
             hit = next((c for c in columns if normalised[c] == synonym and c not in taken), None)
             exact = hit is not None
@@ -326,7 +327,7 @@ def build_products(raw: RawTable, mapping: dict[str, str | None]) -> tuple[pd.Da
         mapping: field -> column; ``id`` may be None or ``ROW_NUMBER_ID`` to number rows.
 
     Returns:
-        The product table (columns ``id, title, description, brand, category, price,
+        The product table (columns ``id, title, description, brand, category, seller, price,
         image_file, row`` then the unmapped columns as they were named) and the report.
 
     Raises:
@@ -362,7 +363,7 @@ def build_products(raw: RawTable, mapping: dict[str, str | None]) -> tuple[pd.Da
         products["id"] = ids.values
     else:
         products["id"] = [str(i) for i in range(1, len(frame) + 1)]
-    for fieldname in ("title", "description", "brand", "category"):
+    for fieldname in ("title", "description", "brand", "category", "seller"):
         column = mapping.get(fieldname)
         products[fieldname] = frame[column].values if column else ""
     price_col = mapping.get("price")

@@ -101,6 +101,8 @@ def _cluster(args) -> dict:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all verbs."""
+    from prodsim.catalog import FIELDS
+
     parser = argparse.ArgumentParser(prog="python -m prodsim", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True)
 
@@ -109,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--workspace", required=True, help="workspace folder (created if missing)")
     ingest.add_argument("--images", help="ZIP archive or folder of product photos")
     ingest.add_argument("--name", help="display name (default: the catalog's file name)")
-    for field in ("id", "title", "description", "brand", "category", "price", "image"):
+    for field in FIELDS:
         ingest.add_argument(f"--{field}-col", dest=f"{field}_col", help=f"column holding the {field} (overrides the guess)")
     ingest.set_defaults(run=_ingest)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -43,19 +44,26 @@ black white silver grey gray red blue green yellow orange pink purple brown beig
 coral mint olive graphite charcoal stainless copper bronze clear transparent matte midnight sage terracotta blush
 emerald mustard oatmeal spacegrau space xs s m l xl xxl xxxl small medium large
 """.split())
+# Words that name another model in the same line ("iPhone 7" vs "iPhone 7 Plus", "RX100 III" vs
+# "RX100 IV"): one title having it and the other not already makes two different products.
+MODEL_LINE_WORDS = frozenset("plus max pro mini lite play ultra se note edge air slim non ii iii iv vi vii viii".split())
+
+
+@lru_cache(maxsize=1 << 16)
+def _variant_marks(text: str) -> frozenset[str]:
+    tokens = {_SEPARATORS.sub("", t) for t in _TOKEN.findall(_NUMBER_UNIT.sub(r"\1\2", text.lower()))}
+    return frozenset(t for t in tokens if re.search(r"\d", t) or t in VARIANT_WORDS or t in MODEL_LINE_WORDS)
 
 
 def variant_conflict(left: str, right: str) -> bool:
-    """True when two near-identical titles differ in a number or a colour/size word on both sides.
+    """True when two near-identical titles name different variants of one product line.
 
-    "Kettle 1.7 l, White" vs "Kettle 1.7 l, Cream" and "Washer 7kg" vs "Washer 9kg" are
-    variants of one product line, not the same product listed twice.
+    "Kettle 1.7 l, White" vs "Kettle 1.7 l, Cream" and "Washer 7kg" vs "Washer 9kg" differ in a
+    number or a colour/size word on both sides; "iPhone 7" vs "iPhone 7 Plus" differ in a
+    model-line word on one side. Either way they are not the same product listed twice.
     """
-    def marks(text: str) -> set[str]:
-        tokens = {_SEPARATORS.sub("", t) for t in _TOKEN.findall(_NUMBER_UNIT.sub(r"\1\2", text.lower()))}
-        return {t for t in tokens if re.search(r"\d", t) or t in VARIANT_WORDS}
-    a, b = marks(left), marks(right)
-    return bool(a - b) and bool(b - a)
+    a, b = _variant_marks(left), _variant_marks(right)
+    return (bool(a - b) and bool(b - a)) or bool((a ^ b) & MODEL_LINE_WORDS)
 
 
 @dataclass
@@ -111,9 +119,21 @@ class LexicalEncoder:
     def transform(self, products: pd.DataFrame) -> LexicalFeatures:
         """Sparse views of each product (title + brand; codes also from the description)."""
         names, everything = self._texts(products)
-        code = (self.code.transform(everything.map(model_codes)) if self.has_codes
-                else sparse.csr_matrix((len(products), 1), dtype=np.float32))
-        return LexicalFeatures(self.char.transform(names).tocsr(), self.word.transform(names).tocsr(), code.tocsr())
+        code = self.code.transform(everything.map(model_codes)).tocsr() if self.has_codes else _no_codes(len(products))
+        return LexicalFeatures(self.char.transform(names).tocsr(), self.word.transform(names).tocsr(), code)
+
+    def fit_transform(self, products: pd.DataFrame) -> LexicalFeatures:
+        """``fit(products).transform(products)``, reading each text once (half the time at 35k)."""
+        names, everything = self._texts(products)
+        codes = everything.map(model_codes)
+        self.has_codes = bool(codes.map(len).sum())
+        code = self.code.fit_transform(codes).tocsr() if self.has_codes else _no_codes(len(products))
+        return LexicalFeatures(self.char.fit_transform(names).tocsr(), self.word.fit_transform(names).tocsr(), code)
+
+
+def _no_codes(rows: int) -> sparse.csr_matrix:
+    """The code view of a catalog without model codes: one empty column."""
+    return sparse.csr_matrix((rows, 1), dtype=np.float32)
 
 
 def view_similarities(left: LexicalFeatures, right: LexicalFeatures) -> dict[str, np.ndarray]:

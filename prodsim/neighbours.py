@@ -8,6 +8,7 @@ duplicates pages agree with each other and with ``python -m prodsim match``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,11 +16,14 @@ from scipy import sparse
 
 from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
-from prodsim.index import build_index
+from prodsim.index import EXACT_LIMIT, build_index
 from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
 from prodsim.similarity import HybridWeights
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
+# Above this many products the all-pairs duplicate search takes its candidates from an HNSW graph:
+# at 35k it finds 98.7% of the exact 10 nearest in 2.4 s instead of 5.9 s (the pairs are re-scored exactly).
+ALL_PAIRS_EXACT_LIMIT = 20_000
 DUPLICATE_THRESHOLD = 0.8  # default hybrid score above which two listings are shown as likely duplicates
 
 
@@ -36,17 +40,18 @@ class ProductSimilarity:
         vectors: from :func:`prodsim.embedding.embed_products`.
         image_weight: photo share of the dense score (None = default).
         weights: signal weights (see :class:`prodsim.similarity.HybridWeights`).
+        index_folder: where an approximate index of a very large catalog is saved (the workspace's).
     """
 
     def __init__(self, products: pd.DataFrame, vectors: ProductVectors, image_weight: float | None = None,
-                 weights: HybridWeights = HybridWeights()):
+                 weights: HybridWeights = HybridWeights(), index_folder: Path | None = None):
         self.products = products.reset_index(drop=True)
         self.vectors = vectors
         self.fusion = Fusion(vectors, image_weight)
-        self.lexical_encoder = LexicalEncoder().fit(self.products)
-        self.lexical = self.lexical_encoder.transform(self.products)
+        self.lexical_encoder = LexicalEncoder()
+        self.lexical = self.lexical_encoder.fit_transform(self.products)
         self.weights = weights.active(self.lexical_encoder.has_codes)
-        self.index = build_index(self.fusion.matrix())
+        self.index = build_index(self.fusion.matrix(), folder=index_folder)
         self.row_of = {pid: i for i, pid in enumerate(self.products["id"])}
 
     def __len__(self) -> int:
@@ -62,7 +67,7 @@ class ProductSimilarity:
                              "image": fused.image, "image_used": fused.image_used, **parts})
 
     def _candidates(self, row: int) -> np.ndarray:
-        if self.index.exact:
+        if len(self) <= EXACT_LIMIT:
             return np.arange(len(self))
         _, dense_rows = self.index.search(self.fusion.matrix()[row], CANDIDATES)
         char_scores = (self.lexical.char @ self.lexical.char[row].T).toarray().ravel()
@@ -138,22 +143,33 @@ class ProductSimilarity:
         top = top[self.vectors.has_image[top]]
         return self.products.iloc[top].assign(score=score[top]).reset_index(drop=True)
 
-    def duplicate_pairs(self, threshold: float = DUPLICATE_THRESHOLD, k: int = 10,
+    def duplicate_pairs(self, threshold: float = DUPLICATE_THRESHOLD, k: int = 10, same_seller: bool = False,
                         progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
         """Pairs of products scoring at least ``threshold``, each pair once, best first.
 
         Candidates are every product's ``k`` nearest by the fused vectors; they are re-scored
-        with the full hybrid score. Pairs whose numbers, colours or sizes conflict (9 kg vs 7 kg,
-        white vs cream) are suggested as variants rather than duplicates.
+        with the full hybrid score. Pairs whose numbers, colours, sizes or model-line words conflict
+        (9 kg vs 7 kg, white vs cream, iPhone 7 vs 7 Plus) are suggested as variants rather than duplicates.
+
+        Args:
+            same_seller: also pair listings of one seller. Off by default because a seller's own
+                listings are mostly its distinct products under generic titles (on PriceRunner all
+                8,108 identical-title pairs within one merchant are different products); it has
+                no effect when the catalog has no seller column.
 
         Returns:
             Columns ``left``, ``right`` (row indices), ``score`` and its parts.
         """
         matrix = self.fusion.matrix()
+        index = self.index
+        if index.exact and len(self) > ALL_PAIRS_EXACT_LIMIT:
+            from prodsim.index.hnsw import HNSWIndex
+
+            index = HNSWIndex(neighbours=32, ef_construction=64, ef_search=48).fit(matrix)
         pairs = []
         step = 2048
         for start in range(0, len(self), step):
-            _, rows = self.index.search(matrix[start:start + step], k + 1)
+            _, rows = index.search(matrix[start:start + step], k + 1)
             left = np.repeat(np.arange(start, start + len(rows)), rows.shape[1])
             pairs.append(np.stack([left, rows.ravel()], axis=1))
             if progress:
@@ -161,6 +177,9 @@ class ProductSimilarity:
         pairs = np.concatenate(pairs)
         pairs = pairs[pairs[:, 0] != pairs[:, 1]]
         pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+        sellers = self.products["seller"].to_numpy() if "seller" in self.products else None
+        if not same_seller and sellers is not None:
+            pairs = pairs[(sellers[pairs[:, 0]] != sellers[pairs[:, 1]]) | (sellers[pairs[:, 0]] == "")]
         scored = self._score_pairs(pairs[:, 0], pairs[:, 1]).rename(columns={"candidate": "right"})
         scored.insert(0, "left", pairs[:, 0])
         scored = scored[scored["score"] >= threshold].sort_values("score", ascending=False).reset_index(drop=True)

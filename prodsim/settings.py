@@ -14,7 +14,7 @@ from prodsim.embedding import TextTemplate
 from prodsim.errors import BadInputError
 from prodsim.workspace import META, Workspace, atomic_write_json, now_iso
 
-TEMPLATE_FIELDS = tuple(f for f in FIELDS if f not in ("id", "price", "image"))
+TEMPLATE_FIELDS = tuple(f for f in FIELDS if f not in ("id", "price", "seller", "image"))
 
 
 @dataclass
