@@ -34,7 +34,8 @@ def test_flipkart_groups_agree_with_level_1_categories(flipkart):
           f"({default.max() + 1} groups, {outliers:.1%} outliers assigned); k-means k=7 NMI {kmeans_figures['nmi']:.3f} "
           f"ARI {kmeans_figures['ari']:.3f}")
     assert kmeans_figures["nmi"] >= 0.75  # measured 0.755; MiniLM+EfficientNet concatenation gives 0.71
-    assert hdbscan_figures["nmi"] >= 0.68 and outliers <= 0.15  # measured 0.715 with 5.5% outliers
+    # Default settings: measured NMI 0.765 (seed 42; 0.718-0.783 over seeds 1-4), 9.2% outliers assigned.
+    assert hdbscan_figures["nmi"] >= 0.75 and outliers <= 0.15
 
 
 def test_misfiled_finder_recovers_shuffled_categories(flipkart):
@@ -67,12 +68,15 @@ def test_cli_cluster_and_project_print_json(flipkart):
 
 
 def test_pricerunner_sample_groups_agree_with_its_10_categories(text_encoder):
-    offers = pd.read_csv(DATASETS / "pricerunner" / "offers.csv").sample(4000, random_state=0)
+    offers = pd.read_csv(DATASETS / "pricerunner" / "offers.csv").sample(10_000, random_state=0)
     vectors = text_encoder.encode(offers["product_title"].tolist())
-    labels, _, _ = cluster_labels(vectors, "kmeans", k=10)
-    figures = agreement(labels, offers["category_label"])
-    print(f"PriceRunner 4k sample, k-means k=10: NMI {figures['nmi']:.3f} ARI {figures['ari']:.3f}")
-    assert figures["nmi"] >= 0.70  # measured 0.752
+    default, _, outliers = cluster_labels(vectors)
+    kmeans, _, _ = cluster_labels(vectors, "kmeans", k=10)
+    figures, kmeans_figures = agreement(default, offers["category_label"]), agreement(kmeans, offers["category_label"])
+    print(f"PriceRunner 10k sample (titles): HDBSCAN (default) NMI {figures['nmi']:.3f} ARI {figures['ari']:.3f} "
+          f"({default.max() + 1} groups, {outliers:.1%} outliers assigned); "
+          f"k-means k=10 NMI {kmeans_figures['nmi']:.3f} ARI {kmeans_figures['ari']:.3f}")
+    assert figures["nmi"] >= 0.68 and kmeans_figures["nmi"] >= 0.70  # measured 0.724 and 0.747
 
 
 def test_cluster_names_come_from_distinctive_words():
