@@ -14,7 +14,7 @@ ui.ensure_app_shell()
 
 NOT_MAPPED = ""
 FIELD_LABELS = {"id": "Product id", "title": "Title", "description": "Description", "brand": "Brand",
-                "category": "Category", "price": "Price", "image": "Photo file name"}
+                "category": "Category", "price": "Price", "seller": "Seller / merchant", "image": "Photo file name"}
 read_only = ui.read_only()
 
 

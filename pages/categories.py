@@ -1,4 +1,4 @@
-"""Categories: review suggested groupings; accept, rename, merge, move, reject, undo; export."""
+"""Categories: review suggested groupings; accept, rename, merge, split, move, reject, undo; export."""
 
 from __future__ import annotations
 
@@ -25,6 +25,15 @@ def act(function, *args) -> None:
         st.rerun()
 
 
+def split_form(name: str, rows, column, key: str) -> None:
+    """A parts count and a Split button: re-clusters the group's products and files each part under its own name."""
+    if len(rows) < 4:
+        return
+    parts = column.number_input("Parts", 2, min(8, len(rows)), 2, key=f"{key}_parts", label_visibility="collapsed")
+    if column.button(f"Split into {parts}", key=key, disabled=read_only, help="Groups the products again, inside this group only."):
+        act(api.split_group, store, name, products, view.vectors, rows, int(parts))
+
+
 top = st.columns([2, 1, 1])
 top[0].caption(f"{len(clusters.names):,} suggested groups · {len(reviewed):,} of {len(products):,} products reviewed · "
                f"{clusters.outlier_share:.0%} were hard to place and sit in their nearest group (marked low confidence).")
@@ -45,10 +54,11 @@ with suggestions_tab:
         with st.expander(f"{cluster.name} — {len(members):,} products (tightness {cluster.cohesion:.2f})"):
             ui.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{cluster.cluster}", score_column=None)
             name = st.text_input("Name", value=cluster.name, key=f"categories_name_{cluster.cluster}")
-            accept, reject = st.columns(2)
+            accept, split, reject = st.columns([2, 2, 1])
             if accept.button(f"Accept {len(members):,} products as '{name}'", key=f"categories_accept_{cluster.cluster}",
                              type="primary", disabled=read_only):
                 act(store.accept, name, products["id"][members].tolist())
+            split_form(name, members.to_numpy(), split, f"categories_split_{cluster.cluster}")
             if reject.button("Reject this grouping", key=f"categories_reject_{cluster.cluster}", disabled=read_only):
                 act(store.reject, cluster.name, products["id"][members].tolist())
 
@@ -67,6 +77,9 @@ with reviewed_tab:
                                       format_func=dict(zip(others["group_id"], others["name"])).get)
                 if st.button("Merge", key=f"categories_merge_{group.group_id}", disabled=read_only):
                     act(store.merge, group.group_id, target)
+            assigned = store.assignments()
+            members = products.index[products["id"].isin(assigned.loc[assigned["group_id"] == group.group_id, "product_id"])]
+            split_form(group.name, members.to_numpy(), st, f"categories_split_reviewed_{group.group_id}")
     st.subheader("Move products")
     wanted = st.multiselect("Products", products.index.tolist(), key="categories_move_products",
                             format_func=lambda r: f"{products['title'][r][:60]} · {products['id'][r]}")

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import ui
+from prodsim import api
 
 ui.ensure_app_shell()
 
@@ -30,21 +31,32 @@ sizes = 7.0
 if size_by_price:
     price = products["price"].fillna(products["price"].median())
     sizes = 5 + 15 * (price.rank(pct=True))
+
+
+def hover_text(row: int) -> str:
+    """Title, then brand and price where known, then the colour value."""
+    details = [str(products["brand"][row])] if products["brand"][row] else []
+    if pd.notna(products["price"][row]):
+        details.append(f"{products['price'][row]:,.2f}")
+    return "<br>".join([f"<b>{products['title'][row][:70]}</b>", " · ".join(details), values[row]]).replace("<br><br>", "<br>")
+
+
 figure = go.Figure()
 for value in values.value_counts().index:
     rows = values.index[values == value]
     figure.add_trace(go.Scattergl(
         x=coordinates[rows, 0], y=coordinates[rows, 1], mode="markers", name=value[:40],
-        marker=dict(size=sizes if isinstance(sizes, float) else sizes[rows], opacity=0.8),
+        marker={"size": sizes if isinstance(sizes, float) else sizes[rows], "opacity": 0.8},
         customdata=list(rows),
-        text=[f"<b>{products['title'][r][:70]}</b><br>{products['brand'][r]} · {products['price'][r]:,.2f}<br>{values[r]}"
-              if pd.notna(products["price"][r]) else f"<b>{products['title'][r][:70]}</b><br>{products['brand'][r]}<br>{values[r]}"
-              for r in rows],
+        text=[hover_text(r) for r in rows],
         hovertemplate="%{text}<extra></extra>"))
 figure.update_layout(height=620, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", legend=dict(itemsizing="constant"),
                      xaxis=dict(visible=False), yaxis=dict(visible=False))
-st.caption(f"{len(products):,} products. Drag a lasso or a box around points to list them below.")
 event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map_chart")
+text, image = ui.encoders_for(workspace)
+with_photos = ui.hover_photos(workspace, api.workspace_state(workspace, text, image))
+st.caption(f"{len(products):,} products. Drag a lasso or a box around points to list them below."
+           + (" Point at a product to see its photo." if with_photos else ""))
 
 selected = sorted({int(p["customdata"]) for p in event.selection.get("points", []) if p.get("customdata") is not None}) \
     if event and event.selection else []

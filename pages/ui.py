@@ -210,6 +210,61 @@ def thumbnail_uri(workspace: api.Workspace, sha1: str) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
+HOVER_PHOTO_LIMIT = 5_000  # products whose map points show a photo on hover (about 2 KB each)
+_HOVER_PHOTOS_JS = """
+export default function(component) {
+    const { data } = component;
+    let tip = document.getElementById("prodsim-hover-photo");
+    if (!tip) {
+        tip = document.createElement("img");
+        tip.id = "prodsim-hover-photo";
+        tip.alt = "product photo";
+        tip.style.cssText = "position:fixed;z-index:1000;display:none;pointer-events:none;width:96px;height:96px;" +
+            "object-fit:contain;background:#fff;border:1px solid #d0d5dd;border-radius:6px;box-shadow:0 2px 8px rgba(0,0,0,.15)";
+        document.body.appendChild(tip);
+    }
+    const attach = () => {
+        document.querySelectorAll(".js-plotly-plot").forEach((plot) => {
+            if (!plot.on || plot.dataset.prodsimHover === data.key) return;
+            plot.dataset.prodsimHover = data.key;
+            plot.on("plotly_hover", (event) => {
+                const point = event.points && event.points[0];
+                const src = point && data.photos[String(point.customdata)];
+                if (!src) { tip.style.display = "none"; return; }
+                tip.src = src;
+                tip.style.left = (event.event.clientX + 18) + "px";
+                tip.style.top = Math.max(8, event.event.clientY - 110) + "px";
+                tip.style.display = "block";
+            });
+            plot.on("plotly_unhover", () => { tip.style.display = "none"; });
+        });
+    };
+    attach();
+    const timer = setInterval(attach, 700);
+    return () => { clearInterval(timer); tip.style.display = "none"; };
+}
+"""
+_hover_photos_component = st.components.v2.component("prodsim_hover_photos", js=_HOVER_PHOTOS_JS)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _hover_photo_uris(_workspace: api.Workspace, state: str) -> dict[str, str]:
+    products = _workspace.products().head(HOVER_PHOTO_LIMIT)
+    uris = api.small_thumbnail_uris([_workspace.thumbnail_path(sha1) for sha1 in products["image_sha1"]])
+    return {str(row): uri for row, uri in enumerate(uris) if uri}
+
+
+def hover_photos(workspace: api.Workspace, state: str) -> int:
+    """Shows a product's photo beside the cursor when it hovers a point of the page's plotly map.
+
+    Points must carry their product row as ``customdata``. Returns how many products have one.
+    """
+    photos = _hover_photo_uris(workspace, state) if len(workspace.products()) <= HOVER_PHOTO_LIMIT else {}
+    if photos:
+        _hover_photos_component(data={"key": state, "photos": photos}, key="hover_photos")
+    return len(photos)
+
+
 def product_table(workspace: api.Workspace, products: pd.DataFrame, key: str) -> None:
     """Products with thumbnails, a page at a time."""
     pages = max(1, -(-len(products) // THUMBS_PER_PAGE))

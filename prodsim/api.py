@@ -17,15 +17,18 @@ from prodsim.encoders.multilingual import CJK_SHARE_FOR_SUGGESTION, cjk_share
 from prodsim.encoders.registry import (
     DEFAULT_IMAGE, DEFAULT_TEXT, IMAGE_MODELS, MULTILINGUAL_TEXT, TEXT_MODELS, load_image_encoder, load_text_encoder,
 )
+from prodsim.images import small_thumbnail_uris
 from prodsim.ingest import IngestResult, attach_images, ingest
 from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate_groups
 from prodsim.pair_labels import LABELS, PairLabels
+from prodsim.review import ReviewStore
 from prodsim.settings import TEMPLATE_FIELDS, WorkspaceSettings, load_settings, save_settings
 from prodsim.workspace import Workspace, default_root, list_workspaces, slugify
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
-    "ProductSimilarity", "Clusters", "cluster", "clustering_agreement", "grouping_vectors", "misfiled_products", "project", "truth_column",
+    "ProductSimilarity", "Clusters", "cluster", "clustering_agreement", "grouping_vectors", "misfiled_products", "naming_texts", "project",
+    "ReviewStore", "small_thumbnail_uris", "split_group", "truth_column",
     "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
@@ -229,21 +232,38 @@ def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None,
     Returns:
         (clusters, figures) where figures has n_clusters, outlier_share and, with a truth column, ari and nmi.
     """
-    import re
-
     from prodsim.clustering import agreement, cluster_products
 
     truth = truth_column(workspace, truth_col) if truth_col else None
     matrix = grouping_vectors(workspace) if vectors is None else vectors
-    products = workspace.products()
-    # Names come from what products are, not who makes them: brands would dominate the distinctive words.
-    texts = [re.sub(re.escape(brand), " ", title, flags=re.IGNORECASE) if brand else title
-             for title, brand in zip(products["title"], products["brand"])]
-    clusters = cluster_products(matrix, texts, method, k, assign_outliers, workspace.path / "clusters")
+    clusters = cluster_products(matrix, naming_texts(workspace.products()), method, k, assign_outliers, workspace.path / "clusters")
     figures = {"n_clusters": len(clusters.names), "outlier_share": clusters.outlier_share}
     if truth is not None:
         figures |= agreement(clusters.labels, truth)
     return clusters, figures
+
+
+def naming_texts(products) -> list[str]:
+    """Titles without their brand: names come from what products are, not who makes them."""
+    import re
+
+    return [re.sub(re.escape(brand), " ", title, flags=re.IGNORECASE) if brand else title
+            for title, brand in zip(products["title"], products["brand"])]
+
+
+def split_group(store: ReviewStore, label: str, products, vectors, rows, k: int = 2) -> dict[str, int]:
+    """Re-clusters the products at ``rows`` into ``k`` parts and files each under its own name.
+
+    Parts are named "<label> · <distinguishing words>"; the split is one decision (one undo).
+
+    Returns:
+        part name -> number of products.
+    """
+    from prodsim.clustering import split_group as split_labels
+
+    parts, names = split_labels(vectors[rows], naming_texts(products.iloc[rows]), k)
+    ids = products["id"].to_numpy()[rows]
+    return store.split(label, {pid: f"{label} · {names[part]}" for pid, part in zip(ids, parts)})
 
 
 def clustering_agreement(labels, categories) -> dict | None:

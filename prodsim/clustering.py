@@ -114,6 +114,28 @@ def name_clusters(texts: list[str], labels: np.ndarray, top: int = 3) -> dict[in
     return names
 
 
+def split_group(vectors: np.ndarray, texts: list[str], k: int = 2, seed: int = 42) -> tuple[np.ndarray, dict[int, str]]:
+    """Re-clusters one group's products into ``k`` parts, named by what distinguishes them from each other.
+
+    k-means on the members' own vectors (a group is small and already one region of the
+    map, so no UMAP step); names are the c-TF-IDF words of each part against its siblings.
+
+    Returns:
+        (part per member, part -> name).
+
+    Raises:
+        BadInputError: k below 2 or above the number of members, or members all alike.
+    """
+    from sklearn.cluster import KMeans
+
+    if not 2 <= k <= len(vectors):
+        raise BadInputError(f"A group of {len(vectors)} products can be split into 2 to {len(vectors)} parts; got {k}.")
+    if np.allclose(vectors, vectors[0], atol=1e-6):
+        raise BadInputError("Every product of this group looks the same, so there is nothing to split it by.")
+    parts = KMeans(k, n_init=10, random_state=seed).fit_predict(vectors)
+    return parts, name_clusters(texts, parts, top=2)
+
+
 def central_products(vectors: np.ndarray, labels: np.ndarray) -> dict[int, int]:
     """Cluster -> row of the product closest to the cluster's centroid."""
     central = {}

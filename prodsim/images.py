@@ -129,6 +129,25 @@ def thumbnail_jpeg(image: Image.Image, size: int = THUMBNAIL_PX) -> bytes:
     return out.getvalue()
 
 
+def small_thumbnail_uris(thumbnail_paths: list, size: int = 96) -> list[str | None]:
+    """Data URIs of very small JPEGs (about 2 KB each) for hover previews and shared reports.
+
+    Args:
+        thumbnail_paths: a stored thumbnail path per product, or None for products without a photo.
+    """
+    import base64
+
+    uris: list[str | None] = []
+    for path in thumbnail_paths:
+        if path is None:
+            uris.append(None)
+            continue
+        with Image.open(path) as image:
+            small = thumbnail_jpeg(image.convert("RGB"), size)
+        uris.append("data:image/jpeg;base64," + base64.b64encode(small).decode())
+    return uris
+
+
 def content_hash(data: bytes) -> str:
     """Stable short hash of file contents; names stored photos and keys cached vectors."""
     return hashlib.sha1(data).hexdigest()

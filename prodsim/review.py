@@ -1,4 +1,4 @@
-"""Review of suggested groupings: accept, rename, merge, move, reject; undo and redo; export.
+"""Review of suggested groupings: accept, rename, merge, split, move, reject; undo and redo; export.
 
 Decisions are stored by product id in the workspace's SQLite database, never by cluster
 number, so re-running the clustering cannot wipe them: reviewed products keep their group,
@@ -151,6 +151,29 @@ class ReviewStore:
             connection.executemany("INSERT OR REPLACE INTO review_assignments VALUES (?, ?, 'moved', ?)", [(p, group, now_iso()) for p in ids])
         self._apply("move", f"Moved {len(ids)} products to '{name}'", set(ids), change, actor)
         return len(ids)
+
+    def split(self, label: str, names_by_product: dict[str, str], actor: str = "user") -> dict[str, int]:
+        """Files a group's products under several new names in one decision (one undo step).
+
+        Args:
+            label: the group being split (for the log).
+            names_by_product: product id -> the name of its part.
+
+        Returns:
+            part name -> how many products it took.
+        """
+        if len(set(names_by_product.values())) < 2:
+            raise BadInputError("A split needs at least two parts.")
+        parts = {p: _clean(n) for p, n in names_by_product.items()}
+        sizes = pd.Series(parts).value_counts().to_dict()
+
+        def change(connection):
+            groups = {name: self._group_id(connection, name) for name in sizes}
+            connection.executemany("INSERT OR REPLACE INTO review_assignments VALUES (?, ?, 'reviewed', ?)",
+                                   [(p, groups[n], now_iso()) for p, n in parts.items()])
+        listing = ", ".join(f"'{n}' ({c})" for n, c in sizes.items())
+        self._apply("split", f"Split '{label}' into {listing}", set(parts), change, actor)
+        return sizes
 
     def _step(self, undo: bool) -> str | None:
         with self._connect() as connection:

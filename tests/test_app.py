@@ -256,3 +256,9 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
     app.button(key="categories_redo").click().run()
     assert store.groups()["name"].tolist() == ["Kitchen things"]
     assert "NMI" in texts(app)
+    split = next(b for b in app.button if b.key and b.key.startswith("categories_split_") and "reviewed" not in b.key)
+    app.button(key=split.key).click().run()
+    assert not app.exception
+    assert store.log()["action"].iloc[0] == "split"
+    parts = store.groups()["name"].tolist()
+    assert len(parts) == 3 and sum(" · " in name for name in parts) == 2  # two named parts beside "Kitchen things"
