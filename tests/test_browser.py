@@ -150,9 +150,28 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         page.get_by_role("button", name="Read 244 products").click()
         page.get_by_text("All 244 products have been read").wait_for(timeout=180_000)
 
+        page.goto(f"{url}/search")
+        page.get_by_label("What are you looking for?").fill("cordless kettle")
+        page.get_by_label("What are you looking for?").press("Enter")
+        page.get_by_text(re.compile(r"^\d+ products, best match first$")).wait_for(timeout=180_000)
+        page.get_by_text(re.compile("Kettle")).first.wait_for()
+        page.screenshot(path=ARTIFACTS / "12-search-phrase.png", full_page=True)
+
+        page.goto(f"{url}/duplicates")
+        first_pair = page.get_by_text(re.compile(r"^Pair 1 of [\d,]+ ·"))
+        first_pair.wait_for(timeout=180_000)
+        page.get_by_role("button", name="Same product").click()
+        page.get_by_role("tab", name="Decisions").click()
+        page.get_by_role("button", name="Download decisions (CSV)").wait_for()
+        page.reload()
+        page.get_by_role("tab", name="Decisions").click(timeout=180_000)
+        page.get_by_role("button", name="Download decisions (CSV)").wait_for()  # the label survived the reload
+        page.locator("td", has_text=re.compile("^duplicate$")).first.wait_for(state="attached")  # canvas grid: cells are hidden
+        page.screenshot(path=ARTIFACTS / "13-duplicate-label-after-reload.png", full_page=True)
+
         page.goto(f"{url}/map")
         page.locator(".nsewdrag").first.wait_for(timeout=180_000)
-        lasso(page, [(0.01, 0.5), (0.35, 0.5), (0.35, 0.99), (0.01, 0.99)])  # the lower-left part of the map
+        lasso(page, [(0.01, 0.01), (0.45, 0.01), (0.45, 0.99), (0.01, 0.99)])  # the left part of the map
         heading = page.get_by_text(re.compile(r"^\d+ selected products$"))
         heading.wait_for()
         selected = int(heading.inner_text().split()[0])

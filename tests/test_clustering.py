@@ -34,7 +34,7 @@ def test_flipkart_groups_agree_with_level_1_categories(flipkart):
           f"({default.max() + 1} groups, {outliers:.1%} outliers assigned); k-means k=7 NMI {kmeans_figures['nmi']:.3f} "
           f"ARI {kmeans_figures['ari']:.3f}")
     assert kmeans_figures["nmi"] >= 0.75  # measured 0.755; MiniLM+EfficientNet concatenation gives 0.71
-    # Default settings: measured NMI 0.765 (seed 42; 0.718-0.783 over seeds 1-4), 9.2% outliers assigned.
+    # Default settings: measured NMI 0.752 (seed 42; 0.747-0.752 over seeds 1-4), 11.2% outliers assigned.
     assert hdbscan_figures["nmi"] >= 0.75 and outliers <= 0.15
 
 
@@ -97,7 +97,7 @@ def test_pricerunner_sample_groups_agree_with_its_10_categories(text_encoder):
     print(f"PriceRunner 10k sample (titles): HDBSCAN (default) NMI {figures['nmi']:.3f} ARI {figures['ari']:.3f} "
           f"({default.max() + 1} groups, {outliers:.1%} outliers assigned); "
           f"k-means k=10 NMI {kmeans_figures['nmi']:.3f} ARI {kmeans_figures['ari']:.3f}")
-    assert figures["nmi"] >= 0.68 and kmeans_figures["nmi"] >= 0.70  # measured 0.724 and 0.747
+    assert figures["nmi"] >= 0.70 and kmeans_figures["nmi"] >= 0.70  # measured 0.758 and 0.747
 
 
 def test_cluster_names_come_from_distinctive_words():
