@@ -20,9 +20,10 @@ workspace, products, coordinates, store, suggested, final = (view.workspace, vie
 
 extra = [c for c in products.columns if c not in {"id", "title", "description", "price", "image_file", "image_sha1", "row"}
          and 1 < products[c].nunique() <= 500]
-left, right = st.columns([3, 1])
+left, middle, right = st.columns([3, 1, 1])
 colour_by = left.selectbox("Colour by", [SUGGESTED, FINAL] + extra, key="map_colour")
-size_by_price = right.checkbox("Size by price", key="map_size", disabled=products["price"].isna().all())
+size_by_price = middle.checkbox("Size by price", key="map_size", disabled=products["price"].isna().all())
+three_d = right.toggle("3-D", key="map_3d", help="A 3-D map to turn around; selecting products works on the 2-D map.")
 values = {SUGGESTED: suggested, FINAL: final["final_category"]}.get(colour_by, products.get(colour_by, suggested)).astype(str)
 top = values.value_counts().index[:MAX_LEGEND]
 values = values.where(values.isin(top), "other")
@@ -42,16 +43,25 @@ def hover_text(row: int) -> str:
 
 
 figure = go.Figure()
+if three_d:
+    coordinates = ui.map_3d(workspace, view.vectors)
 for value in values.value_counts().index:
     rows = values.index[values == value]
-    figure.add_trace(go.Scattergl(
-        x=coordinates[rows, 0], y=coordinates[rows, 1], mode="markers", name=value[:40],
-        marker={"size": sizes if isinstance(sizes, float) else sizes[rows], "opacity": 0.8},
-        customdata=list(rows),
-        text=[hover_text(r) for r in rows],
-        hovertemplate="%{text}<extra></extra>"))
-figure.update_layout(height=620, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", legend=dict(itemsizing="constant"),
-                     xaxis=dict(visible=False), yaxis=dict(visible=False))
+    common = {"mode": "markers", "name": value[:40], "customdata": list(rows), "text": [hover_text(r) for r in rows],
+              "hovertemplate": "%{text}<extra></extra>"}
+    marker = {"size": sizes if isinstance(sizes, float) else sizes[rows], "opacity": 0.8}
+    if three_d:
+        marker["size"] = marker["size"] / 2  # 3-D points read larger
+        figure.add_trace(go.Scatter3d(x=coordinates[rows, 0], y=coordinates[rows, 1], z=coordinates[rows, 2], marker=marker, **common))
+    else:
+        figure.add_trace(go.Scattergl(x=coordinates[rows, 0], y=coordinates[rows, 1], marker=marker, **common))
+hidden = {"visible": False}
+figure.update_layout(height=620, margin={"l": 0, "r": 0, "t": 10, "b": 0}, dragmode="lasso", legend={"itemsizing": "constant"},
+                     xaxis=hidden, yaxis=hidden, scene={"xaxis": hidden, "yaxis": hidden, "zaxis": hidden})
+if three_d:
+    st.plotly_chart(figure, key="map_chart_3d")
+    st.caption(f"{len(products):,} products in 3-D: drag to turn, scroll to zoom. Switch 3-D off to select products.")
+    st.stop()
 event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map_chart")
 text, image = ui.encoders_for(workspace)
 with_photos = ui.hover_photos(workspace, api.workspace_state(workspace, text, image))

@@ -362,6 +362,12 @@ def _grouping(_workspace: api.Workspace, state: str):
     return vectors, api.project(_workspace, vectors=vectors), api.cluster(_workspace, vectors=vectors)[0]
 
 
+def map_3d(workspace: api.Workspace, vectors):
+    """The workspace's 3-D map (computed once, then read from its projections folder)."""
+    with st.spinner("Drawing the 3-D map (first time only)…"):
+        return api.project(workspace, n_components=3, vectors=vectors)
+
+
 def grouping_or_guide(workspace: api.Workspace | None):
     """(vectors, coordinates, clusters) for a workspace whose products were read, else a guide and None."""
     if similarity_or_guide(workspace) is None:

@@ -242,6 +242,10 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
     app.switch_page("pages/map.py").run()
     assert not app.exception
     assert "244 products. Drag a lasso" in texts(app)
+    app.toggle(key="map_3d").set_value(True).run()
+    assert not app.exception and "244 products in 3-D" in texts(app)
+    assert len(list((root / "demo-catalog" / "projections").glob("*.npy"))) == 2  # the 2-D and the 3-D map, kept
+    app.toggle(key="map_3d").set_value(False).run()
     app.switch_page("pages/categories.py").run()
     assert not app.exception
     accept = next(b for b in app.button if b.key and b.key.startswith("categories_accept_"))
