@@ -17,6 +17,7 @@ from prodsim.encoders.multilingual import CJK_SHARE_FOR_SUGGESTION, cjk_share
 from prodsim.encoders.registry import (
     DEFAULT_IMAGE, DEFAULT_TEXT, IMAGE_MODELS, MULTILINGUAL_TEXT, TEXT_MODELS, load_image_encoder, load_text_encoder,
 )
+from prodsim.errors import BadInputError
 from prodsim.images import small_thumbnail_uris
 from prodsim.ingest import IngestResult, attach_images, ingest
 from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate_groups
@@ -32,7 +33,7 @@ __all__ = [
     "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
-    "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "finetune", "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "read_table", "save_settings", "slugify", "suggest_text_model",
 ]
 
@@ -95,35 +96,90 @@ def embed(
     return vectors, stats
 
 
-def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None, pairs: str | Path | None = None,
-          valid: str | Path | None = None, id_col: str | None = None, text_model: str | None = None,
-          device: str = "auto", precision: str = "auto") -> dict:
-    """Evaluates matching between two catalog files (see :func:`prodsim.matching.evaluate`).
-
-    Args:
-        left, right: catalog files; columns are mapped as on upload (title/name, brand/manufacturer, ...).
-        gold: true pairs (left id, right id) for recall@k and MRR.
-        pairs, valid: labelled pairs (left id, right id, 0/1) for F1 on ``pairs`` with a threshold from ``valid``.
-        id_col: the id column of both tables, when the guess is wrong.
-        text_model: text model name or folder (default MiniLM-L6).
-    """
-    import time
-
-    import pandas as pd
-
+def _read_tables(left: str | Path, right: str | Path, id_col: str | None):
     from prodsim.catalog import build_products
     from prodsim.ingest import resolve_mapping
-    from prodsim.matching import evaluate
 
-    started = time.perf_counter()
     tables = []
     for path in (left, right):
         raw = read_table(path)
         tables.append(build_products(raw, resolve_mapping(raw, {"id": id_col}))[0])
-    read = {name: pd.read_csv(path, dtype=str) if path else None for name, path in (("gold", gold), ("pairs", pairs), ("valid", valid))}
-    encoder = load_text_encoder(text_model, device, precision)
-    result = evaluate(tables[0], tables[1], encoder, read["gold"], read["pairs"], read["valid"])
-    return result | {"text_model": encoder.fingerprint, "seconds": round(time.perf_counter() - started, 2)}
+    return tables
+
+
+def _read_pairs(**paths) -> dict:
+    import pandas as pd
+
+    return {name: pd.read_csv(path, dtype=str) if path else None for name, path in paths.items()}
+
+
+def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None, pairs: str | Path | None = None,
+          valid: str | Path | None = None, id_col: str | None = None, text_model: str | None = None,
+          device: str = "auto", precision: str = "auto") -> dict:
+    """Evaluates matching between two catalog files.
+
+    Args:
+        left, right: catalog files; columns are mapped as on upload (title/name, brand/manufacturer, ...).
+        gold: true pairs (left id, right id) for recall@k and MRR.
+        pairs, valid: labelled pairs (left id, right id, 0/1) for F1 on ``pairs``; the threshold
+            comes from ``valid`` (or from a trained model's pair model).
+        id_col: the id column of both tables, when the guess is wrong.
+        text_model: text model name or folder (default MiniLM-L6), or a folder written by
+            :func:`finetune` (its encoder and pair model are used).
+    """
+    import time
+
+    from prodsim.training import MODEL_FILE, PairModel, evaluate_scores
+
+    started = time.perf_counter()
+    if gold is None and pairs is None:
+        raise BadInputError("Nothing to evaluate: give a gold file of true pairs, or labelled pairs with a validation file.")
+    left_table, right_table = _read_tables(left, right, id_col)
+    read = _read_pairs(gold=gold, pairs=pairs, valid=valid)
+    trained = text_model is not None and (Path(text_model) / MODEL_FILE).is_file()
+    pair_model = PairModel.load(Path(text_model)) if trained else None
+    encoder_spec = (str(Path(text_model) / "encoder") if (Path(text_model) / "encoder").is_dir() else None) if trained else text_model
+    encoder = load_text_encoder(encoder_spec, device, precision)
+    from prodsim.matching import score_tables
+
+    scores = score_tables(left_table, right_table, encoder)
+    result = {"left_rows": len(left_table), "right_rows": len(right_table)}
+    result |= evaluate_scores(scores, left_table, right_table, read["gold"], read["pairs"], read["valid"], pair_model)
+    return result | {"text_model": encoder.fingerprint, "pair_model": pair_model is not None,
+                     "seconds": round(time.perf_counter() - started, 2)}
+
+
+def finetune(left: str | Path, right: str | Path, train: str | Path, valid: str | Path, out: str | Path, *,
+             test: str | Path | None = None, gold: str | Path | None = None, id_col: str | None = None,
+             text_model: str | None = None, fine_tune: bool = True, epochs: int | None = None, device: str = "auto",
+             progress: Callable[[str, int, int], None] | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
+    """Trains a matching model on labelled pairs of two catalog files (see :func:`prodsim.training.train_matching`).
+
+    The model is written to a staging folder and renamed to ``out`` only when training ends,
+    so ``out`` never holds a half-trained model.
+    """
+    import shutil
+
+    from prodsim.training import FinetuneConfig, train_matching
+
+    left_table, right_table = _read_tables(left, right, id_col)
+    read = _read_pairs(train=train, valid=valid, test=test, gold=gold)
+    encoder = load_text_encoder(text_model, device)
+    out = Path(out)
+    staging = out.with_name(out.name + ".training")
+    shutil.rmtree(staging, ignore_errors=True)
+    config = FinetuneConfig(epochs=epochs) if epochs else FinetuneConfig()
+    try:
+        description = train_matching(left_table, right_table, read["train"], read["valid"], staging, encoder,
+                                     getattr(encoder, "path", None), test=read["test"], gold=read["gold"], fine_tune=fine_tune,
+                                     config=config, device=device, load_encoder=lambda folder: load_text_encoder(str(folder), device),
+                                     progress=progress, should_stop=should_stop)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # bad input, a cancel or a crash: nothing half-trained is left
+        raise
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return description | {"out": str(out)}
 
 
 MAX_QUERY_CHARS = 500

@@ -70,6 +70,15 @@ def _embed(args) -> dict:
     }
 
 
+def _finetune(args) -> dict:
+    from prodsim import api
+    from prodsim.progress import stderr_progress
+
+    return api.finetune(args.left, args.right, args.train, args.valid, args.out, test=args.test, gold=args.gold,
+                        id_col=args.id_col, text_model=args.model, fine_tune=not args.pair_model_only, epochs=args.epochs,
+                        device=args.device, progress=stderr_progress())
+
+
 def _match(args) -> dict:
     from prodsim import api
 
@@ -136,6 +145,21 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--model", help="text model name or folder (default minilm-l6)")
     match.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     match.set_defaults(run=_match)
+
+    finetune = verbs.add_parser("finetune", help="fine-tune the text encoder and train the pair model on labelled pairs")
+    finetune.add_argument("--left", required=True, help="left catalog file")
+    finetune.add_argument("--right", required=True, help="right catalog file (may be the same file)")
+    finetune.add_argument("--train", required=True, help="labelled training pairs: left id, right id, label (0/1)")
+    finetune.add_argument("--valid", required=True, help="labelled validation pairs (epoch choice, calibration, threshold)")
+    finetune.add_argument("--out", required=True, help="folder for the trained model (replaced only when training ends)")
+    finetune.add_argument("--test", help="labelled test pairs, only for the before/after figures")
+    finetune.add_argument("--gold", help="true pairs, for recall@k before/after")
+    finetune.add_argument("--id-col", help="id column of both tables (default: guessed)")
+    finetune.add_argument("--model", help="text model to start from (default minilm-l6)")
+    finetune.add_argument("--epochs", type=int, help="most passes over the matching pairs (default 4; stops early)")
+    finetune.add_argument("--pair-model-only", action="store_true", help="keep the encoder; train only the pair model")
+    finetune.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    finetune.set_defaults(run=_finetune)
 
     project = verbs.add_parser("project", help="compute the workspace's 2-D map (UMAP, cached)")
     project.add_argument("--workspace", required=True)

@@ -26,23 +26,28 @@ class MatchScores:
         total: (n_left, n_right) hybrid score after hubness correction.
         parts: signal name -> (n_left, n_right) raw similarity.
         left_ids, right_ids: product ids along each axis.
+        left_vectors, right_vectors: the text vectors (rows as the ids).
     """
 
     total: np.ndarray
     parts: dict[str, np.ndarray]
     left_ids: np.ndarray
     right_ids: np.ndarray
+    left_vectors: np.ndarray
+    right_vectors: np.ndarray
 
 
 def score_tables(left: pd.DataFrame, right: pd.DataFrame, text_encoder: Encoder,
                  weights: HybridWeights = HybridWeights(), template: TextTemplate = TextTemplate()) -> MatchScores:
     """Hybrid scores of all pairs between two product tables (as built by prodsim.catalog)."""
-    dense = text_encoder.encode(template.render(left)) @ text_encoder.encode(template.render(right)).T
+    left_vectors, right_vectors = text_encoder.encode(template.render(left)), text_encoder.encode(template.render(right))
+    dense = left_vectors @ right_vectors.T
     lexical_encoder = LexicalEncoder().fit(left, right)
     lexical = view_similarities(lexical_encoder.transform(left), lexical_encoder.transform(right))
     active = weights.active(lexical_encoder.has_codes)
     total = csls(combine(dense, lexical, active), weights.hubness_k)
-    return MatchScores(total, {"dense": dense, **lexical}, left["id"].to_numpy(), right["id"].to_numpy())
+    return MatchScores(total, {"dense": dense, **lexical}, left["id"].to_numpy(), right["id"].to_numpy(),
+                       left_vectors, right_vectors)
 
 
 def retrieval_metrics(scores: MatchScores, gold: pd.DataFrame) -> dict:
@@ -69,8 +74,12 @@ def retrieval_metrics(scores: MatchScores, gold: pd.DataFrame) -> dict:
             "mrr": float((1 / ranks).mean())}
 
 
-def pair_scores(scores: MatchScores, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(score, label) of labelled pairs (columns: left id, right id, label 0/1)."""
+def pair_positions(scores: MatchScores, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(left rows, right columns, labels) of labelled pairs (columns: left id, right id, label 0/1).
+
+    Raises:
+        BadInputError: ids that are not in the tables, or labels other than 0 and 1.
+    """
     left_col, right_col, label_col = pairs.columns[:3]
     row_of = {pid: i for i, pid in enumerate(scores.left_ids.astype(str))}
     col_of = {pid: i for i, pid in enumerate(scores.right_ids.astype(str))}
@@ -78,9 +87,19 @@ def pair_scores(scores: MatchScores, pairs: pd.DataFrame) -> tuple[np.ndarray, n
     if not known.all():
         raise BadInputError(f"{int((~known).sum()):,} labelled pairs name ids that are not in the tables (first: "
                             f"{pairs.loc[~known].iloc[0, :2].tolist()}). Check --id-col.")
+    labels = pairs[label_col].astype(str).str.strip()
+    if not labels.isin(["0", "1"]).all():
+        odd = labels[~labels.isin(["0", "1"])].unique()[:3]
+        raise BadInputError(f"The label column '{label_col}' must hold 0 (different) or 1 (same product); it also holds {', '.join(map(repr, odd))}.")
     rows = pairs[left_col].astype(str).map(row_of).to_numpy()
     cols = pairs[right_col].astype(str).map(col_of).to_numpy()
-    return scores.total[rows, cols], pairs[label_col].astype(int).to_numpy()
+    return rows, cols, labels.astype(int).to_numpy()
+
+
+def pair_scores(scores: MatchScores, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(hybrid score, label) of labelled pairs (see :func:`pair_positions`)."""
+    rows, cols, labels = pair_positions(scores, pairs)
+    return scores.total[rows, cols], labels
 
 
 def best_threshold(values: np.ndarray, labels: np.ndarray) -> float:
@@ -99,24 +118,3 @@ def classification_metrics(values: np.ndarray, labels: np.ndarray, threshold: fl
     precision, recall, f1, _ = precision_recall_fscore_support(labels, values >= threshold, average="binary", zero_division=0)
     return {"precision": float(precision), "recall": float(recall), "f1": float(f1), "auc": float(roc_auc_score(labels, values)),
             "threshold": threshold}
-
-
-def evaluate(left: pd.DataFrame, right: pd.DataFrame, text_encoder: Encoder, gold: pd.DataFrame | None = None,
-             pairs: pd.DataFrame | None = None, valid: pd.DataFrame | None = None,
-             weights: HybridWeights = HybridWeights()) -> dict:
-    """Retrieval metrics (with ``gold``) and pair classification metrics (with ``pairs`` and ``valid``).
-
-    The F1 threshold is chosen on ``valid`` only; ``pairs`` (the test split) only gives the figures.
-    """
-    if gold is None and pairs is None:
-        raise BadInputError("Nothing to evaluate: give a gold file of true pairs, or labelled pairs with a validation file.")
-    if pairs is not None and valid is None:
-        raise BadInputError("Labelled test pairs need a validation file too (--valid): the threshold is chosen there.")
-    scores = score_tables(left, right, text_encoder, weights)
-    result: dict = {"left_rows": len(left), "right_rows": len(right)}
-    if gold is not None:
-        result |= retrieval_metrics(scores, gold)
-    if pairs is not None:
-        threshold = best_threshold(*pair_scores(scores, valid))
-        result |= classification_metrics(*pair_scores(scores, pairs), threshold)
-    return result

@@ -26,7 +26,8 @@ class ProgressState:
     def text(self) -> str:
         """E.g. 'Embedding text: 1,200 of 5,000 · 850/s · 5 s left'."""
         eta = "" if self.eta_seconds is None else f" · {format_seconds(self.eta_seconds)} left"
-        return f"{self.stage}: {self.done:,} of {self.total:,} · {self.rate:,.0f}/s{eta}"
+        rate = f"{self.rate:,.0f}/s" if self.rate >= 10 else f"{self.rate:.2g}/s"
+        return f"{self.stage}: {self.done:,} of {self.total:,} · {rate}{eta}"
 
 
 def format_seconds(seconds: float) -> str:

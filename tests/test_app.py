@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -266,3 +267,36 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
     assert store.log()["action"].iloc[0] == "split"
     parts = store.groups()["name"].tolist()
     assert len(parts) == 3 and sum(" · " in name for name in parts) == 2  # two named parts beside "Kitchen things"
+
+
+def test_evaluation_page_shows_a_trained_model_and_switches_encoders(app, root, tmp_path):
+    import shutil
+
+    from prodsim import api
+    from prodsim.settings import load_settings
+    from prodsim.workspace import Workspace
+
+    abt = DATASETS / "abt-buy"
+    left = pd.read_csv(abt / "tableA.csv", dtype=str).head(300)
+    pairs = {s: pd.read_csv(abt / f"{s}.csv", dtype=str) for s in ("train", "valid", "test")}
+    pairs = {s: p[p["ltable_id"].isin(left["id"])] for s, p in pairs.items()}
+    left.to_csv(tmp_path / "left.csv", index=False)
+    for name, table in pairs.items():
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+    workspace = Workspace(root / "demo-catalog")
+    model = workspace.path / "models" / "abt-slice"
+    api.finetune(tmp_path / "left.csv", abt / "tableB.csv", tmp_path / "train.csv", tmp_path / "valid.csv", model,
+                 test=tmp_path / "test.csv", fine_tune=False)
+    shutil.copytree(api.load_text_encoder().path, model / "encoder")  # stands in for a fine-tuned encoder
+
+    app.switch_page("pages/evaluation.py").run()
+    assert not app.exception
+    models, figures = (d.value for d in app.dataframe[:2])
+    assert models["name"].tolist() == ["abt-slice"]
+    figures = figures.set_index("figure")
+    assert figures.loc["F1", "after (trained)"] >= 0.7
+    assert any("Worst errors" in s.value for s in app.subheader)
+    app.button(key="evaluation_activate").click().run()
+    assert not app.exception and load_settings(workspace).text_model == str(model / "encoder")
+    app.button(key="evaluation_deactivate").click().run()
+    assert load_settings(workspace).text_model is None

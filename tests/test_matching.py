@@ -50,7 +50,7 @@ def test_match_explains_ids_that_are_not_in_the_tables(tmp_path):
 def test_retrieval_metrics_against_a_brute_force_count():
     rng = np.random.default_rng(3)
     total = rng.normal(size=(30, 40)).astype(np.float32)
-    scores = MatchScores(total, {}, np.arange(30).astype(str), np.arange(40).astype(str))
+    scores = MatchScores(total, {}, np.arange(30).astype(str), np.arange(40).astype(str), np.zeros((30, 4)), np.zeros((40, 4)))
     gold = pd.DataFrame({"a": [str(i) for i in range(30)], "b": [str(int(np.argsort(-total[i])[i % 12])) for i in range(30)]})
     result = retrieval_metrics(scores, gold)
     ranks = np.array([i % 12 + 1 for i in range(30)])
@@ -71,7 +71,8 @@ def test_model_codes_ignore_separators_and_plain_words():
 
 
 def test_nothing_to_evaluate_is_a_clear_error():
-    from prodsim.matching import evaluate
+    from prodsim import api
 
+    folder = DATASETS / "abt-buy"
     with pytest.raises(BadInputError, match="Nothing to evaluate"):
-        evaluate(pd.DataFrame(), pd.DataFrame(), text_encoder=None)
+        api.match(folder / "tableA.csv", folder / "tableB.csv")

@@ -1,0 +1,160 @@
+"""Transfer learning on a catalog's own labels: fine-tune the text encoder, then train the pair model.
+
+:func:`train_matching` is the one implementation behind ``python -m prodsim finetune``, the
+Evaluation page and ``bench/train_matching.py``. A trained model is a folder: ``encoder/``
+(a Hugging Face model folder, present when fine-tuning improved validation), the pair model,
+and ``prodsim_model.json`` (data, settings, metrics, date). ``python -m prodsim match --model
+DIR`` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import pandas as pd
+
+from prodsim.embedding import TextTemplate
+from prodsim.encoders.base import Encoder
+from prodsim.errors import BadInputError
+from prodsim.matching import (
+    MatchScores,
+    classification_metrics,
+    best_threshold,
+    pair_positions,
+    retrieval_metrics,
+    score_tables,
+)
+from prodsim.training.finetune import FinetuneConfig, finetune_text_encoder
+from prodsim.training.pair_model import PairModel, check_pairs, pair_features, train_pair_model
+from prodsim.workspace import atomic_write_bytes, atomic_write_json, now_iso
+
+MODEL_FILE = "prodsim_model.json"
+PREDICTIONS_FILE = "test_predictions.csv"
+
+
+def evaluate_scores(scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame, gold: pd.DataFrame | None,
+                    test: pd.DataFrame | None, valid: pd.DataFrame | None, pair_model: PairModel | None = None) -> dict:
+    """Retrieval figures (with gold) and pair classification on ``test``.
+
+    With a pair model, pairs are classified by its calibrated probability and its own threshold;
+    without, by the hybrid score with the F1 threshold chosen on ``valid``.
+    """
+    result: dict = {}
+    if gold is not None:
+        result |= retrieval_metrics(scores, gold)
+    if test is not None:
+        rows, cols, labels = pair_positions(scores, test)
+        if pair_model is not None:
+            result |= classification_metrics(pair_model.probability(pair_features(scores, left, right, rows, cols)), labels,
+                                              pair_model.threshold)
+        else:
+            if valid is None:
+                raise BadInputError("Labelled test pairs need a validation file too (--valid): the threshold is chosen there.")
+            v_rows, v_cols, v_labels = pair_positions(scores, valid)
+            result |= classification_metrics(scores.total[rows, cols], labels, best_threshold(scores.total[v_rows, v_cols], v_labels))
+    return result
+
+
+def train_matching(left: pd.DataFrame, right: pd.DataFrame, train: pd.DataFrame, valid: pd.DataFrame, out_dir: Path,
+                   base_encoder: Encoder, base_model_dir: Path | None, *, test: pd.DataFrame | None = None,
+                   gold: pd.DataFrame | None = None, fine_tune: bool = True, config: FinetuneConfig = FinetuneConfig(),
+                   device: str = "auto", load_encoder: Callable[[Path], Encoder] | None = None,
+                   progress: Callable[[str, int, int], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None) -> dict:
+    """Fine-tunes the encoder (optional) and trains the pair model; writes everything to ``out_dir``.
+
+    Args:
+        left, right: product tables (see prodsim.catalog.build_products); may be the same table.
+        train, valid: labelled pairs (left id, right id, label 0/1); valid picks the epoch,
+            calibrates the pair model and sets its threshold.
+        base_encoder, base_model_dir: the encoder to start from and its Hugging Face folder
+            (None: the encoder cannot be fine-tuned, only the pair model is trained).
+        test, gold: optional, only for the before/after figures.
+        load_encoder: turns a saved encoder folder into an Encoder (the registry's loader).
+
+    Returns:
+        The description saved as ``prodsim_model.json``: before/after figures, epochs, seconds.
+
+    Raises:
+        BadInputError: pairs with unknown ids, labels other than 0/1, one class, too few matches.
+    """
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    template = TextTemplate()
+    say = progress or (lambda *_: None)
+    say("Scoring pairs with the current model", 0, 1)
+    before_scores = score_tables(left, right, base_encoder, template=template)
+    train_positions, valid_positions = pair_positions(before_scores, train), pair_positions(before_scores, valid)
+    check_pairs(train_positions, "training pairs")
+    check_pairs(valid_positions, "validation pairs")
+    before = evaluate_scores(before_scores, left, right, gold, test, valid)
+
+    epochs = []
+    encoder, encoder_dir = base_encoder, None
+    if fine_tune and base_model_dir is not None:
+        epochs = finetune_text_encoder(base_model_dir, template.render(left), template.render(right), train_positions,
+                                       valid_positions, before_scores.total, out_dir, config, device, progress, should_stop)
+        if (out_dir / "encoder" / "config.json").is_file():
+            encoder_dir = out_dir / "encoder"
+            encoder = load_encoder(encoder_dir)
+    scores = score_tables(left, right, encoder, template=template) if encoder is not base_encoder else before_scores
+
+    say("Training the pair model", 0, 1)
+    rows, cols, labels = train_positions
+    v_rows, v_cols, v_labels = valid_positions
+    pair_model = train_pair_model(pair_features(scores, left, right, rows, cols), labels,
+                                  pair_features(scores, left, right, v_rows, v_cols), v_labels)
+    after = evaluate_scores(scores, left, right, gold, test, valid, pair_model)
+    if test is not None:
+        _write_predictions(out_dir, before_scores, scores, left, right, test, pair_model)
+    description = {
+        "created": now_iso(),
+        "base_model": base_encoder.fingerprint,
+        "encoder": "encoder" if encoder_dir else None,
+        "encoder_note": None if encoder_dir else ("fine-tuning did not improve validation AUC; the base encoder is kept"
+                                                  if fine_tune and base_model_dir else "not fine-tuned"),
+        "data": {"left_rows": len(left), "right_rows": len(right), "train_pairs": len(train), "train_matches": int(labels.sum()),
+                 "valid_pairs": len(valid), "test_pairs": None if test is None else len(test)},
+        "settings": asdict(config) | {"fine_tune": fine_tune},
+        "epochs": [asdict(e) for e in epochs],
+        "threshold": pair_model.threshold,
+        "before": before,
+        "after": after,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    pair_model.save(out_dir, {"features": "hybrid signals, ranks both ways, price ratio, brand agreement"})
+    atomic_write_json(out_dir / MODEL_FILE, description)
+    return description
+
+
+def _write_predictions(out_dir: Path, before: MatchScores, after: MatchScores, left: pd.DataFrame, right: pd.DataFrame,
+                       test: pd.DataFrame, pair_model: PairModel) -> None:
+    """Test pairs with both models' scores, for the precision-recall curve and the worst errors."""
+    import io
+
+    rows, cols, labels = pair_positions(after, test)
+    table = pd.DataFrame({
+        "left_id": left["id"].to_numpy()[rows], "right_id": right["id"].to_numpy()[cols],
+        "left_title": left["title"].to_numpy()[rows], "right_title": right["title"].to_numpy()[cols], "label": labels,
+        "before_score": before.total[rows, cols],
+        "after_probability": pair_model.probability(pair_features(after, left, right, rows, cols)),
+    })
+    buffer = io.StringIO()
+    table.to_csv(buffer, index=False)
+    atomic_write_bytes(out_dir / PREDICTIONS_FILE, buffer.getvalue().encode())
+
+
+def read_description(model_dir: Path) -> dict:
+    """The ``prodsim_model.json`` of a trained model folder."""
+    path = Path(model_dir) / MODEL_FILE
+    if not path.is_file():
+        raise BadInputError(f"{model_dir} is not a prodsim model folder (no {MODEL_FILE}); train one with `python -m prodsim finetune`.")
+    return json.loads(path.read_text())
+
+
+__all__ = ["MODEL_FILE", "PREDICTIONS_FILE", "FinetuneConfig", "PairModel", "evaluate_scores", "read_description", "train_matching"]
