@@ -76,8 +76,8 @@ def image_encoder(spec: str | None = None, device: str = "auto", precision: str 
 
 
 def read_only() -> bool:
-    """True when the app was started for demos with PRODSIM_READ_ONLY=1."""
-    return os.environ.get("PRODSIM_READ_ONLY") == "1"
+    """True when the app was started for demos with PRODSIM_READ_ONLY=1 (the library refuses writes too)."""
+    return api.read_only()
 
 
 def workspace_root():
@@ -90,7 +90,7 @@ def workspace_root():
         return Path(chosen)
     root = api.default_root()
     marker = root / ".demo-added"  # once only: a user who deletes the demo does not get it back
-    if not marker.exists() and not api.list_workspaces(root):
+    if not read_only() and not marker.exists() and not api.list_workspaces(root):
         api.ingest(DEMO_CATALOG, workspace_dir=root / api.slugify(DEMO_NAME), name=DEMO_NAME)
         marker.touch()
     return root
@@ -139,14 +139,16 @@ def sidebar(workspace: api.Workspace | None) -> None:
         if workspace is not None:
             last_read = next((h["at"] for h in workspace.history() if h["action"] == "embed"), None)
             st.caption(f"Last read by the models: {last_read.replace('T', ' ')[:16]} UTC" if last_read else "Not read by the models yet")
-            _manage(workspace)
+            if not read_only():
+                _manage(workspace)
         with st.expander("Where workspaces are kept"):
             st.text_input("Folder", value=str(workspace_root()), key=f"{ROOT_KEY}_input", on_change=_choose_root)
             if f"{ROOT_KEY}_error" in st.session_state:
                 st.error(st.session_state[f"{ROOT_KEY}_error"])
         st.caption(models_caption(workspace))
         if read_only():
-            st.info("Read-only mode: nothing can be changed.")
+            st.info("Read-only mode: uploads, review decisions, labels, training and deletions are switched off, "
+                    "so this demo cannot change a workspace.", icon=":material/lock:")
 
 
 def _manage(workspace: api.Workspace) -> None:

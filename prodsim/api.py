@@ -24,7 +24,7 @@ from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate
 from prodsim.pair_labels import LABELS, PairLabels
 from prodsim.review import ReviewStore
 from prodsim.settings import TEMPLATE_FIELDS, WorkspaceSettings, load_settings, save_settings
-from prodsim.workspace import Workspace, default_root, list_workspaces, slugify
+from prodsim.workspace import Workspace, default_root, list_workspaces, read_only, slugify
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
@@ -33,8 +33,8 @@ __all__ = [
     "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
-    "finetune", "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
-    "model_specs", "read_table", "save_settings", "slugify", "suggest_text_model",
+    "finetune", "finetune_categories", "grouping_template", "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "model_specs", "read_only", "read_table", "save_settings", "slugify", "suggest_text_model",
 ]
 
 
@@ -238,16 +238,77 @@ def search_photo(similarity_model: ProductSimilarity, image_encoder: Encoder, da
     return similarity_model.search_photo(image_encoder.encode([data])[0], k)
 
 
-def grouping_vectors(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None):
-    """Fused vectors for maps and grouping, from a text that leaves out the category field.
+def grouping_template(workspace: Workspace) -> TextTemplate:
+    """The product text for maps and grouping: the workspace's template without the category field.
 
     Products' own category names would pull each product towards the group it is filed
     in, which hides misfiled products and flatters agreement with the existing categories.
     """
     settings = load_settings(workspace)
-    template = TextTemplate(tuple(f for f in settings.template_fields if f != "category") or ("title",), settings.description_words)
-    vectors, _ = embed(workspace, template=template, progress=progress)
-    return Fusion(vectors, settings.image_weight).matrix()
+    return TextTemplate(tuple(f for f in settings.template_fields if f != "category") or ("title",), settings.description_words)
+
+
+def grouping_vectors(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None,
+                     text_encoder: Encoder | None = None):
+    """Fused vectors for maps and grouping, from :func:`grouping_template` (text encoder: the workspace's unless given)."""
+    vectors, _ = embed(workspace, text_encoder, template=grouping_template(workspace), progress=progress)
+    return Fusion(vectors, load_settings(workspace).image_weight).matrix()
+
+
+def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, epochs: int | None = None, device: str = "auto",
+                        progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Fine-tunes the workspace's text model from a category column (weak supervision).
+
+    Returns the saved description: clustering NMI/ARI against ``column`` with the default
+    grouping before and after, on all products and on the held-out products only.
+    """
+    import shutil
+    import time
+
+    from prodsim.clustering import agreement, cluster_labels
+    from prodsim.training import MODEL_FILE, FinetuneConfig
+    from prodsim.training.categories import category_pairs
+    from prodsim.training.finetune import finetune_text_encoder
+    from prodsim.workspace import atomic_write_json, now_iso
+
+    started = time.perf_counter()
+    truth = truth_column(workspace, column)
+    base = load_text_encoder(load_settings(workspace).text_model, device)
+    if getattr(base, "path", None) is None:
+        raise BadInputError(f"{base.label} cannot be fine-tuned here; choose a Hugging Face text model for this workspace.")
+    texts = grouping_template(workspace).render(workspace.products())
+    vectors = base.encode(texts)
+    train, valid, held_out = category_pairs(truth, vectors @ vectors.T)
+    out = Path(out)
+    staging = out.with_name(out.name + ".training")
+    shutil.rmtree(staging, ignore_errors=True)
+    config = FinetuneConfig(epochs=epochs) if epochs else FinetuneConfig()
+    try:
+        epochs_run = finetune_text_encoder(base.path, texts, texts, train, valid, vectors @ vectors.T, staging, config, device, progress)
+        tuned = load_text_encoder(str(staging / "encoder"), device) if (staging / "encoder").is_dir() else None
+
+        def figures(encoder) -> dict:
+            labels = cluster_labels(grouping_vectors(workspace, text_encoder=encoder))[0]
+            return {"all": agreement(labels, truth), "held_out": agreement(labels[held_out], truth.iloc[held_out].reset_index(drop=True))}
+
+        before = figures(base)
+        after = figures(tuned) if tuned else before
+        description = {"created": now_iso(), "base_model": base.fingerprint, "encoder": "encoder" if tuned else None,
+                       "encoder_note": None if tuned else "fine-tuning did not improve validation AUC; the base encoder is kept",
+                       "data": {"products": len(texts), "category_column": column, "train_pairs": len(train[0]),
+                                "valid_pairs": len(valid[0]), "held_out_products": len(held_out)},
+                       "settings": {"epochs": config.epochs, "batch_size": config.batch_size, "learning_rate": config.learning_rate},
+                       "epochs": [e.__dict__ for e in epochs_run], "threshold": None,
+                       "before": {"nmi": before["all"]["nmi"], "ari": before["all"]["ari"], "held_out_nmi": before["held_out"]["nmi"]},
+                       "after": {"nmi": after["all"]["nmi"], "ari": after["all"]["ari"], "held_out_nmi": after["held_out"]["nmi"]},
+                       "seconds": round(time.perf_counter() - started, 1)}
+        atomic_write_json(staging / MODEL_FILE, description)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return description | {"out": str(out)}
 
 
 def truth_column(workspace: Workspace, column: str):

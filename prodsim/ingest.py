@@ -18,7 +18,7 @@ from prodsim.catalog import QualityReport, RawTable, build_products, guess_mappi
 from prodsim.errors import BadInputError
 from prodsim.images import ImageMatch, list_image_source, match_images
 from prodsim.workspace import (
-    META, PRODUCTS, QUALITY, Workspace, atomic_write_json, atomic_write_parquet,
+    META, PRODUCTS, QUALITY, Workspace, atomic_write_json, atomic_write_parquet, check_writable,
     default_root, merge_staged_images, new_staging_dir, now_iso, slugify, stage_images,
 )
 
@@ -93,8 +93,9 @@ def ingest(
         progress: callable(done, total) while photos are decoded.
 
     Raises:
-        BadInputError: any problem with the files; nothing is written then.
+        BadInputError: any problem with the files, or read-only mode; nothing is written then.
     """
+    check_writable("loading a catalog")
     raw = read_table(catalog, catalog_name)
     final_mapping = resolve_mapping(raw, mapping)
     products, report = build_products(raw, final_mapping)
@@ -146,6 +147,7 @@ def attach_images(
         BadInputError: unsafe or unreadable archives, or archives in which no photo can be
             used; the workspace is unchanged then.
     """
+    check_writable("adding photos")
     products = workspace.products()
     files = list_image_source(images, images_name)
     matches = match_images(files, products, progress)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from prodsim.errors import BadInputError
-from prodsim.workspace import Workspace, now_iso
+from prodsim.workspace import Workspace, check_writable, now_iso
 
 LABELS = ("duplicate", "variant", "different")
 SCHEMA = """
@@ -39,6 +39,7 @@ class PairLabels:
         connection.close()
 
     def _write(self, left_id: str, right_id: str, label: str | None, actor: str, log: bool = True) -> None:
+        check_writable("labelling a pair")
         with self.workspace.connect() as connection:
             row = connection.execute("SELECT label FROM pair_labels WHERE left_id=? AND right_id=?", (left_id, right_id)).fetchone()
             before = row[0] if row else None
@@ -59,6 +60,7 @@ class PairLabels:
 
     def undo(self, actor: str = "user") -> dict | None:
         """Reverts the latest decision not yet undone; returns what was undone (None if nothing)."""
+        check_writable("undo")
         with self.workspace.connect() as connection:
             last = connection.execute("SELECT id, left_id, right_id, before, after FROM pair_label_log "
                                       "WHERE undone=0 ORDER BY id DESC LIMIT 1").fetchone()

@@ -14,7 +14,7 @@ import sqlite3
 import pandas as pd
 
 from prodsim.errors import BadInputError
-from prodsim.workspace import Workspace, now_iso
+from prodsim.workspace import Workspace, check_writable, now_iso
 
 UNASSIGNED = "(no category)"
 SCHEMA = """
@@ -82,6 +82,7 @@ class ReviewStore:
 
     def _apply(self, action: str, summary: str, product_ids: set[str], change, actor: str) -> None:
         """Runs ``change(connection)`` in one transaction and logs the rows before and after."""
+        check_writable("a review decision")
         with self._connect() as connection:
             before = self._snapshot(connection, product_ids)
             change(connection)
@@ -176,6 +177,7 @@ class ReviewStore:
         return sizes
 
     def _step(self, undo: bool) -> str | None:
+        check_writable("undo or redo")
         with self._connect() as connection:
             query = ("SELECT * FROM review_log WHERE undone=0 ORDER BY id DESC LIMIT 1" if undo
                      else "SELECT * FROM review_log WHERE undone=1 ORDER BY id ASC LIMIT 1")

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from prodsim.catalog import FIELDS
 from prodsim.embedding import TextTemplate
 from prodsim.errors import BadInputError
-from prodsim.workspace import META, Workspace, atomic_write_json, now_iso
+from prodsim.workspace import META, Workspace, atomic_write_json, check_writable, now_iso
 
 TEMPLATE_FIELDS = tuple(f for f in FIELDS if f not in ("id", "price", "seller", "image"))
 
@@ -64,6 +64,7 @@ def load_settings(workspace: Workspace) -> WorkspaceSettings:
 
 def save_settings(workspace: Workspace, settings: WorkspaceSettings) -> WorkspaceSettings:
     """Validates and stores settings, and notes a change in the history; returns them."""
+    check_writable("changing settings")
     settings.validate()
     meta = workspace.meta
     before = meta.get("settings", {})

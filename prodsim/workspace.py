@@ -32,6 +32,7 @@ import pandas as pd
 from prodsim.errors import BadInputError
 
 DEFAULT_ROOT_ENV = "PRODSIM_WORKSPACES"
+READ_ONLY_ENV = "PRODSIM_READ_ONLY"
 PRODUCTS = "products.parquet"
 META = "meta.json"
 QUALITY = "quality.json"
@@ -51,6 +52,21 @@ CREATE TABLE IF NOT EXISTS history (
 def default_root() -> Path:
     """The folder holding all workspaces: ``$PRODSIM_WORKSPACES`` or ``./workspaces``."""
     return Path(os.environ.get(DEFAULT_ROOT_ENV, "workspaces")).resolve()
+
+
+def read_only() -> bool:
+    """True when this process was started read-only (``PRODSIM_READ_ONLY=1``, for demos on shared screens)."""
+    return os.environ.get(READ_ONLY_ENV) == "1"
+
+
+def check_writable(action: str) -> None:
+    """Refuses a change in read-only mode; every decision and upload path calls this first.
+
+    Raises:
+        BadInputError: the app runs read-only.
+    """
+    if read_only():
+        raise BadInputError(f"This prodsim runs read-only (PRODSIM_READ_ONLY=1), so {action} is not possible; nothing was changed.")
 
 
 def now_iso() -> str:
@@ -180,6 +196,7 @@ class Workspace:
 
     def rename(self, new_name: str) -> None:
         """Changes the display name (the folder keeps its slug so links keep working)."""
+        check_writable("renaming a workspace")
         new_name = new_name.strip()
         if not new_name:
             raise BadInputError("A workspace needs a name; the new name was empty.")
@@ -191,6 +208,7 @@ class Workspace:
 
     def delete(self) -> None:
         """Removes the workspace folder (moved aside first, so a crash never leaves half of it)."""
+        check_writable("deleting a workspace")
         trash = self.path.with_name(f".deleted-{self.slug}-{uuid.uuid4().hex[:8]}")
         os.rename(self.path, trash)
         shutil.rmtree(trash)

@@ -73,3 +73,32 @@ def test_bad_decisions_are_explained(demo_workspace):
     with pytest.raises(BadInputError, match="Select at least one product"):
         store.move([], "A")
     assert store.undo() == "Accepted 'A' (2 products)" and store.undo() is None
+
+
+def test_read_only_mode_refuses_every_decision_and_changes_nothing(demo_workspace, monkeypatch):
+    from conftest import DEMO_CATALOG
+    from prodsim.ingest import ingest
+    from prodsim.pair_labels import PairLabels
+    from prodsim.settings import load_settings, save_settings
+
+    store = ReviewStore(demo_workspace)
+    store.accept("Kettles", ["DEMO-0003"])
+    files = {name: (demo_workspace.path / name).read_bytes() for name in ("meta.json", "products.parquet")}
+    before = (store.groups().to_dict(), store.assignments().to_dict(), store.log().to_dict(), demo_workspace.history())
+    monkeypatch.setenv("PRODSIM_READ_ONLY", "1")
+    attempts = [
+        lambda: store.accept("Blenders", ["DEMO-0001"]),
+        lambda: store.move(["DEMO-0002"], "Elsewhere"),
+        store.undo,
+        lambda: PairLabels(demo_workspace).set("DEMO-0001", "DEMO-0002", "duplicate"),
+        lambda: save_settings(demo_workspace, load_settings(demo_workspace)),
+        lambda: ingest(DEMO_CATALOG, workspace_dir=demo_workspace.path),
+        lambda: demo_workspace.rename("Another name"),
+        demo_workspace.delete,
+    ]
+    for attempt in attempts:
+        with pytest.raises(BadInputError, match="runs read-only"):
+            attempt()
+    assert (store.groups().to_dict(), store.assignments().to_dict(), store.log().to_dict(), demo_workspace.history()) == before
+    assert {name: (demo_workspace.path / name).read_bytes() for name in files} == files
+    assert PairLabels(demo_workspace).labels().empty

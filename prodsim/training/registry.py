@@ -15,7 +15,7 @@ import pandas as pd
 from prodsim.errors import BadInputError
 from prodsim.settings import load_settings, save_settings
 from prodsim.training import MODEL_FILE, read_description
-from prodsim.workspace import Workspace, slugify
+from prodsim.workspace import Workspace, check_writable, slugify
 
 
 def models_dir(workspace: Workspace) -> Path:
@@ -58,6 +58,7 @@ def list_models(workspace: Workspace) -> pd.DataFrame:
 
 def activate(workspace: Workspace, name: str | None) -> str:
     """Makes the model's encoder the workspace's text model (None: back to the default); returns what is active."""
+    check_writable("switching models")
     settings = load_settings(workspace)
     if name is None:
         settings.text_model = None
@@ -73,6 +74,7 @@ def activate(workspace: Workspace, name: str | None) -> str:
 
 def delete(workspace: Workspace, name: str) -> None:
     """Deletes a trained model; if it was active, the workspace goes back to the default text model."""
+    check_writable("deleting a model")
     folder = models_dir(workspace) / name
     if not (folder / MODEL_FILE).is_file():
         raise BadInputError(f"There is no trained model called '{name}'.")
