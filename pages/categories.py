@@ -110,3 +110,5 @@ with export_tab:
     st.dataframe(store.log(), hide_index=True, width="stretch", key="categories_log")
     st.write("Final categories: each product's id, category after review, and whether it was suggested, reviewed or moved.")
     ui.export_buttons(final, f"{workspace.slug}-categories", key="categories_export")
+    st.subheader("Share")
+    ui.report_button(workspace, key="categories_report")

@@ -107,6 +107,9 @@ st.write("prodsim finds products that are alike: the same item listed by two sel
 metrics = st.container()
 counts = next_step(workspace)
 products_col, photos_col, read_col = metrics.columns(3)
+if counts["texts_cached"] == summary["products"] and st.button("Take the guided tour", key="home_tour", icon=":material/tour:",
+                                                             help="A few steps through this catalog, for a demo; it changes nothing."):
+    ui.open_tour_step(workspace, 0)
 products_col.metric("Products", f"{summary['products']:,}")
 photos_col.metric("With a photo", f"{summary['images']:,} of {summary['products']:,}")
 read_col.metric("Read by the models", f"{counts['texts_cached']:,} of {summary['products']:,}")

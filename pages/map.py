@@ -72,6 +72,7 @@ selected = sorted({int(p["customdata"]) for p in event.selection.get("points", [
     if event and event.selection else []
 if not selected:
     st.info("Select products on the map to see them here, export them, or put them into a category.")
+    ui.report_button(workspace, key="map_report")
     st.stop()
 chosen = products.iloc[selected]
 st.subheader(f"{len(chosen):,} selected products")

@@ -34,7 +34,7 @@ __all__ = [
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
     "finetune", "finetune_categories", "grouping_template", "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
-    "model_specs", "read_only", "read_table", "save_settings", "slugify", "suggest_text_model",
+    "model_specs", "read_only", "read_table", "report", "save_settings", "slugify", "suggest_text_model",
 ]
 
 
@@ -309,6 +309,49 @@ def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, e
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     return description | {"out": str(out)}
+
+
+def report_figures(workspace: Workspace, similarity_model: ProductSimilarity, clusters: Clusters, final) -> dict[str, str]:
+    """Headline figures of a workspace, formatted for people: size, grouping, review, duplicates, evaluation."""
+    products = similarity_model.products
+    figures = {"products": f"{len(products):,}", "suggested groups": f"{len(clusters.names):,}",
+               "products reviewed": f"{(final['source'] != 'suggested').mean():.0%}"}
+    if (products["category"] != "").any():
+        agreement_figures = clustering_agreement(clusters.labels, products["category"])
+        if agreement_figures:
+            figures |= {"NMI vs categories": f"{agreement_figures['nmi']:.2f}", "ARI vs categories": f"{agreement_figures['ari']:.2f}"}
+    pairs = similarity_model.duplicate_pairs()
+    figures["likely duplicate pairs"] = f"{int((pairs['suggested'] == 'duplicate').sum()):,}"
+    from prodsim.training import registry
+
+    models = registry.list_models(workspace).dropna(subset=["f1_after"])
+    if not models.empty:
+        best = models.sort_values("f1_after").iloc[-1]
+        figures[f"matching F1 ({best['name']})"] = f"{best['f1_before']:.2f} → {best['f1_after']:.2f}"
+    return figures
+
+
+def report(workspace: Workspace, out: str | Path, text_encoder: Encoder | None = None, image_encoder: Encoder | None = None,
+           similarity_model: ProductSimilarity | None = None) -> dict:
+    """Writes the workspace's self-contained HTML report (see :mod:`prodsim.report`); returns its path and size."""
+    from prodsim.report import build_report, write_report
+
+    if similarity_model is None:
+        text_spec, image_spec = model_specs(workspace)
+        text_encoder = text_encoder or load_text_encoder(text_spec)
+        image_encoder = image_encoder or (load_image_encoder(image_spec) if image_spec else None)
+        similarity_model = similarity(workspace, text_encoder, image_encoder)
+    vectors = grouping_vectors(workspace)
+    clusters = cluster(workspace, vectors=vectors)[0]
+    suggested = [clusters.names[label] for label in clusters.labels]
+    import pandas as pd
+
+    final = ReviewStore(workspace).final(workspace.products(), pd.Series(suggested))
+    html = build_report(workspace, similarity_model, project(workspace, vectors=vectors), final,
+                        report_figures(workspace, similarity_model, clusters, final))
+    size = write_report(Path(out), html)
+    return {"workspace": str(workspace.path), "out": str(out), "bytes": size, "megabytes": round(size / 1e6, 2),
+            "products": len(final)}
 
 
 def truth_column(workspace: Workspace, column: str):

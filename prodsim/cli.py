@@ -70,6 +70,12 @@ def _embed(args) -> dict:
     }
 
 
+def _report(args) -> dict:
+    from prodsim import api
+
+    return api.report(api.Workspace(args.workspace), args.out)
+
+
 def _finetune(args) -> dict:
     from prodsim import api
     from prodsim.progress import stderr_progress
@@ -160,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--pair-model-only", action="store_true", help="keep the encoder; train only the pair model")
     finetune.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     finetune.set_defaults(run=_finetune)
+
+    report = verbs.add_parser("report", help="write a self-contained HTML report of a workspace to share")
+    report.add_argument("--workspace", required=True)
+    report.add_argument("--out", required=True, help="the .html file to write")
+    report.set_defaults(run=_report)
 
     project = verbs.add_parser("project", help="compute the workspace's 2-D map (UMAP, cached)")
     project.add_argument("--workspace", required=True)

@@ -109,6 +109,9 @@ def name_clusters(texts: list[str], labels: np.ndarray, top: int = 3) -> dict[in
     frequency = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
     average_words = counts.sum() / max(len(clusters), 1)
     idf = np.log(1 + average_words / np.maximum(counts.sum(axis=0), 1))
+    if len(clusters) >= 4:
+        # A word found in most groups ("free delivery", "genuine" in sellers' copy) names none of them.
+        idf[(counts > 0).mean(axis=0) > 0.5] = 0.0
     words = counter.get_feature_names_out()
     names = {}
     for row, cluster in enumerate(clusters):
