@@ -5,6 +5,7 @@ Screenshots land in tests/artifacts/ (git-ignored) for a person to look at.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -33,10 +34,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(root: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+def start_server(root: Path, log_path: Path, **extra_env: str) -> tuple[subprocess.Popen, str]:
     """Starts `streamlit run app.py` on a free port with its own workspaces folder; returns (process, url)."""
     port = free_port()
-    env = {**os.environ, "PRODSIM_WORKSPACES": str(root)}
+    env = {**os.environ, "PRODSIM_WORKSPACES": str(root), **extra_env}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
          "--server.headless", "true"], cwd=REPO, env=env, stdout=log_path.open("a"), stderr=subprocess.STDOUT)
@@ -226,3 +227,62 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         page.screenshot(path=ARTIFACTS / "11-after-restart-export.png", full_page=True)
     finally:
         stop_server(process)
+
+
+def test_guided_tour_read_only_demo_and_offline_report(page, tmp_path):
+    root, log = tmp_path / "workspaces", tmp_path / "streamlit.log"
+    process, url = start_server(root, log)
+    try:
+        page.goto(url)
+        page.get_by_role("button", name="Read 244 products").click()
+        page.get_by_text("All 244 products have been read").wait_for(timeout=180_000)
+        page.wait_for_timeout(2000)  # the page reruns once more after reading; a click during it is lost
+        page.get_by_role("button", name="Take the guided tour").click()
+        sidebar = page.get_by_test_id("stSidebar")
+        main = page.get_by_test_id("stMain")
+        steps = [("The catalog", "/catalog", main.get_by_text("244 of 244 products")),
+                 ("The product map", "/map", main.locator(".nsewdrag")),
+                 ("Suggested groups, reviewed", "/categories", main.locator("[data-testid='stExpander']")),
+                 ("A product and its neighbours", "/neighbours", main.get_by_text("Shared words and codes")),
+                 ("Duplicate listings", "/duplicates", main.get_by_text(re.compile(r"^Pair 1 of")))]
+        for number, (title, path, ready) in enumerate(steps, 1):
+            sidebar.get_by_text(f"Tour {number} of {len(steps)}: {title}").wait_for(timeout=180_000)
+            page.wait_for_url(re.compile(re.escape(path)))
+            ready.first.wait_for(timeout=180_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=ARTIFACTS / f"14-tour-{number}.png", full_page=True)
+            if path == "/neighbours":
+                assert "product=DEMO-0001" in page.url  # the step opens a product with its "why similar" panel
+            if number < len(steps):
+                sidebar.get_by_role("button", name="Next").click()
+        sidebar.get_by_role("button", name="Back").click()
+        sidebar.get_by_text("Tour 4 of 5: A product and its neighbours").wait_for()
+        sidebar.get_by_role("button", name="End").click()
+        sidebar.get_by_text(re.compile("^Tour ")).wait_for(state="detached")
+    finally:
+        stop_server(process)
+
+    process, url = start_server(root, log, PRODSIM_READ_ONLY="1")
+    try:
+        page.goto(f"{url}/categories")
+        page.get_by_test_id("stSidebar").get_by_text(re.compile("^Read-only mode")).wait_for(timeout=180_000)
+        groups = page.get_by_test_id("stMain").locator("[data-testid='stExpander']")
+        groups.first.locator("summary").click(timeout=180_000)
+        accept = groups.first.get_by_role("button", name=re.compile("^Accept"))
+        assert accept.is_disabled() and page.get_by_role("button", name="Undo").is_disabled()
+        page.screenshot(path=ARTIFACTS / "15-read-only-categories.png", full_page=True)
+    finally:
+        stop_server(process)
+
+    report = tmp_path / "report.html"
+    printed = subprocess.run([sys.executable, "-m", "prodsim", "report", "--workspace", str(root / "demo-catalog"), "--out", str(report)],
+                             capture_output=True, text=True, cwd=REPO, check=True, env={**os.environ, "PRODSIM_READ_ONLY": "1"})
+    assert json.loads(printed.stdout)["bytes"] == report.stat().st_size
+    context = page.context.browser.new_context(offline=True, viewport={"width": 1300, "height": 1000})
+    offline = context.new_page()
+    offline.goto(report.as_uri())
+    offline.locator("#prodsim-map .main-svg").first.wait_for()
+    offline.get_by_role("heading", name="Categories").wait_for()
+    assert offline.locator("table.table tbody tr").count() >= 2
+    offline.screenshot(path=ARTIFACTS / "16-report-offline.png", full_page=True)
+    context.close()
