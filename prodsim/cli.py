@@ -114,6 +114,16 @@ def _cluster(args) -> dict:
             "clusters": summary.head(50).to_dict(orient="records")}
 
 
+def _two_tables(parser: argparse.ArgumentParser, model_help: str) -> argparse.ArgumentParser:
+    """The arguments of verbs that compare two catalog files."""
+    parser.add_argument("--left", required=True, help="left catalog file")
+    parser.add_argument("--right", required=True, help="right catalog file (may be the same file)")
+    parser.add_argument("--id-col", help="id column of both tables (default: guessed)")
+    parser.add_argument("--model", help=model_help)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all verbs."""
     from prodsim.catalog import FIELDS
@@ -141,30 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
     embed.set_defaults(run=_embed)
 
-    match = verbs.add_parser("match", help="rank right records for each left record; evaluate against labels")
-    match.add_argument("--left", required=True, help="left catalog file")
-    match.add_argument("--right", required=True, help="right catalog file")
+    match = _two_tables(verbs.add_parser("match", help="rank right records for each left record; evaluate against labels"),
+                        "text model name or folder, or a folder written by finetune (default minilm-l6)")
     match.add_argument("--gold", help="true pairs: left id, right id")
     match.add_argument("--pairs", help="labelled test pairs: left id, right id, label (0/1)")
     match.add_argument("--valid", help="labelled validation pairs; the F1 threshold is chosen on them")
-    match.add_argument("--id-col", help="id column of both tables (default: guessed)")
-    match.add_argument("--model", help="text model name or folder (default minilm-l6)")
-    match.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     match.set_defaults(run=_match)
 
-    finetune = verbs.add_parser("finetune", help="fine-tune the text encoder and train the pair model on labelled pairs")
-    finetune.add_argument("--left", required=True, help="left catalog file")
-    finetune.add_argument("--right", required=True, help="right catalog file (may be the same file)")
+    finetune = _two_tables(verbs.add_parser("finetune", help="fine-tune the text encoder and train the pair model on labelled pairs"),
+                           "text model to start from (default minilm-l6)")
     finetune.add_argument("--train", required=True, help="labelled training pairs: left id, right id, label (0/1)")
     finetune.add_argument("--valid", required=True, help="labelled validation pairs (epoch choice, calibration, threshold)")
     finetune.add_argument("--out", required=True, help="folder for the trained model (replaced only when training ends)")
     finetune.add_argument("--test", help="labelled test pairs, only for the before/after figures")
     finetune.add_argument("--gold", help="true pairs, for recall@k before/after")
-    finetune.add_argument("--id-col", help="id column of both tables (default: guessed)")
-    finetune.add_argument("--model", help="text model to start from (default minilm-l6)")
     finetune.add_argument("--epochs", type=int, help="most passes over the matching pairs (default 4; stops early)")
     finetune.add_argument("--pair-model-only", action="store_true", help="keep the encoder; train only the pair model")
-    finetune.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     finetune.set_defaults(run=_finetune)
 
     report = verbs.add_parser("report", help="write a self-contained HTML report of a workspace to share")

@@ -103,7 +103,7 @@ def name_clusters(texts: list[str], labels: np.ndarray, top: int = 3) -> dict[in
     from sklearn.feature_extraction.text import CountVectorizer
 
     clusters = sorted(set(labels[labels >= 0].tolist()))
-    documents = [" ".join(t for t, l in zip(texts, labels) if l == c) for c in clusters]
+    documents = [" ".join(t for t, label in zip(texts, labels, strict=True) if label == c) for c in clusters]
     counter = CountVectorizer(stop_words="english", token_pattern=r"(?u)\b[^\W\d_]{3,}\b", max_features=50_000)
     counts = counter.fit_transform(documents).toarray().astype(float)
     frequency = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)

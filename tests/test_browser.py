@@ -143,13 +143,19 @@ def lasso(page, fractions: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
+def read_demo(page, url: str) -> None:
+    """Reads the demo catalog from the Home page of a fresh server."""
+    page.goto(url)
+    page.get_by_role("button", name="Read 244 products").click()
+    page.get_by_text("All 244 products have been read").wait_for(timeout=180_000)
+    page.wait_for_timeout(2000)  # the page reruns once more after reading; a click during it is lost
+
+
 def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
     root, log = tmp_path / "workspaces", tmp_path / "streamlit.log"
     process, url = start_server(root, log)
     try:
-        page.goto(url)
-        page.get_by_role("button", name="Read 244 products").click()
-        page.get_by_text("All 244 products have been read").wait_for(timeout=180_000)
+        read_demo(page, url)
 
         page.goto(f"{url}/search")
         page.get_by_label("What are you looking for?").fill("cordless kettle")
@@ -233,10 +239,7 @@ def test_guided_tour_read_only_demo_and_offline_report(page, tmp_path):
     root, log = tmp_path / "workspaces", tmp_path / "streamlit.log"
     process, url = start_server(root, log)
     try:
-        page.goto(url)
-        page.get_by_role("button", name="Read 244 products").click()
-        page.get_by_text("All 244 products have been read").wait_for(timeout=180_000)
-        page.wait_for_timeout(2000)  # the page reruns once more after reading; a click during it is lost
+        read_demo(page, url)
         page.get_by_role("button", name="Take the guided tour").click()
         sidebar = page.get_by_test_id("stSidebar")
         main = page.get_by_test_id("stMain")
