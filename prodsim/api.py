@@ -284,7 +284,9 @@ def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, e
     shutil.rmtree(staging, ignore_errors=True)
     config = FinetuneConfig(epochs=epochs) if epochs else FinetuneConfig()
     try:
-        epochs_run = finetune_text_encoder(base.path, texts, texts, train, valid, vectors @ vectors.T, staging, config, device, progress)
+        labels = truth.fillna("").astype(str).to_numpy()
+        epochs_run = finetune_text_encoder(base.path, texts, texts, train, valid, vectors @ vectors.T, staging, config, device,
+                                           progress, groups=(labels, labels))
         tuned = load_text_encoder(str(staging / "encoder"), device) if (staging / "encoder").is_dir() else None
 
         def figures(encoder) -> dict:

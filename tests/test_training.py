@@ -123,3 +123,20 @@ def test_registry_activates_and_deletes_models(abt_pair_model, demo_workspace):
     assert load_settings(demo_workspace).text_model == str(fake_encoder)
     registry.delete(demo_workspace, "abt-pairs")
     assert load_settings(demo_workspace).text_model is None and registry.list_models(demo_workspace).empty
+
+
+def test_category_pairs_hold_out_products_and_pick_other_category_negatives():
+    from conftest import FLIPKART
+    from prodsim.training.categories import category_pairs
+
+    categories = pd.read_csv(FLIPKART / "products.csv", dtype=str)["category_l1"].fillna("")
+    scores = np.random.default_rng(0).random((len(categories), len(categories)))
+    (rows, cols, labels), (v_rows, v_cols, v_labels), held_out = category_pairs(categories, scores)
+    truth = categories.to_numpy()
+    assert (truth[rows[labels == 1]] == truth[cols[labels == 1]]).all()
+    assert (truth[rows[labels == 0]] != truth[cols[labels == 0]]).all()
+    assert (scores[rows[labels == 0], cols[labels == 0]] >= 0.9).mean() > 0.9  # hard: the most similar other-category product
+    assert not set(rows) & set(held_out) and not set(cols) & set(held_out)
+    assert set(v_rows) | set(v_cols) <= set(held_out) and 0 < v_labels.mean() < 1
+    with pytest.raises(BadInputError, match="at least two categories"):
+        category_pairs(pd.Series(["toys"] * 10), scores[:10, :10])

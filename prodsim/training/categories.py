@@ -2,7 +2,8 @@
 
 Each training product gets one positive (a random product of its category) and one hard
 negative (its most similar product of another category), and the same contrastive fine-tuning
-as for labelled pairs runs on them. A share of the products is held out: the validation pairs
+as for labelled pairs runs on them, except that batch neighbours of the same category are not
+counted as negatives (with a handful of categories most of them would be). A share of the products is held out: the validation pairs
 (same category = 1) come only from them, so early stopping never sees the training products.
 """
 

@@ -81,7 +81,8 @@ def finetune_text_encoder(base_model: Path, left_texts: list[str], right_texts: 
                           train: tuple[np.ndarray, np.ndarray, np.ndarray], valid: tuple[np.ndarray, np.ndarray, np.ndarray],
                           scores: np.ndarray, out_dir: Path, config: FinetuneConfig = FinetuneConfig(), device: str = "auto",
                           progress: Callable[[str, int, int], None] | None = None,
-                          should_stop: Callable[[], bool] | None = None) -> list[EpochReport]:
+                          should_stop: Callable[[], bool] | None = None,
+                          groups: tuple[np.ndarray, np.ndarray] | None = None) -> list[EpochReport]:
     """Fine-tunes the Hugging Face model in ``base_model`` and saves the best epoch to ``out_dir``.
 
     Args:
@@ -90,6 +91,8 @@ def finetune_text_encoder(base_model: Path, left_texts: list[str], right_texts: 
         scores: current (n_left, n_right) scores, for mining hard negatives.
         progress: called with (message, done, total) after each batch.
         should_stop: polled between batches; True cancels (the best finished epoch stays).
+        groups: a group label per left and per right row (category supervision): other pairs of the
+            batch that share the anchor's group are not used as negatives.
 
     Returns:
         One report per finished epoch.
@@ -146,6 +149,13 @@ def finetune_text_encoder(base_model: Path, left_texts: list[str], right_texts: 
             logits = config.scale * left @ right.T
             target = torch.arange(len(part), device=device)
             backwards = config.scale * right[:len(part)] @ left.T
+            if groups is not None:
+                anchor_groups = groups[0][anchors[part]]
+                candidate_groups = groups[1][np.concatenate([positives[part], negatives[part]])]
+                false_negatives = torch.as_tensor(anchor_groups[:, None] == candidate_groups[None, :], device=device)
+                false_negatives[target, target] = False
+                logits = logits.masked_fill(false_negatives, float("-inf"))
+                backwards = backwards.masked_fill(false_negatives[:, :len(part)].T, float("-inf"))
             loss = (torch.nn.functional.cross_entropy(logits.float(), target)
                     + torch.nn.functional.cross_entropy(backwards.float(), target)) / 2
             optimiser.zero_grad()
