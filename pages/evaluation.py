@@ -59,6 +59,24 @@ with train_tab:
             if result is not None:
                 st.success(f"Trained '{out.name}' in {result['seconds'] / 60:.1f} min. See it under Trained models.")
 
+    st.subheader("Or learn from this workspace's categories")
+    st.write("No labelled pairs? prodsim can pull products of one category together (a fifth of the products is held "
+             "out to decide when to stop). The result is a text model for this workspace's maps and groups.")
+    columns_with_categories = [c for c in workspace.products().columns
+                               if c not in {"id", "title", "description", "image_file", "image_sha1", "row", "price"}
+                               and 1 < workspace.products()[c].nunique() <= 500]
+    if columns_with_categories:
+        column = st.selectbox("Category column", columns_with_categories, key="evaluation_category_column")
+        if st.button("Train from categories", key="evaluation_train_categories", disabled=read_only or not name):
+            out = ui.show_errors(registry.new_model_dir, workspace, name)
+            if out is not None:
+                result = ui.show_errors(api.finetune_categories, workspace, column, out, epochs=epochs,
+                                        progress=ui.progress_reporter("Training"))
+                if result is not None:
+                    st.success(f"Trained '{out.name}': grouping NMI against '{column}' {result['before']['nmi']:.2f} → "
+                               f"{result['after']['nmi']:.2f} (held-out products {result['before']['held_out_nmi']:.2f} → "
+                               f"{result['after']['held_out_nmi']:.2f}).")
+
 with models_tab:
     models = registry.list_models(workspace)
     if models.empty:

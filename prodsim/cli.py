@@ -70,6 +70,14 @@ def _embed(args) -> dict:
     }
 
 
+def _finetune_categories(args) -> dict:
+    from prodsim import api
+    from prodsim.progress import stderr_progress
+
+    return api.finetune_categories(api.Workspace(args.workspace), args.column, args.out, epochs=args.epochs, device=args.device,
+                                   progress=stderr_progress())
+
+
 def _report(args) -> dict:
     from prodsim import api
 
@@ -168,6 +176,14 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--epochs", type=int, help="most passes over the matching pairs (default 4; stops early)")
     finetune.add_argument("--pair-model-only", action="store_true", help="keep the encoder; train only the pair model")
     finetune.set_defaults(run=_finetune)
+
+    categories = verbs.add_parser("finetune-categories", help="fine-tune the text encoder towards a category column")
+    categories.add_argument("--workspace", required=True)
+    categories.add_argument("--column", required=True, help="the category column, named as in the uploaded catalog")
+    categories.add_argument("--out", required=True, help="folder for the trained model (replaced only when training ends)")
+    categories.add_argument("--epochs", type=int, help="most passes over the products (default 4; stops early)")
+    categories.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    categories.set_defaults(run=_finetune_categories)
 
     report = verbs.add_parser("report", help="write a self-contained HTML report of a workspace to share")
     report.add_argument("--workspace", required=True)
