@@ -111,4 +111,4 @@ with export_tab:
     st.write("Final categories: each product's id, category after review, and whether it was suggested, reviewed or moved.")
     ui.export_buttons(final, f"{workspace.slug}-categories", key="categories_export")
     st.subheader("Share")
-    ui.report_button(workspace, key="categories_report")
+    ui.report_button(workspace, view.vectors, key="categories_report")

@@ -62,9 +62,7 @@ with train_tab:
     st.subheader("Or learn from this workspace's categories")
     st.write("No labelled pairs? prodsim can pull products of one category together (a fifth of the products is held "
              "out to decide when to stop). The result is a text model for this workspace's maps and groups.")
-    columns_with_categories = [c for c in workspace.products().columns
-                               if c not in {"id", "title", "description", "image_file", "image_sha1", "row", "price"}
-                               and 1 < workspace.products()[c].nunique() <= 500]
+    columns_with_categories = api.label_columns(workspace.products())
     if columns_with_categories:
         column = st.selectbox("Category column", columns_with_categories, key="evaluation_category_column")
         if st.button("Train from categories", key="evaluation_train_categories", disabled=read_only or not name):

@@ -18,8 +18,7 @@ view = ui.grouping_page("Product map")
 workspace, products, coordinates, store, suggested, final = (view.workspace, view.products, view.coordinates, view.store,
                                                             view.suggested, view.final)
 
-extra = [c for c in products.columns if c not in {"id", "title", "description", "price", "image_file", "image_sha1", "row"}
-         and 1 < products[c].nunique() <= 500]
+extra = api.label_columns(products)
 left, middle, right = st.columns([3, 1, 1])
 colour_by = left.selectbox("Colour by", [SUGGESTED, FINAL] + extra, key="map_colour")
 size_by_price = middle.checkbox("Size by price", key="map_size", disabled=products["price"].isna().all())
@@ -72,7 +71,7 @@ selected = sorted({int(p["customdata"]) for p in event.selection.get("points", [
     if event and event.selection else []
 if not selected:
     st.info("Select products on the map to see them here, export them, or put them into a category.")
-    ui.report_button(workspace, key="map_report")
+    ui.report_button(workspace, view.vectors, key="map_report")
     st.stop()
 chosen = products.iloc[selected]
 st.subheader(f"{len(chosen):,} selected products")

@@ -466,12 +466,12 @@ def grouping_page(title: str) -> GroupingView:
     vectors, coordinates, clusters = grouping
     products = workspace.products()
     store = ReviewStore(workspace)
-    suggested = pd.Series([clusters.names[label] for label in clusters.labels])
+    suggested = clusters.suggested()
     return GroupingView(workspace, products, vectors, coordinates, clusters, store, suggested, store.final(products, suggested))
 
 
-def report_button(workspace: api.Workspace, key: str) -> None:
-    """Prepares the workspace's self-contained HTML report and offers it for download."""
+def report_button(workspace: api.Workspace, vectors, key: str) -> None:
+    """Prepares the workspace's self-contained HTML report and offers it for download (``vectors``: the page's grouping vectors)."""
     import tempfile
 
     if st.button("Prepare a report to share (HTML)", key=f"{key}_prepare",
@@ -479,8 +479,8 @@ def report_button(workspace: api.Workspace, key: str) -> None:
         text, image = encoders_for(workspace)
         with st.spinner("Writing the report…"), tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"{workspace.slug}-report.html"
-            written = show_errors(api.report, workspace, path, similarity_model=_similarity(workspace, text, image,
-                                                                                            api.workspace_state(workspace, text, image)))
+            similarity_model = _similarity(workspace, text, image, api.workspace_state(workspace, text, image))
+            written = show_errors(api.report, workspace, path, similarity_model=similarity_model, vectors=vectors)
             if written:
                 st.session_state[f"{key}_report_{workspace.slug}"] = path.read_bytes()
     if f"{key}_report_{workspace.slug}" in st.session_state:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prodsim.clustering import Clusters, misfiled_products
-from prodsim.catalog import FIELDS, ROW_NUMBER_ID, QualityReport, RawTable, guess_mapping, read_table
+from prodsim.catalog import FIELDS, ROW_NUMBER_ID, QualityReport, RawTable, guess_mapping, label_columns, read_table
 from prodsim.embedding import EmbedStats, ProductVectors, TextTemplate, count_cached, embed_products
 from prodsim.encoders.base import Encoder
 from prodsim.encoders.fusion import Fusion
@@ -33,7 +33,7 @@ __all__ = [
     "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
-    "finetune", "finetune_categories", "grouping_template", "guess_mapping", "ingest", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "finetune", "finetune_categories", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "read_only", "read_table", "report", "save_settings", "slugify", "suggest_text_model",
 ]
 
@@ -129,6 +129,7 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
     """
     import time
 
+    from prodsim.matching import score_tables
     from prodsim.training import MODEL_FILE, PairModel, evaluate_scores
 
     started = time.perf_counter()
@@ -136,12 +137,12 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
         raise BadInputError("Nothing to evaluate: give a gold file of true pairs, or labelled pairs with a validation file.")
     left_table, right_table = _read_tables(left, right, id_col)
     read = _read_pairs(gold=gold, pairs=pairs, valid=valid)
-    trained = text_model is not None and (Path(text_model) / MODEL_FILE).is_file()
-    pair_model = PairModel.load(Path(text_model)) if trained else None
-    encoder_spec = (str(Path(text_model) / "encoder") if (Path(text_model) / "encoder").is_dir() else None) if trained else text_model
-    encoder = load_text_encoder(encoder_spec, device, precision)
-    from prodsim.matching import score_tables
-
+    pair_model = None
+    if text_model is not None and (Path(text_model) / MODEL_FILE).is_file():  # a folder written by finetune
+        pair_model = PairModel.load(Path(text_model))
+        tuned = Path(text_model) / "encoder"
+        text_model = str(tuned) if tuned.is_dir() else None  # no encoder folder: fine-tuning kept the default
+    encoder = load_text_encoder(text_model, device, precision)
     scores = score_tables(left_table, right_table, encoder)
     result = {"left_rows": len(left_table), "right_rows": len(right_table)}
     result |= evaluate_scores(scores, left_table, right_table, read["gold"], read["pairs"], read["valid"], pair_model)
@@ -158,27 +159,17 @@ def finetune(left: str | Path, right: str | Path, train: str | Path, valid: str 
     The model is written to a staging folder and renamed to ``out`` only when training ends,
     so ``out`` never holds a half-trained model.
     """
-    import shutil
-
-    from prodsim.training import FinetuneConfig, train_matching
+    from prodsim.training import FinetuneConfig, staged_model_dir, train_matching
 
     left_table, right_table = _read_tables(left, right, id_col)
     read = _read_pairs(train=train, valid=valid, test=test, gold=gold)
     encoder = load_text_encoder(text_model, device)
-    out = Path(out)
-    staging = out.with_name(out.name + ".training")
-    shutil.rmtree(staging, ignore_errors=True)
     config = FinetuneConfig(epochs=epochs) if epochs else FinetuneConfig()
-    try:
+    with staged_model_dir(out) as staging:
         description = train_matching(left_table, right_table, read["train"], read["valid"], staging, encoder,
                                      getattr(encoder, "path", None), test=read["test"], gold=read["gold"], fine_tune=fine_tune,
                                      config=config, device=device, load_encoder=lambda folder: load_text_encoder(str(folder), device),
                                      progress=progress, should_stop=should_stop)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # bad input, a cancel or a crash: nothing half-trained is left
-        raise
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
     return description | {"out": str(out)}
 
 
@@ -262,11 +253,10 @@ def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, e
     Returns the saved description: clustering NMI/ARI against ``column`` with the default
     grouping before and after, on all products and on the held-out products only.
     """
-    import shutil
     import time
 
     from prodsim.clustering import agreement, cluster_labels
-    from prodsim.training import MODEL_FILE, FinetuneConfig
+    from prodsim.training import MODEL_FILE, FinetuneConfig, staged_model_dir
     from prodsim.training.categories import category_pairs
     from prodsim.training.finetune import finetune_text_encoder
     from prodsim.workspace import atomic_write_json, now_iso
@@ -278,20 +268,19 @@ def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, e
         raise BadInputError(f"{base.label} cannot be fine-tuned here; choose a Hugging Face text model for this workspace.")
     texts = grouping_template(workspace).render(workspace.products())
     vectors = base.encode(texts)
-    train, valid, held_out = category_pairs(truth, vectors @ vectors.T)
-    out = Path(out)
-    staging = out.with_name(out.name + ".training")
-    shutil.rmtree(staging, ignore_errors=True)
+    scores = vectors @ vectors.T
+    train, valid, held_out = category_pairs(truth, scores)
+    categories = truth.fillna("").astype(str).to_numpy()
     config = FinetuneConfig(epochs=epochs) if epochs else FinetuneConfig()
-    try:
-        labels = truth.fillna("").astype(str).to_numpy()
-        epochs_run = finetune_text_encoder(base.path, texts, texts, train, valid, vectors @ vectors.T, staging, config, device,
-                                           progress, groups=(labels, labels))
-        tuned = load_text_encoder(str(staging / "encoder"), device) if (staging / "encoder").is_dir() else None
 
-        def figures(encoder) -> dict:
-            labels = cluster_labels(grouping_vectors(workspace, text_encoder=encoder))[0]
-            return {"all": agreement(labels, truth), "held_out": agreement(labels[held_out], truth.iloc[held_out].reset_index(drop=True))}
+    def figures(encoder) -> dict:
+        groups = cluster_labels(grouping_vectors(workspace, text_encoder=encoder))[0]
+        return {"all": agreement(groups, truth), "held_out": agreement(groups[held_out], truth.iloc[held_out].reset_index(drop=True))}
+
+    with staged_model_dir(out) as staging:
+        epochs_run = finetune_text_encoder(base.path, texts, texts, train, valid, scores, staging, config, device,
+                                           progress, groups=(categories, categories))
+        tuned = load_text_encoder(str(staging / "encoder"), device) if (staging / "encoder").is_dir() else None
 
         before = figures(base)
         after = figures(tuned) if tuned else before
@@ -305,11 +294,6 @@ def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, e
                        "after": {"nmi": after["all"]["nmi"], "ari": after["all"]["ari"], "held_out_nmi": after["held_out"]["nmi"]},
                        "seconds": round(time.perf_counter() - started, 1)}
         atomic_write_json(staging / MODEL_FILE, description)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
     return description | {"out": str(out)}
 
 
@@ -334,8 +318,12 @@ def report_figures(workspace: Workspace, similarity_model: ProductSimilarity, cl
 
 
 def report(workspace: Workspace, out: str | Path, text_encoder: Encoder | None = None, image_encoder: Encoder | None = None,
-           similarity_model: ProductSimilarity | None = None) -> dict:
-    """Writes the workspace's self-contained HTML report (see :mod:`prodsim.report`); returns its path and size."""
+           similarity_model: ProductSimilarity | None = None, vectors=None) -> dict:
+    """Writes the workspace's self-contained HTML report (see :mod:`prodsim.report`); returns its path and size.
+
+    Args:
+        similarity_model, vectors: what the caller already has (:func:`similarity`, :func:`grouping_vectors`).
+    """
     from prodsim.report import build_report, write_report
 
     if similarity_model is None:
@@ -343,12 +331,9 @@ def report(workspace: Workspace, out: str | Path, text_encoder: Encoder | None =
         text_encoder = text_encoder or load_text_encoder(text_spec)
         image_encoder = image_encoder or (load_image_encoder(image_spec) if image_spec else None)
         similarity_model = similarity(workspace, text_encoder, image_encoder)
-    vectors = grouping_vectors(workspace)
+    vectors = grouping_vectors(workspace) if vectors is None else vectors
     clusters = cluster(workspace, vectors=vectors)[0]
-    suggested = [clusters.names[label] for label in clusters.labels]
-    import pandas as pd
-
-    final = ReviewStore(workspace).final(workspace.products(), pd.Series(suggested))
+    final = ReviewStore(workspace).final(workspace.products(), clusters.suggested())
     html = build_report(workspace, similarity_model, project(workspace, vectors=vectors), final,
                         report_figures(workspace, similarity_model, clusters, final))
     size = write_report(Path(out), html)

@@ -299,6 +299,12 @@ def _fits(values: pd.Series, name: str) -> bool:
     return True
 
 
+def label_columns(products: pd.DataFrame) -> list[str]:
+    """Product columns that label groups of products (category, seller, colour…): 2 to 500 distinct values, not text or ids."""
+    return [c for c in products.columns if c not in {"id", "title", "description", "price", "image_file", "image_sha1", "row"}
+            and 1 < products[c].nunique() <= 500]
+
+
 def parse_price(values: pd.Series) -> pd.Series:
     """Parses prices written as "₹1,299", "$12.99", "12,99 €" or "1.299,00" into floats (NaN if unreadable)."""
     def one(text: str) -> float:

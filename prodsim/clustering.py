@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ import pandas as pd
 
 from prodsim.errors import BadInputError
 from prodsim.projection import MIN_PRODUCTS, ProjectionConfig, umap_project
+from prodsim.vector_cache import array_key
 from prodsim.workspace import atomic_write_bytes
 
 METHODS = ("hdbscan", "kmeans")
@@ -34,6 +34,10 @@ class Clusters:
     names: dict[int, str]
     central: dict[int, int]
     outlier_share: float
+
+    def suggested(self) -> pd.Series:
+        """The suggested group name of each product."""
+        return pd.Series([self.names[label] for label in self.labels])
 
     def summary(self, products: pd.DataFrame, vectors: np.ndarray) -> pd.DataFrame:
         """One row per cluster: name, size, cohesion (mean cosine to the centroid), central product title."""
@@ -160,9 +164,7 @@ def cluster_products(vectors: np.ndarray, texts: list[str], method: str = "hdbsc
     """
     path = None
     if cache_dir is not None:
-        digest = hashlib.sha1(np.ascontiguousarray(vectors).tobytes())
-        digest.update(f"{method}|{k}|{assign_outliers}".encode())
-        path = cache_dir / f"{digest.hexdigest()[:20]}.npz"
+        path = cache_dir / f"{array_key(vectors, method, k, assign_outliers)}.npz"
     if path is not None and path.is_file():
         with np.load(path) as stored:
             labels, low_confidence, share = stored["labels"], stored["low_confidence"], float(stored["outlier_share"])

@@ -96,12 +96,6 @@ def pair_positions(scores: MatchScores, pairs: pd.DataFrame) -> tuple[np.ndarray
     return rows, cols, labels.astype(int).to_numpy()
 
 
-def pair_scores(scores: MatchScores, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(hybrid score, label) of labelled pairs (see :func:`pair_positions`)."""
-    rows, cols, labels = pair_positions(scores, pairs)
-    return scores.total[rows, cols], labels
-
-
 def best_threshold(values: np.ndarray, labels: np.ndarray) -> float:
     """The score threshold that maximises F1 on these labelled pairs."""
     from sklearn.metrics import precision_recall_curve

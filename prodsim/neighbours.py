@@ -8,6 +8,7 @@ duplicates pages agree with each other and with ``python -m prodsim match``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +144,15 @@ class ProductSimilarity:
         top = top[self.vectors.has_image[top]]
         return self.products.iloc[top].assign(score=score[top]).reset_index(drop=True)
 
+    @cached_property
+    def _all_pairs_index(self):
+        """The index the all-pairs search asks: a fast HNSW graph (built once) for large catalogs still searched exactly."""
+        if not self.index.exact or len(self) <= ALL_PAIRS_EXACT_LIMIT:
+            return self.index
+        from prodsim.index.hnsw import HNSWIndex
+
+        return HNSWIndex(neighbours=32, ef_construction=64, ef_search=48).fit(self.fusion.matrix())
+
     def duplicate_pairs(self, threshold: float = DUPLICATE_THRESHOLD, k: int = 10, same_seller: bool = False,
                         progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
         """Pairs of products scoring at least ``threshold``, each pair once, best first.
@@ -161,11 +171,7 @@ class ProductSimilarity:
             Columns ``left``, ``right`` (row indices), ``score`` and its parts.
         """
         matrix = self.fusion.matrix()
-        index = self.index
-        if index.exact and len(self) > ALL_PAIRS_EXACT_LIMIT:
-            from prodsim.index.hnsw import HNSWIndex
-
-            index = HNSWIndex(neighbours=32, ef_construction=64, ef_search=48).fit(matrix)
+        index = self._all_pairs_index
         pairs = []
         step = 2048
         for start in range(0, len(self), step):

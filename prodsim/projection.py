@@ -12,7 +12,6 @@ numba compiles UMAP on first use (40-90 s on 2 cores); the compiled code is cach
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import warnings
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from prodsim.errors import BadInputError
+from prodsim.vector_cache import array_key
 from prodsim.workspace import Workspace, atomic_write_bytes
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "prodsim" / "numba"))
@@ -93,16 +93,9 @@ def place_by_neighbours(mapped_vectors: np.ndarray, mapped_coordinates: np.ndarr
     return np.einsum("nk,nkc->nc", weights, mapped_coordinates[rows]).astype(np.float32)
 
 
-def vectors_key(vectors: np.ndarray, config: ProjectionConfig) -> str:
-    """Cache key of a projection: the vectors' bytes and the settings."""
-    digest = hashlib.sha1(np.ascontiguousarray(vectors).tobytes())
-    digest.update(repr(config).encode())
-    return digest.hexdigest()[:20]
-
-
 def project_workspace(workspace: Workspace, vectors: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> np.ndarray:
     """The workspace's map for these vectors, computed once and then read from ``projections/``."""
-    path = workspace.path / "projections" / f"{vectors_key(vectors, config)}.npy"
+    path = workspace.path / "projections" / f"{array_key(vectors, config)}.npy"
     if path.is_file():
         return np.load(path)
     coordinates = umap_project(vectors, config)

@@ -22,6 +22,13 @@ def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+def array_key(array: np.ndarray, *settings: object, length: int = 20) -> str:
+    """Cache key of results derived from an array (maps, groups, indexes): its shape, bytes and settings."""
+    digest = hashlib.sha1(repr((array.shape, *settings)).encode())
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()[:length]
+
+
 class VectorCache:
     """Content-keyed vectors of one encoder setting.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from prodsim.index.base import VectorIndex
 from prodsim.index.exact import ExactIndex
+from prodsim.vector_cache import array_key
 
 EXACT_LIMIT = 200_000  # above this many products, an approximate index answers once it is built
 
@@ -38,7 +38,7 @@ class BackgroundIndex(VectorIndex):
         from prodsim.index.hnsw import HNSWIndex
 
         self.fallback = ExactIndex().fit(vectors)
-        path = self.folder / f"hnsw-{content_key(vectors)}.faiss" if self.folder else None
+        path = self.folder / f"hnsw-{array_key(vectors)}.faiss" if self.folder else None
         if path is not None and path.is_file():
             self.approximate = HNSWIndex.load(path)
             self.built.set()
@@ -60,13 +60,6 @@ class BackgroundIndex(VectorIndex):
         return (self.approximate or self.fallback).search(queries, k)
 
 
-def content_key(vectors: np.ndarray) -> str:
-    """A short hash of a vector matrix's bytes and shape."""
-    digest = hashlib.sha1(repr(vectors.shape).encode())
-    digest.update(np.ascontiguousarray(vectors, dtype=np.float32).data)
-    return digest.hexdigest()[:16]
-
-
 def build_index(vectors, exact_limit: int = EXACT_LIMIT, folder: Path | None = None) -> VectorIndex:
     """Exact search up to ``exact_limit`` rows; above, a :class:`BackgroundIndex` (saved under ``folder``)."""
     if len(vectors) <= exact_limit:
@@ -74,4 +67,4 @@ def build_index(vectors, exact_limit: int = EXACT_LIMIT, folder: Path | None = N
     return BackgroundIndex(folder).fit(vectors)
 
 
-__all__ = ["EXACT_LIMIT", "BackgroundIndex", "ExactIndex", "VectorIndex", "build_index", "content_key"]
+__all__ = ["EXACT_LIMIT", "BackgroundIndex", "ExactIndex", "VectorIndex", "build_index"]

@@ -10,8 +10,10 @@ DIR`` reads it back.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -149,6 +151,24 @@ def _write_predictions(out_dir: Path, before: MatchScores, after: MatchScores, l
     atomic_write_bytes(out_dir / PREDICTIONS_FILE, buffer.getvalue().encode())
 
 
+@contextmanager
+def staged_model_dir(out: Path):
+    """Yields a staging folder beside ``out`` that replaces ``out`` only when the block ends normally.
+
+    Bad input, a cancel or a crash removes the staging folder, so ``out`` never holds a half-trained model.
+    """
+    out = Path(out)
+    staging = out.with_name(out.name + ".training")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+
+
 def read_description(model_dir: Path) -> dict:
     """The ``prodsim_model.json`` of a trained model folder."""
     path = Path(model_dir) / MODEL_FILE
@@ -157,4 +177,4 @@ def read_description(model_dir: Path) -> dict:
     return json.loads(path.read_text())
 
 
-__all__ = ["MODEL_FILE", "PREDICTIONS_FILE", "FinetuneConfig", "PairModel", "evaluate_scores", "read_description", "train_matching"]
+__all__ = ["MODEL_FILE", "PREDICTIONS_FILE", "staged_model_dir", "FinetuneConfig", "PairModel", "evaluate_scores", "read_description", "train_matching"]
