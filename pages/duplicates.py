@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -32,15 +33,33 @@ has_sellers = "seller" in products and (products["seller"] != "").any()
 same_seller = has_sellers and st.toggle(
     "Also pair listings of one seller", value=False, key="duplicates_same_seller",
     help="Off: only listings from different sellers are compared, since one seller's listings are usually its different products.")
-pairs = candidate_pairs(api.workspace_state(workspace, text, image), same_seller)
+state = api.workspace_state(workspace, text, image)
+pairs = candidate_pairs(state, same_seller)
 decided = store.lookup()
 pairs = pairs.assign(label=[decided.get(api.PairLabels.key(a, b), "") for a, b in zip(pairs["left_id"], pairs["right_id"])])
+learnt = api.duplicate_model(workspace, state)
+if learnt is not None:
+    # The learnt model replaces the score's verdict; variants stay variants only when it also thinks them alike.
+    pairs = pairs.assign(probability=learnt.probability(pairs, products))
+    pairs["suggested"] = np.where(pairs["probability"] >= learnt.threshold, pairs["suggested"], "different")
 
 threshold = st.slider("How similar must two listings be?", FLOOR, 1.0, api.DUPLICATE_THRESHOLD, 0.01, key="duplicates_threshold")
 shown = pairs[pairs["score"] >= threshold]
 suggested = shown["suggested"].value_counts()
 st.caption(f"{len(shown):,} pairs at this threshold: {suggested.get('duplicate', 0):,} look like the same product, "
            f"{suggested.get('variant', 0):,} like variants. {int((shown['label'] != '').sum()):,} reviewed.")
+if learnt is not None:
+    held_out = learnt.details["held_out"]
+    st.caption(f"Suggestions come from a model learnt from your {learnt.details['decisions']:,} decisions "
+               f"({learnt.details['created'][:10]}): on decisions it did not see it reached F1 {held_out['model']['f1']:.2f}, "
+               f"similarity alone {held_out['score']['f1']:.2f}.")
+ORDERS = {"Most similar first": "score"} | ({"Most likely the same product first": "probability",
+                                             "Least certain first (teaches the model most)": "uncertainty"} if learnt is not None else {})
+order = ORDERS[st.radio("Order", list(ORDERS), horizontal=True, key="duplicates_order")]
+if order == "probability":
+    shown = shown.sort_values("probability", ascending=False, kind="stable")
+elif order == "uncertainty":
+    shown = shown.iloc[np.argsort(np.abs(shown["probability"].to_numpy() - learnt.threshold), kind="stable")]
 only_open = st.toggle("Only pairs not reviewed yet", value=True, key="duplicates_only_open")
 queue = shown[shown["label"] == ""] if only_open else shown
 review_tab, groups_tab, decisions_tab = st.tabs(["Review pairs", "Groups", "Decisions"])
@@ -60,7 +79,8 @@ with review_tab:
     else:
         position = min(st.session_state.get("duplicates_position", 0), len(queue) - 1)
         pair = queue.iloc[position]
-        st.markdown(f"Pair {position + 1:,} of {len(queue):,} · similarity **{pair['score']:.2f}** · "
+        chance = f" · same product with probability **{pair['probability']:.0%}**" if learnt is not None else ""
+        st.markdown(f"Pair {position + 1:,} of {len(queue):,} · similarity **{pair['score']:.2f}**{chance} · "
                     f"prodsim suggests: **{LABEL_BUTTONS[pair['suggested']].lower()}**")
         left, right = products.iloc[int(pair["left"])], products.iloc[int(pair["right"])]
         first, second = st.columns(2)
@@ -99,6 +119,22 @@ with groups_tab:
 
 with decisions_tab:
     labels = store.labels()
+    same = int((labels["label"] == "duplicate").sum())
+    with st.container(border=True):
+        st.markdown("**Learn from my decisions.** Once you have marked at least 20 pairs as the same product and 10 as "
+                    "not, prodsim learns what you call a duplicate and re-ranks every pair with it.")
+        if st.button(f"Learn from {len(labels):,} decisions ({same:,} same product)", key="duplicates_learn",
+                     disabled=ui.read_only() or labels.empty):
+            with st.spinner("Learning from your decisions…"):
+                model = ui.show_errors(api.learn_duplicates, workspace, candidate_pairs(state, same_seller), products, state)
+            if model is not None:
+                st.session_state["duplicates_learnt"] = (
+                    f"Learnt from {model.details['decisions']:,} decisions in {model.details['seconds']} s; held-out F1 "
+                    f"{model.details['held_out']['model']['f1']:.2f} (similarity alone {model.details['held_out']['score']['f1']:.2f}). "
+                    "The pairs are now suggested by it.")
+                st.rerun()
+        if "duplicates_learnt" in st.session_state:
+            st.success(st.session_state.pop("duplicates_learnt"))
     if labels.empty:
         st.info("No decisions yet. Review pairs in the first tab; each decision is saved at once and can be undone.")
     else:

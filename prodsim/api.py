@@ -30,7 +30,7 @@ __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
     "ProductSimilarity", "Clusters", "cluster", "clustering_agreement", "grouping_vectors", "misfiled_products", "naming_texts", "project",
     "ReviewStore", "small_thumbnail_uris", "split_group", "truth_column",
-    "duplicate_groups", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
+    "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
     "finetune", "finetune_categories", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
@@ -191,6 +191,28 @@ def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encod
     vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=image_encoder is not None)
     return ProductSimilarity(workspace.products(), vectors, load_settings(workspace).image_weight,
                              index_folder=workspace.path / "index")
+
+
+def duplicate_model(workspace: Workspace, state: str):
+    """The duplicate model learnt from this workspace's decisions under ``state``, or None."""
+    from prodsim.training import duplicates
+
+    return duplicates.load(workspace, state)
+
+
+def learn_duplicates(workspace: Workspace, pairs, products, state: str):
+    """Trains the duplicate model on the workspace's pair decisions and keeps it (see prodsim.training.duplicates).
+
+    Raises:
+        BadInputError: too few decisions of either kind; nothing is written then.
+    """
+    from prodsim.training import duplicates
+    from prodsim.workspace import check_writable
+
+    check_writable("training the duplicate model")
+    model = duplicates.train_duplicate_model(pairs, products, PairLabels(workspace).labels(), state)
+    duplicates.save(workspace, model)
+    return model
 
 
 def search_text(similarity_model: ProductSimilarity, text_encoder: Encoder, query: str, k: int = 20,

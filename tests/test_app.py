@@ -225,6 +225,27 @@ def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
     assert store.labels()["label"].tolist() == ["duplicate"]
     assert len(store.history()) == 2 and store.history()["undone"].tolist() == [1, 0]
 
+    app.button(key="duplicates_learn").click().run()  # one decision: refused, nothing written
+    assert "at least 20 pairs marked 'same product'" in " ".join(e.value for e in app.error)
+    assert not (root / "demo-catalog" / "duplicate_model").exists()
+    from prodsim import api
+    from prodsim.encoders.registry import load_text_encoder
+
+    workspace = Workspace(root / "demo-catalog")
+    found = api.similarity(workspace, load_text_encoder()).duplicate_pairs(threshold=0.6)
+    ids = workspace.products()["id"].to_numpy()
+    for rank, (a, b) in enumerate(zip(ids[found["left"]], ids[found["right"]])):
+        if rank < 25 or rank >= len(found) - 15:  # the reviewer's verdict: the closest are the same, the farthest not
+            store.set(a, b, "duplicate" if rank < 25 else "different")
+    decisions = len(store.labels())
+    app.button(key="duplicates_learn").click().run()
+    assert not app.exception
+    assert f"Learnt from {decisions} decisions" in " ".join(s.value for s in app.success)
+    assert (root / "demo-catalog" / "duplicate_model" / "pair_model.joblib").is_file()
+    assert "same product with probability" in texts(app)
+    app.radio(key="duplicates_order").set_value("Least certain first (teaches the model most)").run()
+    assert not app.exception and f"Suggestions come from a model learnt from your {decisions} decisions" in texts(app)
+
 
 def test_sidebar_deletes_a_workspace_after_confirmation(app, root):
     assert app.sidebar.button(key="sidebar_delete").disabled

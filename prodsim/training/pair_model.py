@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from prodsim.errors import BadInputError
+from prodsim.lexical import VIEWS
 from prodsim.matching import MatchScores, best_threshold, pair_positions
 from prodsim.workspace import atomic_write_bytes, atomic_write_json
 
@@ -62,9 +63,35 @@ def pair_features(scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame, 
     relative = [score - total[rows].max(axis=1), score - total[:, cols].max(axis=0),
                 np.log1p(np.minimum(left_rank, RANK_CAP)), np.log1p(np.minimum(right_rank, RANK_CAP))]
     signals = [score] + [scores.parts[name][rows, cols] for name in sorted(scores.parts)]
-    price, price_known = _price_ratio(left["price"].iloc[rows], right["price"].iloc[cols])
-    brand, brand_known = _brand_agreement(left["brand"].iloc[rows], right["brand"].iloc[cols])
+    return _stack(signals, relative, left.iloc[rows], right.iloc[cols])
+
+
+def _stack(signals: list[np.ndarray], relative: list[np.ndarray], left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
+    """Signals, ranking features, then price ratio and brand agreement of the products on each side."""
+    price, price_known = _price_ratio(left["price"], right["price"])
+    brand, brand_known = _brand_agreement(left["brand"], right["brand"])
     return np.stack(signals + relative + [price, price_known, brand, brand_known], axis=1).astype(np.float32)
+
+
+def candidate_features(pairs: pd.DataFrame, products: pd.DataFrame) -> np.ndarray:
+    """The same features for one catalog's duplicate candidates (see ProductSimilarity.duplicate_pairs).
+
+    Ranks and gaps to the best score are taken among the candidate pairs each product is in,
+    because no catalog-wide score matrix exists here; above the candidate floor they are the same.
+    One feature more than in matching: whether the titles' numbers, colours or model lines conflict.
+    """
+    n = len(products)
+    left, right, score = pairs["left"].to_numpy(), pairs["right"].to_numpy(), pairs["score"].to_numpy()
+    best = np.full(n, -np.inf, dtype=np.float32)
+    np.maximum.at(best, left, score)
+    np.maximum.at(best, right, score)
+    sides = pd.DataFrame({"product": np.concatenate([left, right]), "score": np.concatenate([score, score])})
+    rank = (sides.groupby("product")["score"].rank(method="min", ascending=False).to_numpy() - 1).reshape(2, -1)
+    relative = [score - best[left], score - best[right],
+                np.log1p(np.minimum(rank[0], RANK_CAP)), np.log1p(np.minimum(rank[1], RANK_CAP))]
+    signals = [score] + [pairs[name].to_numpy() for name in sorted(("dense", *VIEWS))]
+    variant = (pairs["suggested"] == "variant").to_numpy(dtype=float)  # numbers, colours or model lines conflict
+    return np.column_stack([_stack(signals, relative, products.iloc[left], products.iloc[right]), variant]).astype(np.float32)
 
 
 @dataclass
@@ -108,7 +135,7 @@ def train_pair_model(train_features: np.ndarray, train_labels: np.ndarray, valid
     from sklearn.preprocessing import StandardScaler
 
     classifier = make_pipeline(StandardScaler(), MLPClassifier(
-        hidden_layer_sizes=(64, 32), alpha=1e-3, batch_size=64, learning_rate_init=1e-3, max_iter=200,
+        hidden_layer_sizes=(64, 32), alpha=1e-3, batch_size=min(64, len(train_features)), learning_rate_init=1e-3, max_iter=200,
         early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed))
     classifier.fit(train_features, train_labels)
     raw = classifier.predict_proba(valid_features)[:, 1]
@@ -124,4 +151,4 @@ def describe(model_dir: Path) -> dict:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-__all__ = ["MIN_POSITIVES", "PairModel", "check_pairs", "describe", "pair_features", "pair_positions", "train_pair_model"]
+__all__ = ["MIN_POSITIVES", "PairModel", "candidate_features", "check_pairs", "describe", "pair_features", "pair_positions", "train_pair_model"]

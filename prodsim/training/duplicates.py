@@ -1,0 +1,116 @@
+"""A duplicate model learnt from a reviewer's own decisions on the Duplicates page.
+
+The page suggests pairs by the hybrid score; once a reviewer has decided enough of them, the
+pair model (see :mod:`prodsim.training.pair_model`) is trained on those decisions and then
+gives every candidate pair a calibrated probability of being the same product. "Same product"
+is the positive class; variants and different products are negatives. The model is tied to
+the similarity state it was trained under (encoders, template, catalog): features from another
+state mean something else, so it is not applied there.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from prodsim.errors import BadInputError
+from prodsim.matching import best_threshold, classification_metrics
+from prodsim.pair_labels import PairLabels
+from prodsim.training.pair_model import MIN_POSITIVES, PairModel, candidate_features, train_pair_model
+from prodsim.workspace import Workspace, check_writable, now_iso
+
+MODEL_FOLDER = "duplicate_model"
+MIN_NEGATIVES = 10
+VALID_SHARE = 0.3  # decisions held out to calibrate the probability and choose its threshold
+
+
+@dataclass
+class DuplicateModel:
+    """A trained duplicate model and what it was measured to do on held-out decisions."""
+
+    pair_model: PairModel
+    details: dict
+
+    def probability(self, pairs: pd.DataFrame, products: pd.DataFrame) -> np.ndarray:
+        """Probability that each candidate pair is one product."""
+        if pairs.empty:
+            return np.zeros(0, dtype=np.float32)
+        return self.pair_model.probability(candidate_features(pairs, products))
+
+    @property
+    def threshold(self) -> float:
+        return self.pair_model.threshold
+
+
+def decided_pairs(pairs: pd.DataFrame, products: pd.DataFrame, decisions: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The candidate pairs that carry a decision, and their 0/1 labels (1 = same product)."""
+    ids = products["id"].to_numpy()
+    keys = [PairLabels.key(a, b) for a, b in zip(ids[pairs["left"]], ids[pairs["right"]])]
+    label_of = {PairLabels.key(a, b): label for a, b, label in zip(decisions["left_id"], decisions["right_id"], decisions["label"])}
+    labels = pd.Series([label_of.get(key) for key in keys], index=pairs.index)
+    known = labels.notna().to_numpy()
+    return pairs[known], (labels[known] == "duplicate").astype(int).to_numpy()
+
+
+def train_duplicate_model(pairs: pd.DataFrame, products: pd.DataFrame, decisions: pd.DataFrame, state: str,
+                          seed: int = 0) -> DuplicateModel:
+    """Trains the duplicate model on the decided candidate pairs.
+
+    Args:
+        pairs: every candidate pair with its score parts (``ProductSimilarity.duplicate_pairs``);
+            features need the undecided ones too (ranks among each product's candidates).
+        decisions: ``left_id``, ``right_id``, ``label`` (duplicate, variant or different).
+        state: the similarity state key the features come from.
+
+    Raises:
+        BadInputError: fewer than 20 "same product" or 10 other decisions among the candidates.
+    """
+    from sklearn.model_selection import train_test_split
+
+    started = time.perf_counter()
+    features = candidate_features(pairs, products)
+    decided, labels = decided_pairs(pairs.reset_index(drop=True), products, decisions)
+    positives, negatives = int(labels.sum()), int(len(labels) - labels.sum())
+    if positives < MIN_POSITIVES or negatives < MIN_NEGATIVES:
+        raise BadInputError(f"Learning needs at least {MIN_POSITIVES} pairs marked 'same product' and {MIN_NEGATIVES} marked "
+                            f"variant or different among the listed pairs; there are {positives} and {negatives}. Review more pairs.")
+    rows = decided.index.to_numpy()
+    train_rows, valid_rows, train_labels, valid_labels = train_test_split(
+        rows, labels, test_size=VALID_SHARE, stratify=labels, random_state=seed)
+    pair_model = train_pair_model(features[train_rows], train_labels, features[valid_rows], valid_labels, seed)
+    score = pairs["score"].to_numpy()
+    held_out = {
+        "model": classification_metrics(pair_model.probability(features[valid_rows]), valid_labels, pair_model.threshold),
+        # the score's threshold is chosen on the held-out pairs themselves: a generous baseline
+        "score": classification_metrics(score[valid_rows], valid_labels, best_threshold(score[valid_rows], valid_labels)),
+    }
+    details = {"created": now_iso(), "state": state, "decisions": len(labels), "same_product": positives,
+               "not_same": negatives, "held_out": held_out, "seconds": round(time.perf_counter() - started, 1)}
+    return DuplicateModel(pair_model, details)
+
+
+def save(workspace: Workspace, model: DuplicateModel) -> None:
+    """Keeps the model in the workspace (replacing an earlier one)."""
+    check_writable("training the duplicate model")
+    model.pair_model.save(workspace.path / MODEL_FOLDER, model.details)
+    workspace.record("train_duplicate_model", {k: model.details[k] for k in ("decisions", "same_product", "not_same")})
+
+
+def load(workspace: Workspace, state: str) -> DuplicateModel | None:
+    """The workspace's duplicate model when it was trained under ``state``, else None."""
+    folder = workspace.path / MODEL_FOLDER
+    pair_model = PairModel.load(folder)
+    if pair_model is None:
+        return None
+    details = json.loads((folder / "pair_model.json").read_text())
+    return DuplicateModel(pair_model, details) if details.get("state") == state else None
+
+
+def describe(workspace: Workspace) -> dict:
+    """The saved model's details (empty when there is none), whatever state it was trained under."""
+    path = workspace.path / MODEL_FOLDER / "pair_model.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
