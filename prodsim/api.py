@@ -34,7 +34,7 @@ __all__ = [
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
     "finetune", "finetune_categories", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
-    "model_specs", "read_only", "read_table", "report", "save_settings", "slugify", "suggest_text_model",
+    "model_specs", "read_only", "read_table", "report", "attach_behaviour", "behaviour_log", "demand_eval", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
 ]
 
 
@@ -445,3 +445,79 @@ def clustering_agreement(labels, categories) -> dict | None:
     except BadInputError:
         return None
 
+
+
+def product_matrix(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None):
+    """The fused product vectors the neighbours page compares (cached)."""
+    vectors, _ = embed(workspace, progress=progress)
+    return Fusion(vectors, load_settings(workspace).image_weight).matrix()
+
+
+def read_behaviour(workspace: Workspace, source, name: str | None = None, mapping: dict | None = None):
+    """Reads a behaviour log against the workspace's catalog without keeping it: (events, report).
+
+    Args:
+        mapping: log field -> column; fields left out are guessed from the column names.
+    """
+    from prodsim.insights.behaviour import guess_log_mapping, read_log
+
+    raw = read_table(source, name)
+    chosen = guess_log_mapping(raw.frame) | {k: v for k, v in (mapping or {}).items() if v}
+    return read_log(raw, chosen, workspace.products())
+
+
+def attach_behaviour(workspace: Workspace, source, name: str | None = None, mapping: dict | None = None):
+    """Reads a behaviour log and keeps it in the workspace (replacing the earlier one); returns its report.
+
+    Raises:
+        BadInputError: see :func:`prodsim.insights.behaviour.read_log`; nothing is written then.
+    """
+    from prodsim.insights.behaviour import save_log
+    from prodsim.workspace import check_writable
+
+    check_writable("attaching a behaviour log")
+    events, log_report = read_behaviour(workspace, source, name, mapping)
+    save_log(workspace, events, log_report, name or Path(str(source)).name)
+    return log_report
+
+
+def behaviour_log(workspace: Workspace):
+    """The workspace's behaviour log and its report, or None when none is attached."""
+    from prodsim.insights.behaviour import load_log
+
+    return load_log(workspace)
+
+
+def _events(workspace: Workspace, log, mapping: dict | None):
+    if log is not None:
+        return read_behaviour(workspace, log, mapping=mapping)[0]
+    stored = behaviour_log(workspace)
+    if stored is None:
+        raise BadInputError("This workspace has no behaviour log: give one with --log or upload it on the Insights page.")
+    return stored[0]
+
+
+def recommend_eval(workspace: Workspace, log=None, *, k: int = 10, content_weight: float | None = None,
+                   mapping: dict | None = None) -> dict:
+    """Hit-rate@k and recall@k of popularity, co-occurrence, content and the blend, last order held out.
+
+    Args:
+        log: a behaviour log file (default: the workspace's attached log).
+    """
+    from prodsim.insights import recommend
+
+    weight = recommend.DEFAULT_CONTENT_WEIGHT if content_weight is None else content_weight
+    return recommend.evaluate(_events(workspace, log, mapping), workspace.products(), product_matrix(workspace), k, weight)
+
+
+def demand_eval(workspace: Workspace, log=None, *, start: str = "2011-03-01", end: str = "2011-09-30", weeks: int = 8,
+                mapping: dict | None = None) -> dict:
+    """WAPE of launch-week estimates from similar products vs the median new product (and the category mean)."""
+    import numpy as np
+
+    from prodsim.insights import demand
+
+    products = workspace.products()
+    groups = products["category"].to_numpy() if (products["category"] != "").mean() > 0.5 else None
+    return demand.evaluate(_events(workspace, log, mapping), products, product_matrix(workspace), start, end, weeks,
+                           groups=None if groups is None else np.asarray(groups))

@@ -132,6 +132,34 @@ def _two_tables(parser: argparse.ArgumentParser, model_help: str) -> argparse.Ar
     return parser
 
 
+def _log_mapping(args) -> dict:
+    return {"user": args.user_col, "product": args.product_col, "timestamp": args.time_col, "quantity": args.qty_col,
+            "order": args.order_col}
+
+
+def _recommend_eval(args) -> dict:
+    from prodsim import api
+
+    return api.recommend_eval(api.Workspace(args.workspace), args.log, k=args.k, content_weight=args.content_weight,
+                              mapping=_log_mapping(args))
+
+
+def _demand_eval(args) -> dict:
+    from prodsim import api
+
+    return api.demand_eval(api.Workspace(args.workspace), args.log, start=args.start, end=args.end, weeks=args.weeks,
+                           mapping=_log_mapping(args))
+
+
+def _behaviour_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument("--workspace", required=True)
+    parser.add_argument("--log", help="behaviour log (CSV, Parquet…, may be .gz): user, product, timestamp[, quantity, order]; "
+                                      "default: the log attached to the workspace")
+    for field, name in (("user", "user"), ("product", "product"), ("time", "timestamp"), ("qty", "quantity"), ("order", "order")):
+        parser.add_argument(f"--{field}-col", dest=f"{field}_col", help=f"log column holding the {name} (overrides the guess)")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all verbs."""
     from prodsim.catalog import FIELDS
@@ -201,6 +229,19 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--k", type=int, help="number of groups for k-means")
     cluster.add_argument("--truth-col", help="a column of the uploaded catalog to compare with (ARI, NMI)")
     cluster.set_defaults(run=_cluster)
+
+    recommend = _behaviour_args(verbs.add_parser("recommend-eval", help="recommendations: hide each customer's last order, "
+                                                                         "report hit-rate@k and recall@k of four methods"))
+    recommend.add_argument("--k", type=int, default=10)
+    recommend.add_argument("--content-weight", type=float, help="share of content similarity in the blend (default: measured)")
+    recommend.set_defaults(run=_recommend_eval)
+
+    demand = _behaviour_args(verbs.add_parser("demand-eval", help="demand hints: predict new products' first weeks from "
+                                                                  "similar products; WAPE vs a naive baseline"))
+    demand.add_argument("--start", default="2011-03-01", help="first day of the launches predicted")
+    demand.add_argument("--end", default="2011-09-30", help="last day of the launches predicted")
+    demand.add_argument("--weeks", type=int, default=8)
+    demand.set_defaults(run=_demand_eval)
     return parser
 
 
