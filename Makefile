@@ -40,3 +40,4 @@ bench: install-test
 
 demo-catalog:
 	$(PYTHON) assets/build_demo_catalog.py
+	$(PYTHON) assets/build_demo_behaviour.py

@@ -24,6 +24,7 @@ navigation = st.navigation([
     st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
     st.Page("pages/categories.py", title="Categories", icon=":material/category:", url_path="categories"),
     st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:", url_path="duplicates"),
+    st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/model_training:", url_path="evaluation"),
 ])
 workspace = ui.current_workspace()

@@ -44,7 +44,8 @@ if top[2].button("Redo", key="categories_redo", disabled=read_only):
     st.toast(f"Redone: {store.redo() or 'nothing to redo'}")
     st.rerun()
 
-suggestions_tab, reviewed_tab, misfiled_tab, export_tab = st.tabs(["Suggested groups", "Reviewed categories", "Misfiled?", "History and export"])
+suggestions_tab, reviewed_tab, misfiled_tab, sales_tab, export_tab = st.tabs(
+    ["Suggested groups", "Reviewed categories", "Misfiled?", "Sales and prices", "History and export"])
 with suggestions_tab:
     summary = clusters.summary(products, view.vectors)
     for cluster in summary.itertuples():
@@ -105,6 +106,18 @@ with misfiled_tab:
             line[1].markdown(f"{item.category} → **{item.suggested}** ({item.confidence:.0%} of its neighbours)")
             if line[2].button("Move", key=f"categories_misfiled_{item.row}", disabled=read_only):
                 act(store.move, [product["id"]], item.suggested)
+
+with sales_tab:
+    behaviour = api.behaviour_log(workspace)
+    events = behaviour[0] if behaviour else None
+    if not api.has_overlay(products, events):
+        st.info("This catalog has no prices and no behaviour log: attach a log on the Insights page to see sales per category.")
+    else:
+        st.caption("Each category after review with its price band counts (the catalog's price quartiles)"
+                   + (", units and revenue from the behaviour log" if events is not None else "")
+                   + ". Gaps: few products, an empty price band, or no sales.")
+        st.dataframe(api.group_overview(products, final["final_category"], events), hide_index=True, width="stretch",
+                     key="categories_sales")
 
 with export_tab:
     st.dataframe(store.log(), hide_index=True, width="stretch", key="categories_log")

@@ -21,16 +21,19 @@ workspace, products, coordinates, store, suggested, final = (view.workspace, vie
 extra = api.label_columns(products)
 left, middle, right = st.columns([3, 1, 1])
 colour_by = left.selectbox("Colour by", [SUGGESTED, FINAL] + extra, key="map_colour")
-size_by_price = middle.checkbox("Size by price", key="map_size", disabled=products["price"].isna().all())
+behaviour = api.behaviour_log(workspace)
+size_options = ["same size"] + (["price"] if products["price"].notna().any() else []) + (["units sold"] if behaviour else [])
+size_by = middle.selectbox("Size by", size_options, key="map_size")
 three_d = right.toggle("3-D", key="map_3d", help="A 3-D map to turn around; selecting products works on the 2-D map.")
 values = {SUGGESTED: suggested, FINAL: final["final_category"]}.get(colour_by, products.get(colour_by, suggested)).astype(str)
 top = values.value_counts().index[:MAX_LEGEND]
 values = values.where(values.isin(top), "other")
 
 sizes = 7.0
-if size_by_price:
-    price = products["price"].fillna(products["price"].median())
-    sizes = 5 + 15 * (price.rank(pct=True))
+if size_by == "price":
+    sizes = 5 + 15 * products["price"].fillna(products["price"].median()).rank(pct=True)
+elif size_by == "units sold":
+    sizes = 4 + 16 * api.product_sales(behaviour[0], products)["units"].clip(lower=0).rank(pct=True)
 
 
 def hover_text(row: int) -> str:

@@ -23,6 +23,7 @@ from prodsim.review import ReviewStore
 
 log = logging.getLogger("prodsim.app")
 DEMO_CATALOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "demo_catalog.csv")
+DEMO_BEHAVIOUR = os.path.join(os.path.dirname(DEMO_CATALOG), "demo_behaviour.csv")
 DEMO_NAME = "Demo catalog"
 ROOT_KEY = "workspaces_root"
 WS_KEY = "workspace_slug"
@@ -91,7 +92,8 @@ def workspace_root():
     root = api.default_root()
     marker = root / ".demo-added"  # once only: a user who deletes the demo does not get it back
     if not read_only() and not marker.exists() and not api.list_workspaces(root):
-        api.ingest(DEMO_CATALOG, workspace_dir=root / api.slugify(DEMO_NAME), name=DEMO_NAME)
+        demo = api.ingest(DEMO_CATALOG, workspace_dir=root / api.slugify(DEMO_NAME), name=DEMO_NAME).workspace
+        api.attach_behaviour(demo, DEMO_BEHAVIOUR)
         marker.touch()
     return root
 

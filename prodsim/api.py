@@ -34,7 +34,7 @@ __all__ = [
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
     "finetune", "finetune_categories", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
-    "model_specs", "read_only", "read_table", "report", "attach_behaviour", "behaviour_log", "demand_eval", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
+    "model_specs", "read_only", "read_table", "report", "attach_behaviour", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
 ]
 
 
@@ -521,3 +521,24 @@ def demand_eval(workspace: Workspace, log=None, *, start: str = "2011-03-01", en
     groups = products["category"].to_numpy() if (products["category"] != "").mean() > 0.5 else None
     return demand.evaluate(_events(workspace, log, mapping), products, product_matrix(workspace), start, end, weeks,
                            groups=None if groups is None else np.asarray(groups))
+
+
+def has_overlay(products, events) -> bool:
+    """Whether groups have sales or prices to show (see prodsim.insights.overlay)."""
+    from prodsim.insights.overlay import has_overlay as check
+
+    return check(products, events)
+
+
+def group_overview(products, groups, events=None):
+    """Sales, price bands and assortment gaps per group (see prodsim.insights.overlay.group_overview)."""
+    from prodsim.insights.overlay import group_overview as overview
+
+    return overview(products, groups, events)
+
+
+def product_sales(events, products):
+    """Net units and revenue per product from a behaviour log (see prodsim.insights.overlay.product_sales)."""
+    from prodsim.insights.overlay import product_sales as sales
+
+    return sales(events, products)

@@ -321,3 +321,22 @@ def test_evaluation_page_shows_a_trained_model_and_switches_encoders(app, root, 
     assert not app.exception and load_settings(workspace).text_model == str(model / "encoder")
     app.button(key="evaluation_deactivate").click().run()
     assert load_settings(workspace).text_model is None
+
+
+def test_insights_page_recommends_with_reasons_hints_demand_and_sums_sales(read_demo, root):
+    app = read_demo
+    app.switch_page("pages/insights.py").run()
+    assert not app.exception
+    said = texts(app)
+    assert "Log **demo_behaviour.csv**" in said
+    assert "SHIPPING" in said and "negative quantities" in said  # the demo log's charges and returns are reported
+    reasons = [c.value for c in app.caption if c.value.startswith(("Similar product:", "Bought together:"))]
+    assert len(reasons) >= 6
+    first_user = app.selectbox(key="insights_user").value
+    app.selectbox(key="insights_user").set_value(app.selectbox(key="insights_user").options[3].split(" · ")[0]).run()
+    assert not app.exception and app.selectbox(key="insights_user").value != first_user
+    estimate = next(m for m in app.metric if m.label.startswith("Units in its first 8 weeks"))
+    assert float(estimate.value.replace(",", "")) > 0
+    groups = app.dataframe[-1].value
+    assert {"products", "median_price", "budget", "premium", "units", "revenue", "gaps"} <= set(groups.columns)
+    assert groups["units"].sum() > 0
