@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from pages import ui
 from prodsim import api
-from prodsim.insights import demand, overlay, recommend
-from prodsim.insights.behaviour import LOG_FIELDS, guess_log_mapping, log_dir
+from prodsim.insights import demand, recommend
+from prodsim.insights.behaviour import LOG_FIELDS, guess_log_mapping
 
 ui.ensure_app_shell()
 
@@ -47,13 +46,6 @@ def attach_form(expanded: bool) -> None:
                 st.rerun()
 
 
-@st.cache_resource(show_spinner="Learning from the log…", max_entries=4)
-def _learnt(_workspace: api.Workspace, state: str, log_stamp: int):
-    """(events, recommender, launch curves) per workspace state and log version."""
-    events, _ = api.behaviour_log(_workspace)
-    return events, recommend.Recommender.fit(events, products, similarity.fusion.matrix()), demand.launch_curves(events, products)
-
-
 stored = api.behaviour_log(workspace)
 if stored is None:
     st.info("Attach a behaviour log to see recommendations for each customer, demand hints for new products and sales per group.")
@@ -63,14 +55,11 @@ for line in st.session_state.pop("insights_attached", []):
     st.warning(line)
 _, log_report = stored
 text, image = ui.encoders_for(workspace)
-events, recommender, curves = _learnt(workspace, api.workspace_state(workspace, text, image),
-                                      (log_dir(workspace) / "events.parquet").stat().st_mtime_ns)
+events, recommender, curves = ui.behaviour_models(workspace, similarity, api.workspace_state(workspace, text, image))
 st.caption(f"Log **{log_report['source']}**: {log_report['used']:,} of {log_report['rows']:,} rows used · {log_report['users']:,} users · "
            f"{log_report['orders']:,} orders · {log_report['products']:,} products · {log_report['first']} to {log_report['last']}.")
 with st.expander("What was left out of the log and why"):
-    from prodsim.insights.behaviour import LogReport
-
-    for line in LogReport(**{k: v for k, v in log_report.items() if k != "source"}).messages() or ["Nothing: every row was used."]:
+    for line in log_report["messages"] or ["Nothing: every row was used."]:
         st.write("• " + line)
 attach_form(expanded=False)
 
@@ -139,7 +128,7 @@ with demand_tab:
 with groups_tab:
     grouping = ui.grouping_or_guide(workspace)
     if grouping is not None:
-        summary = overlay.group_overview(products, grouping[2].suggested(), events)
+        summary = api.group_overview(products, grouping[2].suggested(), events)
         st.caption("Suggested groups with their sales (net of returns, at catalog prices) and price bands (the catalog's price "
                    "quartiles). Gaps: groups with few products, an empty price band or no sales.")
         st.dataframe(summary, hide_index=True, key="insights_groups",

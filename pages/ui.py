@@ -430,6 +430,24 @@ def _grouping(_workspace: api.Workspace, state: str):
     return vectors, api.project(_workspace, vectors=vectors), api.cluster(_workspace, vectors=vectors)[0]
 
 
+@st.cache_resource(show_spinner="Learning from the behaviour log…", max_entries=4)
+def _behaviour_models(_workspace: api.Workspace, _similarity: api.ProductSimilarity, state: str, log_stamp: int):
+    """(events, recommender, launch curves) per workspace state and log version (the cache key)."""
+    from prodsim.insights import demand, recommend
+
+    events, _ = api.behaviour_log(_workspace)
+    products = _similarity.products
+    return events, recommend.Recommender.fit(events, products, _similarity.fusion.matrix()), demand.launch_curves(events, products)
+
+
+def behaviour_models(workspace: api.Workspace, similarity: api.ProductSimilarity, state: str):
+    """The attached log's events, its recommender and the products' launch curves (learnt once per log)."""
+    from prodsim.insights.behaviour import log_dir
+
+    stamp = (log_dir(workspace) / "events.parquet").stat().st_mtime_ns
+    return _behaviour_models(workspace, similarity, state, stamp)
+
+
 def map_3d(workspace: api.Workspace, vectors):
     """The workspace's 3-D map (computed once, then read from its projections folder)."""
     with st.spinner("Drawing the 3-D map (first time only)…"):

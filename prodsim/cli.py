@@ -46,6 +46,10 @@ def _embed(args) -> dict:
     from prodsim import api
     from prodsim.progress import stderr_progress
 
+    if args.engine == "ray":
+        return _embed_ray(args)
+    if not args.workspace:
+        raise api.BadInputError("--workspace is required (or use --engine ray with --input and --out).")
     workspace = api.Workspace(args.workspace)
     text_spec, image_spec = api.model_specs(workspace)
     text = api.load_text_encoder(args.text_model or text_spec, args.device, args.precision)
@@ -68,6 +72,25 @@ def _embed(args) -> dict:
         "text_dim": int(vectors.text.shape[1]),
         "image_dim": int(vectors.image.shape[1]) if vectors.image is not None else None,
     }
+
+
+def _embed_ray(args) -> dict:
+    from prodsim import api, batch
+
+    if not (args.input and args.out):
+        raise api.BadInputError("--engine ray needs --input (files or a glob) and --out (a folder for the shards).")
+    template = api.TextTemplate(tuple(args.fields.split(",")) if args.fields else api.TextTemplate().fields,
+                                args.description_words if args.description_words is not None else api.TextTemplate().description_words)
+    return batch.embed_with_ray(args.input, args.out, address=args.address, workers=args.workers, text_model=args.text_model,
+                                image_model=None if args.no_images else args.image_model, images_dir=args.images,
+                                template=template, batch_size=args.batch_size, device=args.device, precision=args.precision,
+                                index_above=args.index_above, index_kind=args.index_kind)
+
+
+def _attach_vectors(args) -> dict:
+    from prodsim import api, batch
+
+    return batch.attach(api.Workspace(args.workspace), args.vectors)
 
 
 def _finetune_categories(args) -> dict:
@@ -176,8 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
         ingest.add_argument(f"--{field}-col", dest=f"{field}_col", help=f"column holding the {field} (overrides the guess)")
     ingest.set_defaults(run=_ingest)
 
-    embed = verbs.add_parser("embed", help="compute product vectors (cached by content)")
-    embed.add_argument("--workspace", required=True)
+    embed = verbs.add_parser("embed", help="compute product vectors (cached by content); --engine ray for very large catalogs")
+    embed.add_argument("--workspace", help="the workspace to embed (in-process engine)")
+    embed.add_argument("--engine", default="local", choices=["local", "ray"],
+                       help="ray: read --input with Ray Data, embed on its workers, write Parquet shards to --out")
+    embed.add_argument("--input", nargs="+", help="(ray) catalog files or globs, CSV or Parquet")
+    embed.add_argument("--out", help="(ray) output folder for the shards, manifest and index")
+    embed.add_argument("--address", help="(ray) cluster address, e.g. ray://head:10001 or auto; default: a local Ray")
+    embed.add_argument("--workers", type=int, help="(ray) model-holding workers (default: one per GPU, else per CPU)")
+    embed.add_argument("--batch-size", type=int, default=512, help="(ray) rows per model call")
+    embed.add_argument("--images", help="(ray) folder holding the photos named in the image column")
+    embed.add_argument("--index-above", type=int, default=200_000, help="(ray) build an approximate index above this many rows")
+    embed.add_argument("--index-kind", default="ivfpq", choices=["ivfpq", "hnsw"])
     embed.add_argument("--text-model", help="minilm-l6, use-multilingual, or a model folder")
     embed.add_argument("--image-model", help="efficientnet-lite0, a CLIP folder, or ARCH:weights.pth")
     embed.add_argument("--no-images", action="store_true", help="text only")
@@ -186,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     embed.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
     embed.set_defaults(run=_embed)
+
+    attach = verbs.add_parser("attach-vectors", help="copy vectors (and index) written by embed --engine ray into a workspace")
+    attach.add_argument("--workspace", required=True)
+    attach.add_argument("--vectors", required=True, help="the --out folder of embed --engine ray")
+    attach.set_defaults(run=_attach_vectors)
 
     match = _two_tables(verbs.add_parser("match", help="rank right records for each left record; evaluate against labels"),
                         "text model name or folder, or a folder written by finetune (default minilm-l6)")

@@ -17,7 +17,7 @@ from scipy import sparse
 
 from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
-from prodsim.index import EXACT_LIMIT, build_index
+from prodsim.index import build_index, exact_limit
 from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
 from prodsim.similarity import HybridWeights
 
@@ -68,7 +68,7 @@ class ProductSimilarity:
                              "image": fused.image, "image_used": fused.image_used, **parts})
 
     def _candidates(self, row: int) -> np.ndarray:
-        if len(self) <= EXACT_LIMIT:
+        if len(self) <= exact_limit():
             return np.arange(len(self))
         _, dense_rows = self.index.search(self.fusion.matrix()[row], CANDIDATES)
         char_scores = (self.lexical.char @ self.lexical.char[row].T).toarray().ravel()

@@ -58,12 +58,12 @@ def umap_project(vectors: np.ndarray, config: ProjectionConfig = ProjectionConfi
     Raises:
         BadInputError: fewer than MIN_PRODUCTS rows, or all rows identical.
     """
-    import umap
+    from prodsim.accelerated import umap_reducer
 
     _check(vectors)
     n_neighbors = min(config.n_neighbors, len(vectors) - 1)
-    reducer = umap.UMAP(n_components=config.n_components, n_neighbors=n_neighbors, min_dist=config.min_dist,
-                        metric="cosine", random_state=config.seed, init="spectral" if len(vectors) > 50 else "random")
+    reducer = umap_reducer(n_components=config.n_components, n_neighbors=n_neighbors, min_dist=config.min_dist,
+                           metric="cosine", random_state=config.seed, init="spectral" if len(vectors) > 50 else "random")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)  # a seed means one thread
         if len(vectors) <= config.fit_sample:

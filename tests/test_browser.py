@@ -164,6 +164,18 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         page.get_by_text(re.compile("Kettle")).first.wait_for()
         page.screenshot(path=ARTIFACTS / "12-search-phrase.png", full_page=True)
 
+        page.goto(f"{url}/insights")  # the demo comes with an invented purchase log
+        main = page.get_by_test_id("stMain")
+        main.get_by_role("heading", name="Recommended").wait_for(timeout=180_000)
+        main.get_by_text(re.compile("^(Similar product: looks like|Bought together: bought with)")).first.wait_for()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=ARTIFACTS / "19-insights-recommendations.png", full_page=True)
+        main.get_by_role("tab", name="Demand hints for new products").click()
+        main.get_by_text("Units in its first 8 weeks").wait_for()
+        main.locator(".js-plotly-plot").first.wait_for()
+        page.wait_for_timeout(1500)
+        page.screenshot(path=ARTIFACTS / "19b-insights-demand.png", full_page=True)
+
         page.goto(f"{url}/duplicates")
         first_pair = page.get_by_text(re.compile(r"^Pair 1 of [\d,]+ ·"))
         first_pair.wait_for(timeout=180_000)

@@ -143,3 +143,35 @@ def test_umap_fits_a_sample_and_places_the_rest():
     points = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
     coordinates = umap_project(points, ProjectionConfig(fit_sample=200))
     assert coordinates.shape == (600, 2) and np.isfinite(coordinates).all()
+
+
+def test_cuml_takes_over_umap_and_hdbscan_when_importable_with_a_gpu(flipkart, monkeypatch):
+    """No GPU here: a stand-in cuml module (delegating to the CPU libraries) records what prodsim asks of it."""
+    import types
+
+    import hdbscan
+    import torch
+    import umap
+
+    from prodsim import accelerated
+
+    calls = []
+
+    def UMAP(**settings):  # noqa: N802 (cuML's class name)
+        calls.append(("UMAP", settings["metric"]))
+        return umap.UMAP(**settings)
+
+    def HDBSCAN(**settings):  # noqa: N802
+        calls.append(("HDBSCAN", settings["min_cluster_size"]))
+        return hdbscan.HDBSCAN(**settings)
+
+    fake = types.ModuleType("cuml")
+    fake.UMAP = UMAP
+    fake.cluster = types.SimpleNamespace(hdbscan=types.SimpleNamespace(HDBSCAN=HDBSCAN))
+    monkeypatch.setitem(sys.modules, "cuml", fake)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert accelerated.backend() == "cuML (GPU)"
+    labels, _, _ = cluster_labels(flipkart[1])
+    assert calls == [("UMAP", "euclidean"), ("HDBSCAN", 32)] and len(set(labels)) >= 5
+    monkeypatch.setenv("PRODSIM_NO_CUML", "1")
+    assert accelerated.backend() == "umap-learn/hdbscan (CPU)"

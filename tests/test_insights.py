@@ -112,3 +112,20 @@ def test_returns_are_said_and_subtracted_from_launch_sales(demo_workspace):
     curves = launch_curves(events, demo_workspace.products(), weeks=4)
     row = int(np.flatnonzero(demo_workspace.products()["id"] == "DEMO-0001")[0])
     assert curves.at[row, "total"] == 4 and curves.at[row, "week_1"] == 3 and curves.at[row, "week_3"] == 1
+
+
+def test_sales_per_group_add_up_and_name_gaps(demo_workspace):
+    from conftest import REPO
+
+    api.attach_behaviour(demo_workspace, REPO / "assets" / "demo_behaviour.csv")
+    events, _ = api.behaviour_log(demo_workspace)
+    products = demo_workspace.products()
+    overview = api.group_overview(products, products["category"], events)
+    assert overview["products"].sum() == len(products)
+    assert overview[["budget", "mid", "upper", "premium"]].to_numpy().sum() == products["price"].notna().sum()
+    sales = api.product_sales(events, products)
+    assert np.isclose(overview["units"].sum(), events["quantity"].sum())
+    assert np.isclose(overview["revenue"].sum(), (sales["units"] * products["price"].fillna(0)).sum())
+    assert overview["revenue"].is_monotonic_decreasing
+    premium_free = overview[overview["premium"] == 0]
+    assert premium_free["gaps"].str.contains("premium").all()

@@ -31,6 +31,16 @@ def test_exact_index_matches_brute_force():
     assert ExactIndex().fit(vectors[:7]).search(queries[:2], 10)[1].shape == (2, 7)
 
 
+def test_torch_top_k_matches_the_exact_index():
+    """The GPU path's code, run on the CPU here (fp32): same rows as FAISS's flat index."""
+    from prodsim.index.torch_topk import TorchIndex
+
+    vectors, queries = clustered(3000), clustered(100, seed=3)
+    expected_scores, expected = ExactIndex().fit(vectors).search(queries, 10)
+    scores, rows = TorchIndex("cpu").fit(vectors).search(queries, 10)
+    assert (rows == expected).mean() > 0.99 and np.allclose(scores, expected_scores, atol=1e-4)
+
+
 def test_hnsw_recall_at_10_against_exact():
     vectors, queries = clustered(5000), clustered(200, seed=2)
     exact = ExactIndex().fit(vectors).search(queries, 10)[1]
@@ -108,12 +118,12 @@ def test_large_catalog_index_is_built_in_background_saved_and_read_back(tmp_path
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(3000, 32)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    first = build_index(vectors, exact_limit=1000, folder=tmp_path)
+    first = build_index(vectors, limit=1000, folder=tmp_path)
     assert isinstance(first, BackgroundIndex)
     _, exact_rows = first.search(vectors[:5], 3)  # answered before the graph exists
     assert first.built.wait(60) and not first.exact
     assert len(list(tmp_path.glob("hnsw-*.faiss"))) == 1
-    second = build_index(vectors, exact_limit=1000, folder=tmp_path)
+    second = build_index(vectors, limit=1000, folder=tmp_path)
     assert second.built.is_set() and not second.exact  # read from disk, not rebuilt
     _, rows = second.search(vectors[:5], 3)
     assert (rows[:, 0] == np.arange(5)).all() and (exact_rows[:, 0] == np.arange(5)).all()

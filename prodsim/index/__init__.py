@@ -1,7 +1,9 @@
-"""Top-k search over product vectors: exact for ordinary catalogs, approximate (HNSW) for very large ones."""
+"""Top-k search over product vectors: exact for ordinary catalogs, approximate (HNSW, IVF-PQ) for very large ones."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -12,6 +14,53 @@ from prodsim.index.exact import ExactIndex
 from prodsim.vector_cache import array_key
 
 EXACT_LIMIT = 200_000  # above this many products, an approximate index answers once it is built
+GPU_EXACT_LIMIT = 20_000_000  # 384-d fp16: 15 GB of GPU memory
+
+
+def exact_limit() -> int:
+    """Largest catalog searched exactly (env ``PRODSIM_EXACT_LIMIT`` overrides EXACT_LIMIT)."""
+    return int(os.environ.get("PRODSIM_EXACT_LIMIT", EXACT_LIMIT))
+
+
+def load_saved(path: Path) -> VectorIndex:
+    """An approximate index written by HNSWIndex.save or IVFPQIndex.save."""
+    import faiss
+
+    from prodsim.index.hnsw import HNSWIndex
+    from prodsim.index.ivfpq import IVFPQIndex
+
+    header = faiss.read_index(str(path), faiss.IO_FLAG_MMAP)
+    return (HNSWIndex if isinstance(header, faiss.IndexHNSW) else IVFPQIndex).load(path)
+
+
+class RemappedIndex(VectorIndex):
+    """An index built in another row order (shards): its answers are turned into this catalog's rows."""
+
+    exact = False
+
+    def __init__(self, inner: VectorIndex, rows: np.ndarray):
+        self.inner, self.rows = inner, rows
+
+    def fit(self, vectors: np.ndarray) -> RemappedIndex:
+        raise NotImplementedError("a remapped index is built from shards, see prodsim.batch")
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        scores, positions = self.inner.search(queries, k)
+        return scores, np.where(positions >= 0, self.rows[np.maximum(positions, 0)], -1)
+
+
+def attach_index(folder: Path, index_path: Path, index_ids: np.ndarray, product_ids: np.ndarray, vectors: np.ndarray) -> str:
+    """Keeps a shard-built index for the workspace whose vectors (product order) are ``vectors``.
+
+    :class:`BackgroundIndex` then loads it instead of building its own graph.
+    """
+    row_of = {pid: row for row, pid in enumerate(product_ids)}
+    rows = np.array([row_of.get(pid, -1) for pid in index_ids], dtype=np.int64)
+    key = array_key(vectors)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(index_path, folder / f"attached-{key}.faiss")
+    np.save(folder / f"attached-{key}.rows.npy", rows)
+    return f"attached ({len(rows):,} vectors, {int((rows < 0).sum()):,} not in the catalog)"
 
 
 class BackgroundIndex(VectorIndex):
@@ -38,7 +87,13 @@ class BackgroundIndex(VectorIndex):
         from prodsim.index.hnsw import HNSWIndex
 
         self.fallback = ExactIndex().fit(vectors)
-        path = self.folder / f"hnsw-{array_key(vectors)}.faiss" if self.folder else None
+        key = array_key(vectors)
+        attached = self.folder / f"attached-{key}.faiss" if self.folder else None
+        if attached is not None and attached.is_file():
+            self.approximate = RemappedIndex(load_saved(attached), np.load(attached.with_suffix(".rows.npy")))
+            self.built.set()
+            return self
+        path = self.folder / f"hnsw-{key}.faiss" if self.folder else None
         if path is not None and path.is_file():
             self.approximate = HNSWIndex.load(path)
             self.built.set()
@@ -60,11 +115,21 @@ class BackgroundIndex(VectorIndex):
         return (self.approximate or self.fallback).search(queries, k)
 
 
-def build_index(vectors, exact_limit: int = EXACT_LIMIT, folder: Path | None = None) -> VectorIndex:
-    """Exact search up to ``exact_limit`` rows; above, a :class:`BackgroundIndex` (saved under ``folder``)."""
-    if len(vectors) <= exact_limit:
+def build_index(vectors, limit: int | None = None, folder: Path | None = None) -> VectorIndex:
+    """Exact search up to ``limit`` rows (default :func:`exact_limit`); above, a :class:`BackgroundIndex` (saved under ``folder``).
+
+    With a CUDA GPU, search stays exact at any size that fits it (torch top-k, fp16).
+    """
+    import torch
+
+    if len(vectors) > (limit or exact_limit()) and torch.cuda.is_available() and len(vectors) <= GPU_EXACT_LIMIT:
+        from prodsim.index.torch_topk import TorchIndex
+
+        return TorchIndex("cuda").fit(vectors)
+    if len(vectors) <= (limit or exact_limit()):
         return ExactIndex().fit(vectors)
     return BackgroundIndex(folder).fit(vectors)
 
 
-__all__ = ["EXACT_LIMIT", "BackgroundIndex", "ExactIndex", "VectorIndex", "build_index"]
+__all__ = ["EXACT_LIMIT", "BackgroundIndex", "ExactIndex", "RemappedIndex", "VectorIndex", "attach_index", "build_index",
+           "exact_limit", "load_saved"]

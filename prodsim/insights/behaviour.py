@@ -177,7 +177,7 @@ def save_log(workspace: Workspace, events: pd.DataFrame, report: LogReport, sour
     folder = log_dir(workspace)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(folder / "events.parquet", events.to_parquet(index=False))
-    atomic_write_json(folder / "report.json", asdict(report) | {"source": source_name})
+    atomic_write_json(folder / "report.json", asdict(report) | {"source": source_name, "messages": report.messages()})
     workspace.record("attach_behaviour_log", {"source": source_name, "rows": report.rows, "used": report.used})
 
 

@@ -1,0 +1,69 @@
+"""The Ray Data pipeline on PriceRunner's 35k offers: same vectors as the app's own path, attached to a workspace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import DATASETS, tree_digest
+from prodsim import api, batch
+from prodsim.errors import BadInputError
+
+OFFERS = DATASETS / "pricerunner" / "offers.csv"
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """PriceRunner's offers embedded by a local Ray (2 model workers), with an IVF-PQ index (built above 10k rows)."""
+    pytest.importorskip("ray")
+    import ray
+
+    out = tmp_path_factory.mktemp("ray") / "vectors"
+    manifest = batch.embed_with_ray(str(OFFERS), out, workers=2, index_above=10_000)
+    ray.shutdown()
+    return out, manifest
+
+
+def test_ray_vectors_equal_the_in_process_path(shards, text_encoder):
+    out, manifest = shards
+    products = api.ingest(OFFERS, workspace_dir=out.parent / "check").workspace.products()
+    assert manifest["rows"] == len(products) == 35_311 and manifest["workers"] == 2
+    assert manifest["text_model"] == text_encoder.fingerprint and manifest["dim"] == 384
+    table = batch.read_shards(out, ["id", "text_vector"])
+    ray_vectors = pd.DataFrame(batch.vectors_of(table, "text_vector"), index=table.column("id").to_pylist())
+    sample = products.sample(2000, random_state=0)
+    local = text_encoder.encode(api.TextTemplate().render(sample))
+    cosine = (ray_vectors.loc[sample["id"]].to_numpy() * local).sum(axis=1)
+    print(f"Ray {manifest['rows_per_second']} rows/s; cosine to in-process on 2,000 rows: min {cosine.min():.5f}, mean {cosine.mean():.6f}")
+    assert cosine.min() >= 0.999
+
+
+def test_attached_shards_fill_the_cache_and_serve_the_index(shards, monkeypatch, root):
+    out, manifest = shards
+    assert manifest["index"]["kind"] == "ivfpq" and (out / batch.INDEX_FILE).is_file()
+    workspace = api.ingest(OFFERS, workspace_dir=root / "pricerunner").workspace
+    attached = batch.attach(workspace, out)
+    assert attached["products_covered"] == attached["products"] == 35_311
+    assert attached["index"].startswith("attached (35,311 vectors, 0 not")
+    text = api.load_text_encoder()
+    assert api.cached_counts(workspace, text)["texts_cached"] == 35_311  # no model runs when the app opens it
+    monkeypatch.setenv("PRODSIM_EXACT_LIMIT", "10000")
+    similarity = api.similarity(workspace, text)
+    assert not similarity.index.exact  # the shard index, remapped to the workspace's rows
+    monkeypatch.delenv("PRODSIM_EXACT_LIMIT")
+    exact = api.similarity(workspace, text)  # 35k rows: every product scored
+    assert exact.index.exact
+    rows = np.random.default_rng(0).choice(len(workspace.products()), 20, replace=False)
+    overlap = [len(set(similarity.neighbours(r, k=10)["candidate"]) & set(exact.neighbours(r, k=10)["candidate"])) / 10 for r in rows]
+    print(f"hybrid top-10 from IVF-PQ candidates vs every product scored: overlap {np.mean(overlap):.3f}")
+    assert np.mean(overlap) >= 0.9
+
+
+def test_bad_inputs_are_refused(tmp_path, demo_workspace):
+    with pytest.raises(BadInputError, match="No file matches"):
+        batch.embed_with_ray(str(tmp_path / "missing-*.csv"), tmp_path / "out")
+    before = tree_digest(demo_workspace.path)
+    with pytest.raises(BadInputError, match="not the output"):
+        batch.attach(demo_workspace, tmp_path)
+    assert tree_digest(demo_workspace.path) == before
