@@ -55,7 +55,13 @@ def start_map_warm_up() -> None:
     """
     import threading
 
+    import sklearn.feature_extraction.text  # noqa: F401
+
     from prodsim.projection import warm_up
+
+    # scikit-learn is imported here first: the page's similarity model imports it on this thread
+    # while umap imports it on the warm-up thread, and two threads importing it at once can leave one
+    # with a half-initialised sklearn.base ("cannot import name 'clone'"; seen on a restarted server).
 
     def run() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # Linux: this thread only
