@@ -111,7 +111,7 @@ with demand_tab:
             st.metric(f"Units in its first {demand.HORIZON_WEEKS} weeks", f"{hint.estimate:,.0f}",
                       help="Similarity-weighted median of what its most similar products sold in their first weeks.")
             st.caption(f"Likely between **{hint.low:,.0f}** and **{hint.high:,.0f}** units (the similar products' 20th-80th "
-                       "percentiles). Measured on Online Retail's 2011 launches: 19% less error than assuming the median "
+                       "percentiles). Measured on Online Retail's 2011 launches: 14% less error than assuming the median "
                        "new product (WAPE 0.81 vs 0.95).")
         with picture:
             figure = go.Figure()
