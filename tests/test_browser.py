@@ -209,29 +209,40 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         def reviewed_count() -> int:
             return int(re.search(r"([\d,]+) of 244 products reviewed", reviewed.inner_text()).group(1).replace(",", ""))
 
+        def settle() -> None:
+            """Waits until the script run a click started has finished (Streamlit's running icon is gone)."""
+            page.wait_for_timeout(400)
+            page.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=120_000)
+
         def wait_until(condition, seconds: float = 60) -> None:
             deadline = time.monotonic() + seconds
             while not condition():
                 assert time.monotonic() < deadline, "the page did not show the decision"
                 page.wait_for_timeout(250)
 
+        settle()
         before = reviewed_count()
         groups.nth(0).locator("summary").click()
         groups.nth(0).get_by_label("Name", exact=True).fill("Kitchen & coffee")
         groups.nth(0).get_by_label("Name", exact=True).press("Enter")
+        settle()
         groups.nth(0).get_by_role("button", name=re.compile("^Accept .* as 'Kitchen & coffee'")).click()
+        settle()
         wait_until(lambda: reviewed_count() > before)
         before = reviewed_count()
         accept = groups.nth(0).get_by_role("button", name=re.compile("^Accept"))
         if not accept.is_visible():  # the expander in first place may still be open from the last click
             groups.nth(0).locator("summary").click()
         accept.click()
+        settle()
         wait_until(lambda: reviewed_count() > before)
         page.get_by_role("tab", name="Reviewed categories").click()
         page.get_by_text(re.compile("^Kitchen & coffee —")).click()
         page.get_by_role("button", name="Merge").first.click()
+        settle()
         page.get_by_text(re.compile("^Kitchen & coffee —")).wait_for(state="detached", timeout=60_000)
         page.get_by_role("button", name="Undo").click()  # takes the merge back
+        settle()
         page.get_by_role("tab", name="Reviewed categories").click()
         page.get_by_text(re.compile("^Kitchen & coffee —")).wait_for()
         page.get_by_text(re.compile("^Summer picks —")).wait_for()
