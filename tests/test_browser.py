@@ -214,7 +214,7 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
             page.wait_for_timeout(400)
             page.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=120_000)
 
-        def wait_until(condition, seconds: float = 60) -> None:
+        def wait_until(condition, seconds: float = 180) -> None:
             deadline = time.monotonic() + seconds
             while not condition():
                 assert time.monotonic() < deadline, "the page did not show the decision"
