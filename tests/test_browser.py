@@ -220,9 +220,15 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
                 assert time.monotonic() < deadline, "the page did not show the decision"
                 page.wait_for_timeout(250)
 
+        def open_first_group() -> None:
+            """Opens the first suggested group unless Streamlit kept it open from the last run."""
+            if groups.nth(0).locator("details").get_attribute("open") is None:
+                groups.nth(0).locator("summary").click()
+            groups.nth(0).get_by_role("button", name=re.compile("^Accept")).wait_for()
+
         settle()
         before = reviewed_count()
-        groups.nth(0).locator("summary").click()
+        open_first_group()
         groups.nth(0).get_by_label("Name", exact=True).fill("Kitchen & coffee")
         groups.nth(0).get_by_label("Name", exact=True).press("Enter")
         settle()
@@ -230,10 +236,8 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         settle()
         wait_until(lambda: reviewed_count() > before)
         before = reviewed_count()
-        accept = groups.nth(0).get_by_role("button", name=re.compile("^Accept"))
-        if not accept.is_visible():  # the expander in first place may still be open from the last click
-            groups.nth(0).locator("summary").click()
-        accept.click()
+        open_first_group()
+        groups.nth(0).get_by_role("button", name=re.compile("^Accept")).click()
         settle()
         wait_until(lambda: reviewed_count() > before)
         page.get_by_role("tab", name="Reviewed categories").click()
