@@ -18,12 +18,6 @@ FIELD_LABELS = {"id": "Product id", "title": "Title", "description": "Descriptio
 read_only = ui.read_only()
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def read_upload(data: bytes, name: str) -> api.RawTable:
-    """The uploaded table, parsed once per distinct file."""
-    return api.read_table(data, name)
-
-
 def browse(workspace: api.Workspace) -> None:
     products = workspace.products()
     query = st.text_input("Filter by title, brand or id", key="catalog_filter", placeholder="e.g. kettle")
@@ -61,7 +55,7 @@ def upload() -> None:
         st.info("Upload a file with one product per row. A title column is all prodsim needs; ids, descriptions, "
                 "brands, categories, prices and photos make the results better.")
         return
-    raw = ui.show_errors(read_upload, catalog_file.getvalue(), catalog_file.name)
+    raw = ui.show_errors(ui.read_upload, catalog_file.getvalue(), catalog_file.name)
     if raw is None:
         return
     st.caption(f"{catalog_file.name}: {len(raw.frame):,} rows, {len(raw.frame.columns)} columns, read as {raw.encoding}.")

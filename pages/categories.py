@@ -108,7 +108,7 @@ with misfiled_tab:
                 act(store.move, [product["id"]], item.suggested)
 
 with sales_tab:
-    behaviour = api.behaviour_log(workspace)
+    behaviour = ui.behaviour(workspace)
     events = behaviour[0] if behaviour else None
     if not api.has_overlay(products, events):
         st.info("This catalog has no prices and no behaviour log: attach a log on the Insights page to see sales per category.")

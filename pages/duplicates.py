@@ -29,19 +29,26 @@ def candidate_pairs(state: str, same_seller: bool) -> pd.DataFrame:
     return pairs.assign(left_id=ids[pairs["left"]], right_id=ids[pairs["right"]])
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def learnt_pairs(state: str, same_seller: bool, trained: str, _learnt) -> pd.DataFrame:
+    """The candidate pairs with the learnt model's probability and verdict (``trained``, its date, is the cache key).
+
+    The learnt model replaces the score's verdict; variants stay variants only when it also thinks them alike.
+    """
+    pairs = candidate_pairs(state, same_seller)
+    pairs = pairs.assign(probability=_learnt.probability(pairs, products))
+    return pairs.assign(suggested=np.where(pairs["probability"] >= _learnt.threshold, pairs["suggested"], "different"))
+
+
 has_sellers = "seller" in products and (products["seller"] != "").any()
 same_seller = has_sellers and st.toggle(
     "Also pair listings of one seller", value=False, key="duplicates_same_seller",
     help="Off: only listings from different sellers are compared, since one seller's listings are usually its different products.")
 state = api.workspace_state(workspace, text, image)
-pairs = candidate_pairs(state, same_seller)
+learnt = api.duplicate_model(workspace, state)
+pairs = candidate_pairs(state, same_seller) if learnt is None else learnt_pairs(state, same_seller, learnt.details["created"], learnt)
 decided = store.lookup()
 pairs = pairs.assign(label=[decided.get(api.PairLabels.key(a, b), "") for a, b in zip(pairs["left_id"], pairs["right_id"])])
-learnt = api.duplicate_model(workspace, state)
-if learnt is not None:
-    # The learnt model replaces the score's verdict; variants stay variants only when it also thinks them alike.
-    pairs = pairs.assign(probability=learnt.probability(pairs, products))
-    pairs["suggested"] = np.where(pairs["probability"] >= learnt.threshold, pairs["suggested"], "different")
 
 threshold = st.slider("How similar must two listings be?", FLOOR, 1.0, api.DUPLICATE_THRESHOLD, 0.01, key="duplicates_threshold")
 shown = pairs[pairs["score"] >= threshold]

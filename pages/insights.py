@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -26,7 +27,7 @@ def attach_form(expanded: bool) -> None:
         upload = st.file_uploader("Behaviour log", type=LOG_TYPES, key="insights_upload", disabled=ui.read_only())
         if upload is None:
             return
-        raw = ui.show_errors(api.read_table, upload.getvalue(), upload.name)
+        raw = ui.show_errors(ui.read_upload, upload.getvalue(), upload.name)
         if raw is None:
             return
         guessed = guess_log_mapping(raw.frame)
@@ -46,7 +47,7 @@ def attach_form(expanded: bool) -> None:
                 st.rerun()
 
 
-stored = api.behaviour_log(workspace)
+stored = ui.behaviour(workspace)
 if stored is None:
     st.info("Attach a behaviour log to see recommendations for each customer, demand hints for new products and sales per group.")
     attach_form(expanded=True)
@@ -55,7 +56,7 @@ for line in st.session_state.pop("insights_attached", []):
     st.warning(line)
 _, log_report = stored
 text, image = ui.encoders_for(workspace)
-events, recommender, curves = ui.behaviour_models(workspace, similarity, api.workspace_state(workspace, text, image))
+events, recommender, curves, buyers = ui.behaviour_models(workspace, similarity, api.workspace_state(workspace, text, image))
 st.caption(f"Log **{log_report['source']}**: {log_report['used']:,} of {log_report['rows']:,} rows used · {log_report['users']:,} users · "
            f"{log_report['orders']:,} orders · {log_report['products']:,} products · {log_report['first']} to {log_report['last']}.")
 with st.expander("What was left out of the log and why"):
@@ -67,7 +68,6 @@ recommend_tab, demand_tab, groups_tab = st.tabs(["Recommendations", "Demand hint
 label = products["title"].str.slice(0, 60) + " · " + products["id"]
 
 with recommend_tab:
-    buyers = events[events["quantity"] > 0].groupby("user")["order"].nunique().drop("", errors="ignore").sort_values(ascending=False)
     if buyers.empty:
         st.info("No row of the log names a user, so there is no history to recommend from.")
     else:
@@ -94,9 +94,8 @@ with recommend_tab:
 
 with demand_tab:
     complete = curves[curves["complete"]]
-    sold = curves.index
     newest = curves[~curves["complete"]].sort_values("first_sale", ascending=False).index.tolist()
-    unsold = [r for r in range(len(products)) if r not in sold]
+    unsold = np.setdiff1d(np.arange(len(products)), curves.index).tolist()
     options = newest + unsold
     if complete.empty or not options:
         st.info("Demand hints need products with at least 8 weeks of sales in the log, and products with fewer.")
@@ -104,7 +103,8 @@ with demand_tab:
         row = st.selectbox(f"New product ({len(newest):,} launched in the log's last 8 weeks, {len(unsold):,} never sold)",
                            options, key="insights_new_product", format_func=lambda r: label[r])
         reference = complete.drop(index=row, errors="ignore")
-        hint = demand.demand_hint(similarity.fusion.matrix()[row], similarity.fusion.matrix()[reference.index.to_numpy()], reference)
+        matrix = similarity.fusion.matrix()
+        hint = demand.demand_hint(matrix[row], matrix[reference.index.to_numpy()], reference)
         info, picture = st.columns([1, 2])
         with info:
             ui.product_card(workspace, products.iloc[row], key="insights_new")

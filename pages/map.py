@@ -21,7 +21,7 @@ workspace, products, coordinates, store, suggested, final = (view.workspace, vie
 extra = api.label_columns(products)
 left, middle, right = st.columns([3, 1, 1])
 colour_by = left.selectbox("Colour by", [SUGGESTED, FINAL] + extra, key="map_colour")
-behaviour = api.behaviour_log(workspace)
+behaviour = ui.behaviour(workspace)
 size_options = ["same size"] + (["price"] if products["price"].notna().any() else []) + (["units sold"] if behaviour else [])
 size_by = middle.selectbox("Size by", size_options, key="map_size")
 three_d = right.toggle("3-D", key="map_3d", help="A 3-D map to turn around; selecting products works on the 2-D map.")

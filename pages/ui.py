@@ -436,22 +436,42 @@ def _grouping(_workspace: api.Workspace, state: str):
     return vectors, api.project(_workspace, vectors=vectors), api.cluster(_workspace, vectors=vectors)[0]
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def read_upload(data: bytes, name: str) -> api.RawTable:
+    """An uploaded table, parsed once per distinct file (reruns while its columns are mapped reuse it)."""
+    return api.read_table(data, name)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _behaviour(_workspace: api.Workspace, folder: str, version: int):
+    return api.behaviour_log(_workspace)
+
+
+def behaviour(workspace: api.Workspace):
+    """The workspace's behaviour log and its report (None without one), read once per version of the log."""
+    from prodsim.insights.behaviour import log_version
+
+    version = log_version(workspace)
+    return None if version is None else _behaviour(workspace, str(workspace.path), version)
+
+
 @st.cache_resource(show_spinner="Learning from the behaviour log…", max_entries=4)
-def _behaviour_models(_workspace: api.Workspace, _similarity: api.ProductSimilarity, state: str, log_stamp: int):
-    """(events, recommender, launch curves) per workspace state and log version (the cache key)."""
+def _behaviour_models(_workspace: api.Workspace, _similarity: api.ProductSimilarity, state: str, log: int):
+    """(events, recommender, launch curves, orders per buyer) per workspace state and log version (the cache key)."""
     from prodsim.insights import demand, recommend
 
-    events, _ = api.behaviour_log(_workspace)
+    events, _ = behaviour(_workspace)
     products = _similarity.products
-    return events, recommend.Recommender.fit(events, products, _similarity.fusion.matrix()), demand.launch_curves(events, products)
+    buyers = events[events["quantity"] > 0].groupby("user")["order"].nunique().drop("", errors="ignore")
+    return (events, recommend.Recommender.fit(events, products, _similarity.fusion.matrix()), demand.launch_curves(events, products),
+            buyers.sort_values(ascending=False))
 
 
 def behaviour_models(workspace: api.Workspace, similarity: api.ProductSimilarity, state: str):
-    """The attached log's events, its recommender and the products' launch curves (learnt once per log)."""
-    from prodsim.insights.behaviour import log_dir
+    """The attached log's events, its recommender, the products' launch curves and the buyers (learnt once per log)."""
+    from prodsim.insights.behaviour import log_version
 
-    stamp = (log_dir(workspace) / "events.parquet").stat().st_mtime_ns
-    return _behaviour_models(workspace, similarity, state, stamp)
+    return _behaviour_models(workspace, similarity, state, log_version(workspace))
 
 
 def map_3d(workspace: api.Workspace, vectors):

@@ -20,6 +20,8 @@ from prodsim.encoders.registry import (
 from prodsim.errors import BadInputError
 from prodsim.images import small_thumbnail_uris
 from prodsim.ingest import IngestResult, attach_images, ingest
+from prodsim.insights.behaviour import load_log as behaviour_log
+from prodsim.insights.overlay import group_overview, has_overlay, product_sales
 from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate_groups
 from prodsim.pair_labels import LABELS, PairLabels
 from prodsim.review import ReviewStore
@@ -207,9 +209,7 @@ def learn_duplicates(workspace: Workspace, pairs, products, state: str):
         BadInputError: too few decisions of either kind; nothing is written then.
     """
     from prodsim.training import duplicates
-    from prodsim.workspace import check_writable
 
-    check_writable("training the duplicate model")
     model = duplicates.train_duplicate_model(pairs, products, PairLabels(workspace).labels(), state)
     duplicates.save(workspace, model)
     return model
@@ -264,8 +264,7 @@ def grouping_template(workspace: Workspace) -> TextTemplate:
 def grouping_vectors(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None,
                      text_encoder: Encoder | None = None):
     """Fused vectors for maps and grouping, from :func:`grouping_template` (text encoder: the workspace's unless given)."""
-    vectors, _ = embed(workspace, text_encoder, template=grouping_template(workspace), progress=progress)
-    return Fusion(vectors, load_settings(workspace).image_weight).matrix()
+    return _fused_vectors(workspace, grouping_template(workspace), text_encoder, progress)
 
 
 def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, epochs: int | None = None, device: str = "auto",
@@ -447,10 +446,15 @@ def clustering_agreement(labels, categories) -> dict | None:
 
 
 
-def product_matrix(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None):
-    """The fused product vectors the neighbours page compares (cached)."""
-    vectors, _ = embed(workspace, progress=progress)
+def _fused_vectors(workspace: Workspace, template: TextTemplate | None = None, text_encoder: Encoder | None = None,
+                   progress: Callable[[str, int, int], None] | None = None):
+    vectors, _ = embed(workspace, text_encoder, template=template, progress=progress)
     return Fusion(vectors, load_settings(workspace).image_weight).matrix()
+
+
+def product_matrix(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None):
+    """The fused product vectors the neighbours page compares (from the vector cache)."""
+    return _fused_vectors(workspace, progress=progress)
 
 
 def read_behaviour(workspace: Workspace, source, name: str | None = None, mapping: dict | None = None):
@@ -473,19 +477,10 @@ def attach_behaviour(workspace: Workspace, source, name: str | None = None, mapp
         BadInputError: see :func:`prodsim.insights.behaviour.read_log`; nothing is written then.
     """
     from prodsim.insights.behaviour import save_log
-    from prodsim.workspace import check_writable
 
-    check_writable("attaching a behaviour log")
     events, log_report = read_behaviour(workspace, source, name, mapping)
     save_log(workspace, events, log_report, name or Path(str(source)).name)
     return log_report
-
-
-def behaviour_log(workspace: Workspace):
-    """The workspace's behaviour log and its report, or None when none is attached."""
-    from prodsim.insights.behaviour import load_log
-
-    return load_log(workspace)
 
 
 def _events(workspace: Workspace, log, mapping: dict | None):
@@ -513,32 +508,8 @@ def recommend_eval(workspace: Workspace, log=None, *, k: int = 10, content_weigh
 def demand_eval(workspace: Workspace, log=None, *, start: str = "2011-03-01", end: str = "2011-09-30", weeks: int = 8,
                 mapping: dict | None = None) -> dict:
     """WAPE of launch-week estimates from similar products vs the median new product (and the category mean)."""
-    import numpy as np
-
     from prodsim.insights import demand
 
     products = workspace.products()
     groups = products["category"].to_numpy() if (products["category"] != "").mean() > 0.5 else None
-    return demand.evaluate(_events(workspace, log, mapping), products, product_matrix(workspace), start, end, weeks,
-                           groups=None if groups is None else np.asarray(groups))
-
-
-def has_overlay(products, events) -> bool:
-    """Whether groups have sales or prices to show (see prodsim.insights.overlay)."""
-    from prodsim.insights.overlay import has_overlay as check
-
-    return check(products, events)
-
-
-def group_overview(products, groups, events=None):
-    """Sales, price bands and assortment gaps per group (see prodsim.insights.overlay.group_overview)."""
-    from prodsim.insights.overlay import group_overview as overview
-
-    return overview(products, groups, events)
-
-
-def product_sales(events, products):
-    """Net units and revenue per product from a behaviour log (see prodsim.insights.overlay.product_sales)."""
-    from prodsim.insights.overlay import product_sales as sales
-
-    return sales(events, products)
+    return demand.evaluate(_events(workspace, log, mapping), products, product_matrix(workspace), start, end, weeks, groups=groups)

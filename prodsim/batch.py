@@ -149,7 +149,7 @@ def embed_with_ray(inputs: str | list[str], out: str | Path, *, address: str | N
                                "precision": precision, "image_model": image_model, "images_dir": images_dir})
     vectors.write_parquet(str(shards))
     seconds = time.perf_counter() - started
-    written = read_shards(out, ["text_model", "text_vector"])
+    written = read_shards(out, ["id", "text_model", "text_vector"])
     models = written.column("text_model").unique().to_pylist()
     if len(models) != 1:
         raise BadInputError(f"The workers used different model settings ({', '.join(models)}); give --device and --precision.")
@@ -159,7 +159,7 @@ def embed_with_ray(inputs: str | list[str], out: str | Path, *, address: str | N
                 "mapping": chosen, "inputs": files, "workers": workers, "gpus": gpus, "address": address or "local",
                 "seconds": round(seconds, 1), "rows_per_second": round(rows / max(seconds, 1e-9), 1)}
     if rows > index_above:
-        manifest["index"] = build_shard_index(out, index_kind)
+        manifest["index"] = build_shard_index(out, written, index_kind)
     atomic_write_json(out / MANIFEST, manifest)
     return manifest
 
@@ -175,13 +175,12 @@ def read_shards(folder: str | Path, columns: list[str] | None = None):
     return pa.concat_tables([pq.read_table(p, columns=columns) for p in paths])
 
 
-def build_shard_index(folder: str | Path, kind: str = "ivfpq") -> dict:
-    """Builds an approximate index over the shards' text vectors; saves it and the ids in its order."""
+def build_shard_index(folder: Path, table, kind: str = "ivfpq") -> dict:
+    """Builds an approximate index over the shards' text vectors (``table``: :func:`read_shards` with id and
+    text_vector); saves it and the ids in its order beside the shards."""
     from prodsim.index.hnsw import HNSWIndex
     from prodsim.index.ivfpq import IVFPQIndex
 
-    folder = Path(folder)
-    table = read_shards(folder, ["id", "text_vector"])
     started = time.perf_counter()
     index = (IVFPQIndex() if kind == "ivfpq" else HNSWIndex()).fit(vectors_of(table, "text_vector"))
     index.save(folder / INDEX_FILE)

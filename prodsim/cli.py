@@ -42,6 +42,17 @@ def _ingest(args) -> dict:
     }
 
 
+def _template(args, base):
+    """``base`` (a TextTemplate) with the --fields and --description-words given, validated."""
+    from prodsim import api
+
+    if not (args.fields or args.description_words is not None):
+        return base
+    return api.WorkspaceSettings(template_fields=tuple(args.fields.split(",")) if args.fields else base.fields,
+                                 description_words=base.description_words if args.description_words is None
+                                 else args.description_words).validate().template()
+
+
 def _embed(args) -> dict:
     from prodsim import api
     from prodsim.progress import stderr_progress
@@ -55,11 +66,7 @@ def _embed(args) -> dict:
     text = api.load_text_encoder(args.text_model or text_spec, args.device, args.precision)
     image_spec = None if args.no_images else (args.image_model or image_spec)
     image = api.load_image_encoder(image_spec, args.device, args.precision) if image_spec else None
-    template = api.load_settings(workspace).template()
-    if args.fields or args.description_words is not None:
-        template = api.WorkspaceSettings(template_fields=tuple(args.fields.split(",")) if args.fields else template.fields,
-                                         description_words=template.description_words if args.description_words is None
-                                         else args.description_words).validate().template()
+    template = _template(args, api.load_settings(workspace).template())
     vectors, stats = api.embed(workspace, text, image, use_images=image is not None, template=template, progress=stderr_progress())
     return {
         "workspace": str(workspace.path),
@@ -79,8 +86,7 @@ def _embed_ray(args) -> dict:
 
     if not (args.input and args.out):
         raise api.BadInputError("--engine ray needs --input (files or a glob) and --out (a folder for the shards).")
-    template = api.TextTemplate(tuple(args.fields.split(",")) if args.fields else api.TextTemplate().fields,
-                                args.description_words if args.description_words is not None else api.TextTemplate().description_words)
+    template = _template(args, api.TextTemplate())
     return batch.embed_with_ray(args.input, args.out, address=args.address, workers=args.workers, text_model=args.text_model,
                                 image_model=None if args.no_images else args.image_model, images_dir=args.images,
                                 template=template, batch_size=args.batch_size, device=args.device, precision=args.precision,

@@ -51,6 +51,7 @@ class Fusion:
     def __init__(self, vectors: ProductVectors, image_weight: float | None = None):
         self.vectors = vectors
         self.image_weight = default_image_weight(vectors) if image_weight is None else float(np.clip(image_weight, 0, 1))
+        self._matrices: dict[int, np.ndarray] = {}  # the fused matrix is asked for per query; photo imputation is O(n^2)
 
     def scores(self, query: int, candidates: np.ndarray | None = None) -> FusedScores:
         """Similarity of product ``query`` (row index) to ``candidates`` (row indices; default all)."""
@@ -78,6 +79,11 @@ class Fusion:
         Returns:
             (n, d_text + d_image) float32, or the text vectors when no photo part is used.
         """
+        if impute_neighbours not in self._matrices:
+            self._matrices[impute_neighbours] = self._fuse(impute_neighbours)
+        return self._matrices[impute_neighbours]
+
+    def _fuse(self, impute_neighbours: int) -> np.ndarray:
         v, w = self.vectors, self.image_weight
         if v.image is None or w == 0:
             return v.text

@@ -120,14 +120,14 @@ def build_index(vectors, limit: int | None = None, folder: Path | None = None) -
 
     With a CUDA GPU, search stays exact at any size that fits it (torch top-k, fp16).
     """
+    if len(vectors) <= (limit or exact_limit()):
+        return ExactIndex().fit(vectors)
     import torch
 
-    if len(vectors) > (limit or exact_limit()) and torch.cuda.is_available() and len(vectors) <= GPU_EXACT_LIMIT:
+    if torch.cuda.is_available() and len(vectors) <= GPU_EXACT_LIMIT:
         from prodsim.index.torch_topk import TorchIndex
 
         return TorchIndex("cuda").fit(vectors)
-    if len(vectors) <= (limit or exact_limit()):
-        return ExactIndex().fit(vectors)
     return BackgroundIndex(folder).fit(vectors)
 
 

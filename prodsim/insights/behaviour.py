@@ -128,15 +128,14 @@ def read_log(raw: RawTable, mapping: dict[str, str | None], products: pd.DataFra
     quantity = (pd.to_numeric(frame[mapping["quantity"]], errors="coerce").fillna(1.0) if mapping.get("quantity")
                 else pd.Series(1.0, index=frame.index))
     product = frame[mapping["product"]].str.strip()
-    row_of = pd.Series(np.arange(len(products)), index=products["id"].astype(str))
-    row = product.map(row_of)
-    known = row.notna()
+    rows = product_rows(pd.DataFrame({"product": product}), products)
+    known = pd.Series(rows >= 0, index=frame.index)
     if not known.any():
         raise BadInputError(f"None of the product ids in '{mapping['product']}' is in the catalog (e.g. "
                             f"{', '.join(_examples(product))}; catalog ids look like {', '.join(products['id'].astype(str).head(3))}). "
                             "Pick the product id column or load the matching catalog.")
     service = pd.Series(False, index=frame.index)
-    service[known] = service_products(products)[row[known].astype(int).to_numpy()]
+    service[known] = service_products(products)[rows[known.to_numpy()]]
     returns = quantity < 0
     usable = known & ~service & parsed & (quantity != 0)
     order = frame[mapping["order"]].str.strip() if mapping.get("order") else user + "@" + timestamp.astype(str)
@@ -171,6 +170,12 @@ def log_dir(workspace: Workspace):
     return workspace.path / "behaviour"
 
 
+def log_version(workspace: Workspace) -> int | None:
+    """Changes whenever another log is attached (a cache key); None when the workspace has none."""
+    events = log_dir(workspace) / "events.parquet"
+    return events.stat().st_mtime_ns if events.is_file() else None
+
+
 def save_log(workspace: Workspace, events: pd.DataFrame, report: LogReport, source_name: str) -> None:
     """Keeps the mapped log in the workspace (replacing an earlier log)."""
     check_writable("attaching a behaviour log")
@@ -184,6 +189,6 @@ def save_log(workspace: Workspace, events: pd.DataFrame, report: LogReport, sour
 def load_log(workspace: Workspace) -> tuple[pd.DataFrame, dict] | None:
     """The workspace's behaviour log and its report, or None when none is attached."""
     folder = log_dir(workspace)
-    if not (folder / "events.parquet").is_file():
+    if log_version(workspace) is None:
         return None
     return pd.read_parquet(folder / "events.parquet"), json.loads((folder / "report.json").read_text())

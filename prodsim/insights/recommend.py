@@ -32,9 +32,9 @@ TIE_BREAK = 1e-3  # popularity's share in every method: orders products the simi
 METHODS = ("popularity", "cooccurrence", "content", "blend")
 
 
-def _top_k_rows(matrix: sparse.csr_matrix | np.ndarray, k: int) -> sparse.csr_matrix:
+def _top_k_rows(matrix: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
     """Keeps each row's k largest positive entries."""
-    dense = matrix.toarray() if sparse.issparse(matrix) else np.asarray(matrix)
+    dense = matrix.toarray()
     dense = np.where(dense > 0, dense, 0).astype(np.float32)
     k = min(k, dense.shape[1])
     keep = np.argpartition(-dense, k - 1, axis=1)[:, :k]
@@ -43,14 +43,16 @@ def _top_k_rows(matrix: sparse.csr_matrix | np.ndarray, k: int) -> sparse.csr_ma
     return sparse.csr_matrix((values, (rows, keep.ravel())), shape=dense.shape)
 
 
-def content_similarity(vectors: np.ndarray, k: int = NEIGHBOURS, chunk: int = 1024) -> sparse.csr_matrix:
-    """Each product's k most similar products by vector cosine (itself excluded)."""
-    blocks = []
-    for start in range(0, len(vectors), chunk):
-        scores = vectors[start:start + chunk] @ vectors.T
-        scores[np.arange(len(scores)), np.arange(start, start + len(scores))] = 0
-        blocks.append(_top_k_rows(scores, k))
-    return sparse.vstack(blocks).tocsr()
+def content_similarity(vectors: np.ndarray, k: int = NEIGHBOURS) -> sparse.csr_matrix:
+    """Each product's k most similar products by vector cosine (itself excluded), from the catalog's top-k index."""
+    from prodsim.index import build_index
+
+    n = len(vectors)
+    scores, rows = build_index(vectors).search(vectors, k + 1)
+    keep = rows != np.arange(n)[:, None]
+    keep[keep.all(axis=1), -1] = False  # itself was not among the k + 1 (an identical twin): k others all the same
+    keep &= scores > 0
+    return sparse.csr_matrix((scores[keep], (np.nonzero(keep)[0], rows[keep])), shape=(n, n))
 
 
 def cooccurrence_similarity(user_items: sparse.csr_matrix, k: int = NEIGHBOURS) -> sparse.csr_matrix:

@@ -109,8 +109,3 @@ def load(workspace: Workspace, state: str) -> DuplicateModel | None:
     details = json.loads((folder / "pair_model.json").read_text())
     return DuplicateModel(pair_model, details) if details.get("state") == state else None
 
-
-def describe(workspace: Workspace) -> dict:
-    """The saved model's details (empty when there is none), whatever state it was trained under."""
-    path = workspace.path / MODEL_FOLDER / "pair_model.json"
-    return json.loads(path.read_text()) if path.is_file() else {}

@@ -13,7 +13,6 @@ Amazon-Google 0.608 vs 0.657, before the rank features, which bring 0.945 and 0.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,10 +144,4 @@ def train_pair_model(train_features: np.ndarray, train_labels: np.ndarray, valid
     return model
 
 
-def describe(model_dir: Path) -> dict:
-    """The JSON description saved with a pair model (empty when there is none)."""
-    path = Path(model_dir) / "pair_model.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-__all__ = ["MIN_POSITIVES", "PairModel", "candidate_features", "check_pairs", "describe", "pair_features", "pair_positions", "train_pair_model"]
+__all__ = ["MIN_POSITIVES", "PairModel", "candidate_features", "check_pairs", "pair_features", "pair_positions", "train_pair_model"]
