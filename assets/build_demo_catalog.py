@@ -169,7 +169,7 @@ def build_rows(seed: int = 7) -> list[dict[str, str]]:
     rng = random.Random(seed)
     rows: list[dict[str, str]] = []
 
-    def add(title, description, brand, category, price, seller, colour="", size=""):
+    def add(title, description, brand, category, price, seller, colour="", size="", line=""):
         rows.append({
             "id": f"DEMO-{len(rows) + 1:04d}",
             "title": title,
@@ -180,6 +180,7 @@ def build_rows(seed: int = 7) -> list[dict[str, str]]:
             "seller": seller,
             "colour": colour,
             "size": size,
+            "_line": line or title,  # what the product is, for its drawn photo (not written to the CSV)
         })
 
     for category, lines in CATALOG.items():
@@ -191,14 +192,14 @@ def build_rows(seed: int = 7) -> list[dict[str, str]]:
                     colour = value if axis == "colour" else ""
                     size = value if axis != "colour" else ""
                     add(f"{base_title}, {value}", description, brand, category,
-                        price * (1 + 0.12 * i), seller, colour, size)
+                        price * (1 + 0.12 * i), seller, colour, size, line)
             else:
-                add(base_title, description, brand, category, price, seller)
+                add(base_title, description, brand, category, price, seller, line=line)
             # Most lines are also listed by one or two other sellers (near-duplicates).
             copies = int(rng.random() < 0.75) + int(rng.random() < 0.25)
             for other in rng.sample([s for s in SELLERS if s != seller], copies):
                 add(seller_rewrite(base_title, brand, rng), seller_description(description, rng),
-                    brand, category, round(price * rng.uniform(0.93, 1.06), 2), other)
+                    brand, category, round(price * rng.uniform(0.93, 1.06), 2), other, line=line)
 
     # Misfiled products: real items filed under a category they do not belong to.
     misfiled = [
@@ -219,7 +220,7 @@ def main() -> None:
     rows = build_rows()
     out = Path(__file__).with_name("demo_catalog.csv")
     with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(handle, fieldnames=[k for k in rows[0] if not k.startswith("_")], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     print(f"wrote {len(rows)} products to {out}")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import FLIPKART, make_zip, tree_digest
+from conftest import DEMO_CATALOG, DEMO_PHOTOS, make_zip, tree_digest
 from prodsim.errors import BadInputError
 from prodsim.ingest import attach_images, ingest
 
@@ -17,12 +17,12 @@ SLICE = 20
 
 
 @pytest.fixture
-def flipkart_slice(root, tmp_path):
-    """A workspace of 20 Flipkart products with their photos, plus the catalog file."""
-    products = pd.read_csv(FLIPKART / "products.csv", dtype=str, keep_default_na=False).head(SLICE)
+def demo_slice(root, tmp_path):
+    """A workspace of 20 demo products with their photos (one left out), plus the catalog rows."""
+    products = pd.read_csv(DEMO_CATALOG, dtype=str, keep_default_na=False).head(SLICE)
     catalog = tmp_path / "slice.csv"
     products.to_csv(catalog, index=False)
-    photos = {name: (FLIPKART / "images" / name).read_bytes() for name in products["image"] if (FLIPKART / "images" / name).is_file()}
+    photos = {f"{pid}.jpg": (DEMO_PHOTOS / f"{pid}.jpg").read_bytes() for pid in products["id"][:-1]}
     workspace = ingest(catalog, workspace_dir=root / "slice", images=make_zip(photos), images_name="photos.zip").workspace
     return workspace, products
 
@@ -52,28 +52,28 @@ def write(tmp_path, name: str, data: bytes | str):
     ("notes.docx", "id,title\n1,Kettle\n", "files of type '.docx' are not supported"),
     ("broken.json", '[{"id": 1, "title": "Kettle"},', "is not valid JSON"),
 ])
-def test_bad_catalog_files(flipkart_slice, root, tmp_path, name, content, expected):
+def test_bad_catalog_files(demo_slice, root, tmp_path, name, content, expected):
     message = refused(root, ingest, write(tmp_path, name, content), workspace_dir=root / "new")
     assert expected in message
 
 
-def test_binary_junk_named_csv(flipkart_slice, root, tmp_path):
-    junk = write(tmp_path, "catalog.csv", next((FLIPKART / "images").iterdir()).read_bytes())
+def test_binary_junk_named_csv(demo_slice, root, tmp_path):
+    junk = write(tmp_path, "catalog.csv", jpeg_bytes())
     assert "does not look like a text table" in refused(root, ingest, junk, workspace_dir=root / "new")
 
 
-def test_ids_all_empty(flipkart_slice, root, tmp_path):
+def test_ids_all_empty(demo_slice, root, tmp_path):
     path = write(tmp_path, "noids.csv", "sku,title\n,Kettle\n,Mug\n")
     message = refused(root, ingest, path, workspace_dir=root / "new", mapping={"id": "sku"})
     assert "the id column 'sku' is empty in every row" in message and "(row number)" in message
 
 
-def test_re_ingest_with_a_bad_file_keeps_the_existing_workspace(flipkart_slice, root, tmp_path):
+def test_re_ingest_with_a_bad_file_keeps_the_existing_workspace(demo_slice, root, tmp_path):
     path = write(tmp_path, "dupes.csv", "id,title\nA1,Kettle\nA1,Mug\n")
     assert "appear more than once" in refused(root, ingest, path, workspace_dir=root / "slice")
 
 
-def test_upload_over_the_size_cap(flipkart_slice, root, tmp_path, monkeypatch):
+def test_upload_over_the_size_cap(demo_slice, root, tmp_path, monkeypatch):
     path = write(tmp_path, "big.csv", "id,title\n" + "".join(f"{i},Kettle number {i}\n" for i in range(2000)))
     monkeypatch.setenv("PRODSIM_MAX_UPLOAD_MB", "0.01")
     message = refused(root, ingest, path, workspace_dir=root / "new")
@@ -81,7 +81,7 @@ def test_upload_over_the_size_cap(flipkart_slice, root, tmp_path, monkeypatch):
 
 
 def jpeg_bytes() -> bytes:
-    return next(p for p in sorted((FLIPKART / "images").iterdir())).read_bytes()
+    return (DEMO_PHOTOS / "DEMO-0001.jpg").read_bytes()
 
 
 def bomb_png() -> bytes:
@@ -97,49 +97,48 @@ def bomb_png() -> bytes:
     ("readme.txt", b"photos for the summer range", "readme.txt: not an image file"),
     ("unknown-product.jpg", jpeg_bytes(), "unknown-product.jpg: matches no product"),
 ])
-def test_bad_photos(flipkart_slice, root, entry, data, expected):
-    workspace, products = flipkart_slice
+def test_bad_photos(demo_slice, root, entry, data, expected):
+    workspace, products = demo_slice
     # Stored, not deflated: a deflated bomb PNG would already trip the archive's ratio check.
-    archive = make_zip({entry.format(id=products["uniq_id"][0]): data}, zipfile.ZIP_STORED)
+    archive = make_zip({entry.format(id=products["id"][0]): data}, zipfile.ZIP_STORED)
     message = refused(root, attach_images, workspace, archive, "photos.zip")
     assert "None of the photos in photos.zip could be used" in message and expected in message
 
 
 @pytest.mark.parametrize("evil", ["../../outside.jpg", "/etc/outside.jpg"])
-def test_zip_slip_is_refused(flipkart_slice, root, evil):
-    workspace, _ = flipkart_slice
+def test_zip_slip_is_refused(demo_slice, root, evil):
+    workspace, _ = demo_slice
     message = refused(root, attach_images, workspace, make_zip({evil: jpeg_bytes()}), "evil.zip")
     assert "point outside the archive" in message
 
 
-def test_zip_bomb_ratio_is_refused(flipkart_slice, root):
-    workspace, products = flipkart_slice
-    archive = make_zip({f"{products['uniq_id'][0]}.jpg": b"\0" * (30 * 1024 * 1024)})
+def test_zip_bomb_ratio_is_refused(demo_slice, root):
+    workspace, products = demo_slice
+    archive = make_zip({f"{products['id'][0]}.jpg": b"\0" * (30 * 1024 * 1024)})
     message = refused(root, attach_images, workspace, archive, "bomb.zip")
     assert "would unpack to 30 MB from 30 KB" in message and "100x ratio" in message
 
 
-def test_zip_over_the_unpacked_cap_is_refused(flipkart_slice, root, monkeypatch):
-    workspace, products = flipkart_slice
-    monkeypatch.setenv("PRODSIM_MAX_UNZIPPED_MB", "0.05")
-    archive = make_zip({f"{pid}.jpg": jpeg_bytes() for pid in products["uniq_id"][:5]})
-    assert "the 51 KB cap allowed for photos" in refused(root, attach_images, workspace, archive, "many.zip")
+def test_zip_over_the_unpacked_cap_is_refused(demo_slice, root, monkeypatch):
+    workspace, products = demo_slice
+    monkeypatch.setenv("PRODSIM_MAX_UNZIPPED_MB", "0.01")
+    archive = make_zip({f"{pid}.jpg": jpeg_bytes() for pid in products["id"][:10]})
+    assert "the 10 KB cap allowed for photos" in refused(root, attach_images, workspace, archive, "many.zip")
 
 
-def test_not_a_zip_is_refused(flipkart_slice, root):
-    workspace, _ = flipkart_slice
+def test_not_a_zip_is_refused(demo_slice, root):
+    workspace, _ = demo_slice
     assert "is not a ZIP archive" in refused(root, attach_images, workspace, b"plain text, not a zip", "photos.zip")
 
 
-def test_mixed_archive_keeps_the_good_photos_and_reports_the_rest(flipkart_slice, root):
-    workspace, products = flipkart_slice
-    missing = products.loc[~products["image"].map(lambda n: (FLIPKART / "images" / n).is_file()), "uniq_id"]
-    target = products["uniq_id"][1]
+def test_mixed_archive_keeps_the_good_photos_and_reports_the_rest(demo_slice, root):
+    workspace, products = demo_slice
+    target = products["id"][1]
     archive = make_zip({f"{target}.jpg": jpeg_bytes(), "notes.txt": b"x", "stray.jpg": jpeg_bytes(),
-                        f"{products['uniq_id'][2]}.jpg": b""})
+                        f"{products['id'][2]}.jpg": b""})
     report = attach_images(workspace, archive, "mixed.zip")
     assert report.files_skipped == ["notes.txt"] and report.images_unmatched == ["stray.jpg"]
-    assert [c["file"] for c in report.images_corrupt] == [f"{products['uniq_id'][2]}.jpg"]
+    assert [c["file"] for c in report.images_corrupt] == [f"{products['id'][2]}.jpg"]
     stored = workspace.products().set_index("id")["image_sha1"]
     assert workspace.thumbnail_path(stored[target]) is not None
-    assert report.images_matched == SLICE - len(missing)
+    assert report.images_matched == SLICE - 1  # the slice's last product never had a photo
