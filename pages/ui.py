@@ -238,7 +238,10 @@ def _manage(workspace: api.Workspace) -> None:
 
 
 def runtime_choice() -> tuple[str, str]:
-    """(device, precision) for this server: ``PRODSIM_DEVICE`` / ``PRODSIM_PRECISION`` or automatic."""
+    """(device, precision) for this server: ``PRODSIM_DEVICE`` / ``PRODSIM_PRECISION`` or automatic.
+
+    (``PRODSIM_RUNTIME`` is read by the library itself, see prodsim.encoders.device.)
+    """
     return os.environ.get("PRODSIM_DEVICE", "auto"), os.environ.get("PRODSIM_PRECISION", "auto")
 
 
@@ -254,9 +257,10 @@ def encoders_for(workspace: api.Workspace | None):
 
 
 def models_caption(workspace: api.Workspace | None) -> str:
-    """E.g. 'MiniLM-L6 · EfficientNet-Lite0 · CPU bf16'."""
+    """E.g. 'MiniLM-L6 · EfficientNet-Lite0 · CPU · OpenVINO bf16'."""
     text, image = encoders_for(workspace)
-    return " · ".join([text.label] + ([image.label] if image else []) + [describe(text.device, text.precision)])
+    parts = [("text", text.runtime, text.precision)] + ([("photos", image.runtime, image.precision)] if image else [])
+    return " · ".join([text.label] + ([image.label] if image else []) + [describe(text.device, parts)])
 
 
 def show_errors(function, *args, **kwargs):

@@ -43,7 +43,12 @@ def test_home_opens_on_the_demo_catalog(app):
     assert app.title[0].value == "Demo catalog"
     assert [m.value for m in app.metric][:2] == ["244", "0 of 244"]
     assert app.button(key="home_embed").label == "Read 244 products"
-    assert "MiniLM-L6" in texts(app) and "CPU" in texts(app)
+    import torch
+
+    from prodsim.encoders.device import RUNTIME_NAMES
+
+    device = "CUDA" if torch.cuda.is_available() else "CPU"
+    assert "MiniLM-L6" in texts(app) and any(f"{device} · {name} " in texts(app) for name in RUNTIME_NAMES.values())
 
 
 def test_home_embeds_then_says_all_products_are_read(app):
@@ -64,6 +69,7 @@ def test_catalog_page_lists_and_filters_products(app):
     assert 0 < len(shown) < 20 and shown["title"].str.contains("Kettle", case=False).all()
 
 
+@pytest.mark.datasets
 def test_catalog_upload_maps_columns_and_reports_quality(app, root):
     app.switch_page("pages/catalog.py").run()
     catalog = (FLIPKART / "products.csv").read_bytes()
@@ -94,6 +100,7 @@ def test_catalog_upload_of_a_bad_file_shows_why_and_changes_nothing(app, root):
     assert tree_digest(root) == before
 
 
+@pytest.mark.datasets
 def test_gb18030_upload_is_read_as_chinese(app, tmp_path):
     app.switch_page("pages/catalog.py").run()
     data = (DATASETS / "zh-titles-30cat" / "titles.tsv").read_text(encoding="utf-8").splitlines()[:40]
@@ -109,6 +116,7 @@ def test_sidebar_renames_and_switches_workspaces(app):
     assert app.title[0].value == "Spring range"
 
 
+@pytest.mark.datasets
 def test_sidebar_switches_workspace_and_keeps_it_in_the_url(app, root):
     from prodsim.ingest import ingest
 
@@ -143,6 +151,7 @@ def test_a_broken_model_path_is_explained_and_the_default_is_used(app, root, tmp
     assert app.button(key="home_embed").label == "Read 244 products"
 
 
+@pytest.mark.datasets
 def test_sidebar_can_point_at_another_workspaces_folder(app, tmp_path):
     from prodsim.ingest import ingest
 
@@ -290,6 +299,7 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
     assert len(parts) == 3 and sum(" · " in name for name in parts) == 2  # two named parts beside "Kitchen things"
 
 
+@pytest.mark.datasets
 def test_evaluation_page_shows_a_trained_model_and_switches_encoders(app, root, tmp_path):
     import shutil
 

@@ -25,6 +25,7 @@ def shards(tmp_path_factory):
     return out, manifest
 
 
+@pytest.mark.datasets
 def test_ray_vectors_equal_the_in_process_path(shards, text_encoder):
     out, manifest = shards
     products = api.ingest(OFFERS, workspace_dir=out.parent / "check").workspace.products()
@@ -39,6 +40,7 @@ def test_ray_vectors_equal_the_in_process_path(shards, text_encoder):
     assert cosine.min() >= 0.999
 
 
+@pytest.mark.datasets
 def test_attached_shards_fill_the_cache_and_serve_the_index(shards, monkeypatch, root):
     out, manifest = shards
     assert manifest["index"]["kind"] == "ivfpq" and (out / batch.INDEX_FILE).is_file()

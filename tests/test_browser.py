@@ -79,6 +79,7 @@ def page(server):
         browser.close()
 
 
+@pytest.mark.datasets
 def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
     page.goto(server)
     page.get_by_role("heading", name="Demo catalog").wait_for()
@@ -118,6 +119,7 @@ def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
     page.screenshot(path=ARTIFACTS / "07-home-read.png", full_page=True)
 
 
+@pytest.mark.datasets
 def test_neighbours_with_photos_focus_and_back_button(server, page):
     first_id = "55b85ea15a1536d46b7190ad6fff8ce7"  # Flipkart's first product, read in the test above
     page.goto(f"{server}/neighbours?ws=products&product={first_id}")

@@ -19,6 +19,7 @@ def abt_slice() -> pd.DataFrame:
     return pd.read_csv(DATASETS / "abt-buy" / "tableA.csv", dtype=str, keep_default_na=False).head(60)
 
 
+@pytest.mark.datasets
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".xlsx", ".parquet", ".json", ".jsonl"])
 def test_every_format_reads_the_same_rows(abt_slice, tmp_path, suffix):
     path = tmp_path / f"abt{suffix}"
@@ -39,6 +40,7 @@ def test_every_format_reads_the_same_rows(abt_slice, tmp_path, suffix):
     assert products["id"].tolist() == abt_slice["id"].tolist()
 
 
+@pytest.mark.datasets
 def test_gb18030_chinese_titles_are_detected(tmp_path):
     titles = pd.read_csv(DATASETS / "zh-titles-30cat" / "titles.tsv", sep="\t", dtype=str).head(300)
     path = tmp_path / "titles.tsv"
@@ -60,6 +62,7 @@ def test_utf8_bom_and_latin1_are_detected(tmp_path):
     assert latin.frame["title"].tolist() == bom.frame["title"].tolist() == ["Crème brûlée torch", "Déjà vu espresso cup", "Façade lamp"]
 
 
+@pytest.mark.datasets
 @pytest.mark.parametrize(("relative", "expected"), [
     ("flipkart-1050/products.csv", {"id": "uniq_id", "title": "product_name", "brand": "brand", "category": "category_l1", "image": "image"}),
     ("abt-buy/tableA.csv", {"id": "id", "title": "name", "description": "description", "price": "price"}),
@@ -73,6 +76,7 @@ def test_mapping_guesses_on_real_catalogs(relative, expected):
     assert {k: mapping[k] for k in expected} == expected
 
 
+@pytest.mark.datasets
 def test_unmapped_columns_are_kept_and_prices_parsed():
     raw = read_table(DATASETS / "flipkart-1050" / "products.csv")
     products, report = build_products(raw, guess_mapping(raw.frame))
@@ -87,6 +91,7 @@ def test_parse_price_handles_currency_formats():
     assert parsed.iloc[4:].isna().all()
 
 
+@pytest.mark.datasets
 def test_cli_flags_override_the_guessed_mapping(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "prodsim", "ingest", str(DATASETS / "abt-buy" / "tableB.csv"),
@@ -97,6 +102,7 @@ def test_cli_flags_override_the_guessed_mapping(tmp_path):
     assert result["rows"] + result["rejected"] == 1092 and result["rejected"] == 0
 
 
+@pytest.mark.datasets
 def test_cli_reports_an_unknown_column_as_json_error(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "prodsim", "ingest", str(DATASETS / "abt-buy" / "tableB.csv"),

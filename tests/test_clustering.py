@@ -24,20 +24,31 @@ def flipkart(tmp_path_factory, text_encoder, image_encoder):
     return workspace, api.grouping_vectors(workspace)
 
 
+@pytest.mark.datasets
 def test_flipkart_groups_agree_with_level_1_categories(flipkart):
+    from sklearn.cluster import KMeans
+
     workspace, vectors = flipkart
     truth = api.truth_column(workspace, "category_l1")
     default, _, outliers = cluster_labels(vectors)
     kmeans, _, _ = cluster_labels(vectors, "kmeans", k=7)
     hdbscan_figures, kmeans_figures = agreement(default, truth), agreement(kmeans, truth)
+    # Baselines computed here: k-means with the true number of groups on each part alone.
+    parts = api.embed(workspace, template=api.grouping_template(workspace))[0]
+    text_only = agreement(KMeans(7, n_init=10, random_state=0).fit_predict(parts.text), truth)["nmi"]
+    photo_only = agreement(KMeans(7, n_init=10, random_state=0).fit_predict(parts.image), truth)["nmi"]
     print(f"Flipkart level 1: HDBSCAN (default) NMI {hdbscan_figures['nmi']:.3f} ARI {hdbscan_figures['ari']:.3f} "
-          f"({default.max() + 1} groups, {outliers:.1%} outliers assigned); k-means k=7 NMI {kmeans_figures['nmi']:.3f} "
-          f"ARI {kmeans_figures['ari']:.3f}")
-    assert kmeans_figures["nmi"] >= 0.75  # measured 0.755; MiniLM+EfficientNet concatenation gives 0.71
-    # Default settings: measured NMI 0.752 (seed 42; 0.747-0.752 over seeds 1-4), 11.2% outliers assigned.
-    assert hdbscan_figures["nmi"] >= 0.75 and outliers <= 0.15
+          f"({default.max() + 1} groups, {outliers:.1%} outliers assigned); k-means k=7 NMI {kmeans_figures['nmi']:.3f}; "
+          f"text-only k-means {text_only:.3f}, photo-only {photo_only:.3f}")
+    # Measured with each machine kind's automatic encoders, seed 42 (default / k-means / text-only / photo-only):
+    # AMX Xeon, OpenVINO bf16: 0.735 / 0.735 / 0.619 / 0.497, 13 % outliers;
+    # no bf16 hardware (ONNX Runtime int8 text, fp32 photos): 0.733 / 0.737 / 0.654 / 0.504, 14 %;
+    # torch fp32 reference: 0.754 / 0.742 / 0.665 / 0.504, 11 %. Over UMAP seeds the default moves by about ±0.02.
+    assert hdbscan_figures["nmi"] >= 0.70 and kmeans_figures["nmi"] >= 0.70 and outliers <= 0.2
+    assert hdbscan_figures["nmi"] >= text_only + 0.03 and hdbscan_figures["nmi"] >= photo_only + 0.15
 
 
+@pytest.mark.datasets
 def test_split_separates_two_categories_filed_as_one_group_in_one_undoable_decision(flipkart):
     workspace, vectors = flipkart
     truth = api.truth_column(workspace, "category_l1")
@@ -59,6 +70,7 @@ def test_split_separates_two_categories_filed_as_one_group_in_one_undoable_decis
         api.split_group(store, "Mixed", workspace.products(), vectors, rows[:3], k=5)
 
 
+@pytest.mark.datasets
 def test_misfiled_finder_recovers_shuffled_categories(flipkart):
     workspace, vectors = flipkart
     categories = api.truth_column(workspace, "category_l1").reset_index(drop=True).copy()
@@ -74,6 +86,7 @@ def test_misfiled_finder_recovers_shuffled_categories(flipkart):
     assert len(hits) >= 0.6 * len(moved) and right >= 0.6
 
 
+@pytest.mark.datasets
 def test_cli_cluster_and_project_print_json(flipkart):
     workspace, _ = flipkart
     run = lambda *args: json.loads(subprocess.run([sys.executable, "-m", "prodsim", *args, "--workspace", str(workspace.path)],  # noqa: E731
@@ -88,6 +101,7 @@ def test_cli_cluster_and_project_print_json(flipkart):
     assert again["seconds"] < first["seconds"]
 
 
+@pytest.mark.datasets
 def test_pricerunner_sample_groups_agree_with_its_10_categories(text_encoder):
     offers = pd.read_csv(DATASETS / "pricerunner" / "offers.csv").sample(10_000, random_state=0)
     vectors = text_encoder.encode(offers["product_title"].tolist())
@@ -145,6 +159,7 @@ def test_umap_fits_a_sample_and_places_the_rest():
     assert coordinates.shape == (600, 2) and np.isfinite(coordinates).all()
 
 
+@pytest.mark.datasets
 def test_cuml_takes_over_umap_and_hdbscan_when_importable_with_a_gpu(flipkart, monkeypatch):
     """No GPU here: a stand-in cuml module (delegating to the CPU libraries) records what prodsim asks of it."""
     import types

@@ -59,8 +59,11 @@ def test_changing_the_template_or_precision_uses_another_cache_entry(demo_worksp
     counting.items = 0
     embed_products(demo_workspace, counting, template=TextTemplate(fields=("title",)))
     assert counting.items == len(set(demo_workspace.products()["title"]))
-    fp32 = api.load_text_encoder(precision="fp32")
-    assert fp32.fingerprint != text_encoder.fingerprint
+    fp32, bf16 = api.load_text_encoder(precision="fp32"), api.load_text_encoder(precision="bf16")
+    assert fp32.fingerprint != bf16.fingerprint
+    counting = Counting(fp32)
+    embed_products(demo_workspace, counting)
+    assert counting.items == len(set(TextTemplate().render(demo_workspace.products())))
 
 
 def test_cancel_keeps_finished_chunks_and_the_rerun_does_the_rest(demo_workspace, text_encoder, monkeypatch):
@@ -76,6 +79,7 @@ def test_cancel_keeps_finished_chunks_and_the_rerun_does_the_rest(demo_workspace
     assert counting.items == distinct - 100
 
 
+@pytest.mark.datasets
 def test_photo_damaged_on_disk_is_reported_and_the_product_falls_back_to_text(root, text_encoder, image_encoder):
     products = pd.read_csv(FLIPKART / "products.csv", dtype=str, keep_default_na=False).head(12)
     images = FLIPKART / "images"
@@ -97,6 +101,7 @@ def test_empty_title_falls_back_to_the_description(text_encoder):
     assert texts == ["Stainless steel teapot with infuser. Acme", "Kettle. 1.7 l"]
 
 
+@pytest.mark.datasets
 def test_suggests_the_multilingual_model_for_chinese_catalogs(root, tmp_path, demo_workspace):
     zh = pd.read_csv(FLIPKART.parent / "zh-titles-30cat" / "titles.tsv", sep="\t").head(50)
     path = tmp_path / "zh.csv"

@@ -19,6 +19,7 @@ from prodsim.ingest import ingest
 from prodsim.workspace import Workspace, list_workspaces
 
 
+@pytest.mark.datasets
 def test_flipkart_with_photo_zip(root, flipkart_zip):
     result = ingest(FLIPKART / "products.csv", workspace_dir=root / "flipkart", images=flipkart_zip, images_name="images.zip")
     report, workspace = result.report, result.workspace
@@ -33,6 +34,7 @@ def test_flipkart_with_photo_zip(root, flipkart_zip):
     assert json.loads((workspace.path / "quality.json").read_text())["images_matched"] == 1047
 
 
+@pytest.mark.datasets
 def test_cli_ingest_prints_rows_rejected_and_images_matched(tmp_path, flipkart_zip):
     archive = tmp_path / "images.zip"
     archive.write_bytes(flipkart_zip)
@@ -82,6 +84,7 @@ def test_workspaces_list_rename_delete_and_keep_history(root):
     assert mode == "wal"
 
 
+@pytest.mark.datasets
 def test_re_ingest_updates_rows_and_keeps_photos_of_remaining_products(root, tmp_path, flipkart_zip):
     workspace = ingest(FLIPKART / "products.csv", workspace_dir=root / "fk", images=flipkart_zip).workspace
     before = workspace.products().set_index("id")["image_sha1"]

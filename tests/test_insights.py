@@ -39,6 +39,7 @@ def run_cli(*argv) -> dict:
     return json.loads(out.getvalue())
 
 
+@pytest.mark.datasets
 def test_recommend_eval_blend_beats_popularity_and_each_similarity(retail):
     workspace, log = retail
     result = run_cli("recommend-eval", "--workspace", str(workspace.path), "--log", str(log), "--k", "10")
@@ -51,6 +52,7 @@ def test_recommend_eval_blend_beats_popularity_and_each_similarity(retail):
     assert result["cooccurrence"]["hit_rate"] > result["popularity"]["hit_rate"]
 
 
+@pytest.mark.datasets
 def test_demand_eval_similar_products_beat_the_median_new_product(retail):
     workspace, log = retail
     result = run_cli("demand-eval", "--workspace", str(workspace.path), "--log", str(log))
@@ -59,6 +61,7 @@ def test_demand_eval_similar_products_beat_the_median_new_product(retail):
     assert result["similarity"]["wape"] < result["naive"]["wape"] - 0.05
 
 
+@pytest.mark.datasets
 def test_log_report_counts_returns_service_codes_and_unknown_ids(retail):
     workspace, log = retail
     report = api.attach_behaviour(workspace, log, name=log.name)
@@ -71,6 +74,7 @@ def test_log_report_counts_returns_service_codes_and_unknown_ids(retail):
     assert (events.loc[events["quantity"] < 0, "event"] == "return").all()
 
 
+@pytest.mark.datasets
 def test_recommendations_come_with_the_history_item_they_follow(retail):
     from prodsim.insights.recommend import Recommender, user_history
 

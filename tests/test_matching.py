@@ -26,6 +26,7 @@ def run_match(benchmark: str, *extra: str) -> dict:
     return json.loads(out.stdout)
 
 
+@pytest.mark.datasets
 @pytest.mark.parametrize(("benchmark", "floor", "queries"), [("abt-buy", 0.90, 1081), ("amazon-google", 0.78, 1113)])
 def test_default_similarity_reaches_the_recall_targets(benchmark, floor, queries):
     result = run_match(benchmark)
@@ -36,6 +37,7 @@ def test_default_similarity_reaches_the_recall_targets(benchmark, floor, queries
     assert result["recall_at_10"] >= result["recall_at_1"] and 0 < result["f1"] <= 1 and 0 < result["threshold"]
 
 
+@pytest.mark.datasets
 def test_match_explains_ids_that_are_not_in_the_tables(tmp_path):
     folder = DATASETS / "abt-buy"
     pairs = pd.read_csv(folder / "test.csv").head(5)
@@ -70,6 +72,7 @@ def test_model_codes_ignore_separators_and_plain_words():
     assert model_codes("Linksys EtherFast 10/100 switch") == []
 
 
+@pytest.mark.datasets
 def test_nothing_to_evaluate_is_a_clear_error():
     from prodsim import api
 

@@ -150,6 +150,7 @@ def appliances(text_encoder):
     return products, ProductSimilarity(products, vectors)
 
 
+@pytest.mark.datasets
 def test_pricerunner_duplicate_precision_on_a_slice(appliances):
     """Merchants are mapped as sellers, so one merchant's generic titles are not paired."""
     products, similarity = appliances
@@ -168,6 +169,7 @@ def test_pricerunner_duplicate_precision_on_a_slice(appliances):
     assert precision >= 0.85  # measured 0.907 (0.65 before sellers were mapped: one merchant's generic titles)
 
 
+@pytest.mark.datasets
 def test_duplicate_model_learnt_from_decisions_beats_the_score_on_undecided_pairs(appliances):
     """A reviewer decides 400 random candidate pairs (truth: PriceRunner's cluster ids); the rest are judged."""
     from sklearn.metrics import f1_score
@@ -194,6 +196,7 @@ def test_duplicate_model_learnt_from_decisions_beats_the_score_on_undecided_pair
         train_duplicate_model(pairs, products, decisions.head(30), state="s")
 
 
+@pytest.mark.datasets
 def test_photo_search_finds_the_product_and_refuses_non_images(text_encoder, image_encoder):
     import io
 

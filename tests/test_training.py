@@ -26,6 +26,7 @@ def abt_pair_model(tmp_path_factory):
     return out, result
 
 
+@pytest.mark.datasets
 def test_pair_model_beats_the_zero_shot_threshold_on_abt_buy(abt_pair_model):
     _, result = abt_pair_model
     before, after = result["before"], result["after"]
@@ -33,6 +34,7 @@ def test_pair_model_beats_the_zero_shot_threshold_on_abt_buy(abt_pair_model):
     assert after["f1"] >= 0.80 and after["f1"] > before["f1"]  # measured 0.862 -> 0.951
 
 
+@pytest.mark.datasets
 def test_pair_model_on_amazon_google(tmp_path):
     folder = DATASETS / "amazon-google"
     result = api.finetune(folder / "tableA.csv", folder / "tableB.csv", folder / "train.csv", folder / "valid.csv",
@@ -41,6 +43,7 @@ def test_pair_model_on_amazon_google(tmp_path):
     assert result["after"]["f1"] >= 0.65 and result["after"]["f1"] > result["before"]["f1"]  # measured 0.665 -> 0.747
 
 
+@pytest.mark.datasets
 def test_match_cli_reads_a_trained_model(abt_pair_model):
     out, result = abt_pair_model
     printed = json.loads(subprocess.run(
@@ -66,6 +69,7 @@ def abt_slice(tmp_path_factory):
     return folder
 
 
+@pytest.mark.datasets
 @pytest.mark.parametrize("change, message", [
     (lambda p: p.assign(ltable_id=p["ltable_id"].where(p.index != 0, "no-such-id")), "name ids that are not in the tables"),
     (lambda p: p.assign(label=p["label"].where(p.index != 0, "yes")), r"must hold 0 \(different\) or 1"),
@@ -80,6 +84,7 @@ def test_bad_training_pairs_are_refused_and_nothing_is_written(abt_slice, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["train.csv"]
 
 
+@pytest.mark.datasets
 def test_fine_tuning_saves_a_loadable_encoder_and_a_cancel_keeps_nothing_half_trained(abt_slice, tmp_path):
     calls = {"n": 0}
 
@@ -125,6 +130,7 @@ def test_registry_activates_and_deletes_models(abt_pair_model, demo_workspace):
     assert load_settings(demo_workspace).text_model is None and registry.list_models(demo_workspace).empty
 
 
+@pytest.mark.datasets
 def test_category_pairs_hold_out_products_and_pick_other_category_negatives():
     from conftest import FLIPKART
     from prodsim.training.categories import category_pairs

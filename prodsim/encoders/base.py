@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -16,6 +17,8 @@ class Encoder(ABC):
     Subclasses set ``modality`` ("text" or "image"), ``dim`` and ``fingerprint``, and
     implement :meth:`forward`. They may override :meth:`prepare` and :meth:`cost` so that
     :meth:`encode` can sort items by cost and batch similar ones together (little padding).
+    Encoders whose :meth:`forward` releases the GIL (ONNX Runtime, OpenVINO) set ``streams``
+    above 1, and that many batches then run at once.
     """
 
     modality: str
@@ -24,6 +27,8 @@ class Encoder(ABC):
     default_batch_size = 64
     device = "cpu"
     precision = "fp32"
+    runtime = "torch"
+    streams = 1
 
     @property
     @abstractmethod
@@ -67,11 +72,19 @@ class Encoder(ABC):
         if batch_items:
             prepared = self.prepare(list(batch_items))
             order = np.argsort([-self.cost(p) for p in prepared], kind="stable")
-            for start in range(0, len(order), batch_size):
-                chunk = order[start:start + batch_size]
-                out[chunk] = self.forward([prepared[i] for i in chunk])
-                if progress:
-                    progress(min(start + batch_size, len(order)), len(order))
+            chunks = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+            run = lambda chunk: self.forward([prepared[i] for i in chunk])  # noqa: E731
+            pool = ThreadPoolExecutor(self.streams) if self.streams > 1 and len(chunks) > 1 else None
+            try:
+                done = 0
+                for chunk, vectors in zip(chunks, pool.map(run, chunks) if pool else map(run, chunks)):
+                    out[chunk] = vectors
+                    done += len(chunk)
+                    if progress:
+                        progress(done, len(order))
+            finally:
+                if pool:
+                    pool.shutdown()
         return out[0] if single else out
 
 

@@ -32,7 +32,7 @@ class CLIPModelBundle:
         self.device = resolve_device(device)
         self.precision = resolve_precision(precision, self.device)
         if self.precision == "int8":
-            self.precision = "fp32"
+            self.precision = "fp32"  # CLIP runs on torch, which has no int8 path here
         self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
         self.model = self.model.to(self.device, dtype=self.dtype)
         self.dim = int(self.model.config.projection_dim)

