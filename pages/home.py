@@ -7,7 +7,6 @@ import streamlit as st
 from pages import ui
 from prodsim import api
 from prodsim.encoders.fusion import DEFAULT_IMAGE_WEIGHT
-from prodsim.errors import Cancelled
 from prodsim.progress import format_seconds
 
 ui.ensure_app_shell()
@@ -55,41 +54,50 @@ def settings_form(workspace: api.Workspace) -> None:
 
 
 def next_step(workspace: api.Workspace) -> dict[str, int]:
-    """The button that reads what the models have not read yet; returns the cache counts."""
+    """Reading in progress, the button that reads what the models have not read yet, or what to do next."""
     text, photos = ui.encoders_for(workspace)
     counts = api.cached_counts(workspace, text, photos)
-    missing_texts = counts["products"] - counts["texts_cached"]
-    missing_photos = (counts["photos"] - counts["photos_cached"]) if photos else 0
     st.subheader("Next step")
-    if missing_texts or missing_photos:
-        label = f"Read {missing_texts:,} products" + (f" and {missing_photos:,} photos" if missing_photos else "")
-        st.write("Before prodsim can show similar products, its models read every product once. "
-                 "The results are kept, so this never has to be done again for the same products.")
-        if st.button(label, type="primary", key="home_embed", disabled=ui.read_only()):
-            st.button("Cancel", key="home_cancel", help="Stops after the current batch; finished work is kept.")
-            tracker = ui.progress_reporter("Starting…")
-            try:
-                _, stats = api.embed(workspace, text, photos, use_images=photos is not None, progress=tracker)
-            except Cancelled as stop:
-                st.warning(str(stop))
-            else:
-                failed = f" {len(stats.images_failed):,} photos could not be read and are left out." if stats.images_failed else ""
-                st.session_state["home_last_embed"] = (
-                    f"Read {stats.text_encoded:,} products and {stats.images_encoded:,} photos in "
-                    f"{format_seconds(stats.seconds)} ({stats.text_cached:,} were already known).{failed}")
-                st.rerun()
-    else:
-        ui.start_map_warm_up()
-        st.success(f"All {counts['products']:,} products have been read by {ui.models_caption(workspace)}.")
-        st.write("What would you like to do?")
-        steps = st.columns(4)
-        steps[0].page_link("pages/neighbours.py", label="See similar products", icon=":material/hub:")
-        steps[1].page_link("pages/categories.py", label="Review suggested categories", icon=":material/category:")
-        steps[2].page_link("pages/map.py", label="Explore the product map", icon=":material/scatter_plot:")
-        steps[3].page_link("pages/duplicates.py", label="Check duplicate listings", icon=":material/content_copy:")
-    if "home_last_embed" in st.session_state:
-        st.caption(st.session_state["home_last_embed"])
+    missing = ui.missing_counts(workspace)
+    if missing is not None:
+        if not ui.job_panel(workspace):
+            st.write("Before prodsim can show similar products, its models read every product once. "
+                     "The results are kept, so this never has to be done again for the same products.")
+            ui.read_button(workspace, missing, key="home_embed")
+        return counts
+    ui.start_map_warm_up()
+    st.success(f"All {counts['products']:,} products have been read by {ui.models_caption(workspace)}.")
+    job = ui.prepare_job(workspace)
+    if job is not None and job.state.status == "done" and job.result:
+        done = job.result
+        st.caption(f"Read {done['text_encoded']:,} products and {done['images_encoded']:,} photos in "
+                   f"{format_seconds(done['seconds'])} ({done['products'] - done['text_encoded']:,} were already known)."
+                   + (f" {done['images_failed']:,} photos could not be read and are left out." if done["images_failed"] else ""))
+    st.write("What would you like to do?")
+    steps = st.columns(4)
+    steps[0].page_link("pages/neighbours.py", label="See similar products", icon=":material/hub:")
+    steps[1].page_link("pages/categories.py", label="Review suggested categories", icon=":material/category:")
+    steps[2].page_link("pages/map.py", label="Explore the product map", icon=":material/scatter_plot:")
+    steps[3].page_link("pages/duplicates.py", label="Check duplicate listings", icon=":material/content_copy:")
+    ui.job_panel(workspace)  # the map and groups may still be drawn
+    showcase(workspace)
     return counts
+
+
+def showcase(workspace: api.Workspace) -> None:
+    """A product with a photo and its most similar products, so the first page shows what prodsim does."""
+    similarity = ui.similarity_or_guide(workspace)
+    if similarity is None:
+        return
+    row = api.showcase_product(similarity)
+    product = similarity.products.iloc[row]
+    st.subheader("Products most like this one")
+    st.caption("Similar in words and photo together; open a product to see why.")
+    focus, others = st.columns([1, 4])
+    with focus:
+        ui.product_card(workspace, product, key="home_showcase_focus")
+    with others:
+        ui.card_grid(workspace, similarity.neighbours(row, k=4), key="home_showcase", columns=4)
 
 
 workspace = ui.current_workspace()

@@ -56,7 +56,7 @@ for line in st.session_state.pop("insights_attached", []):
     st.warning(line)
 _, log_report = stored
 text, image = ui.encoders_for(workspace)
-events, recommender, curves, buyers = ui.behaviour_models(workspace, similarity, api.workspace_state(workspace, text, image))
+events, recommender, curves, buyers, backtest = ui.behaviour_models(workspace, similarity, api.workspace_state(workspace, text, image))
 st.caption(f"Log **{log_report['source']}**: {log_report['used']:,} of {log_report['rows']:,} rows used · {log_report['users']:,} users · "
            f"{log_report['orders']:,} orders · {log_report['products']:,} products · {log_report['first']} to {log_report['last']}.")
 with st.expander("What was left out of the log and why"):
@@ -111,8 +111,7 @@ with demand_tab:
             st.metric(f"Units in its first {demand.HORIZON_WEEKS} weeks", f"{hint.estimate:,.0f}",
                       help="Similarity-weighted median of what its most similar products sold in their first weeks.")
             st.caption(f"Likely between **{hint.low:,.0f}** and **{hint.high:,.0f}** units (the similar products' 20th-80th "
-                       "percentiles). Measured on Online Retail's 2011 launches: 14% less error than assuming the median "
-                       "new product (WAPE 0.81 vs 0.95).")
+                       "percentiles). " + api.backtest_sentence(backtest))
         with picture:
             figure = go.Figure()
             weeks = [f"week_{w + 1}" for w in range(demand.HORIZON_WEEKS)]

@@ -22,9 +22,7 @@ from prodsim.progress import ProgressTracker
 from prodsim.review import ReviewStore
 
 log = logging.getLogger("prodsim.app")
-DEMO_CATALOG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets", "demo_catalog.csv")
-DEMO_BEHAVIOUR = os.path.join(os.path.dirname(DEMO_CATALOG), "demo_behaviour.csv")
-DEMO_NAME = "Demo catalog"
+PREPARE_DEMO_ENV = "PRODSIM_PREPARE_DEMO"  # "0": a first start adds the demo but does not read it in the background
 ROOT_KEY = "workspaces_root"
 WS_KEY = "workspace_slug"
 PICKER_KEY = "sidebar_workspace"
@@ -96,11 +94,9 @@ def workspace_root():
     if chosen:
         return Path(chosen)
     root = api.default_root()
-    marker = root / ".demo-added"  # once only: a user who deletes the demo does not get it back
-    if not read_only() and not marker.exists() and not api.list_workspaces(root):
-        demo = api.ingest(DEMO_CATALOG, workspace_dir=root / api.slugify(DEMO_NAME), name=DEMO_NAME).workspace
-        api.attach_behaviour(demo, DEMO_BEHAVIOUR)
-        marker.touch()
+    demo = api.demo_for_new_root(root)
+    if demo is not None and os.environ.get(PREPARE_DEMO_ENV, "1") != "0":
+        start_prepare(demo)  # a newcomer's first page shows the demo being read, then its map, groups and neighbours
     return root
 
 
@@ -275,6 +271,70 @@ def show_errors(function, *args, **kwargs):
     return None
 
 
+def job_runner():
+    """The background jobs of this server process (shared by every browser session)."""
+    from prodsim.jobs import runner
+
+    return runner()
+
+
+def _prepare_key(workspace: api.Workspace) -> str:
+    return f"prepare:{workspace.path}"
+
+
+def start_prepare(workspace: api.Workspace, grouping: bool = True):
+    """Starts reading a workspace's products (and drawing its map and groups) in the background; returns the job."""
+    text, image = encoders_for(workspace)
+    label = f"Reading '{workspace.name}'" if grouping else f"Reading the products of '{workspace.name}'"
+
+    state = api.workspace_state(workspace, text, image)
+
+    def work(progress, should_stop):
+        result = api.prepare(workspace, text, image, grouping=grouping, progress=progress, should_stop=should_stop)
+        return result | {"state": state}
+    return job_runner().start(_prepare_key(workspace), label, work)
+
+
+def prepare_job(workspace: api.Workspace):
+    """The workspace's latest background reading job (running or ended), or None."""
+    return job_runner().get(_prepare_key(workspace))
+
+
+def job_panel(workspace: api.Workspace) -> bool:
+    """The workspace's background job as a progress bar with time left and a Cancel button; True while it runs.
+
+    The panel redraws itself every second; when the job ends, the whole page runs again and shows the result.
+    An ended job's outcome (cancelled, failed) is shown once, with what to do next.
+    """
+    job = prepare_job(workspace)
+    if job is None:
+        return False
+    if not job.state.running:
+        if job.state.status in ("cancelled", "failed"):
+            (st.warning if job.state.status == "cancelled" else st.error)(job.state.message)
+            if st.button("Continue reading", key=f"job_continue_{workspace.slug}", disabled=read_only(),
+                         help="Picks up where it stopped: finished work is kept."):
+                start_prepare(workspace)
+                st.rerun()
+        return False
+    _job_progress(workspace.slug, job.key)
+    return True
+
+
+@st.fragment(run_every=1.0)
+def _job_progress(slug: str, key: str) -> None:
+    job = job_runner().get(key)
+    if job is None or not job.state.running:
+        st.rerun(scope="app")
+    state = job.state
+    with st.container(border=True):
+        st.markdown(f"**{job.label}** — the models read each product once; the results are kept.")
+        st.progress(state.progress.fraction if state.progress else 0.0, text=state.text())
+        if st.button("Cancel", key=f"job_cancel_{slug}", help="Stops after the current batch or step; finished work is kept."):
+            job.cancel()
+            st.caption("Stopping after the current step…")
+
+
 PLACEHOLDER_URI = "data:image/svg+xml;base64," + base64.b64encode(
     b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" rx="6" fill="#eef0f3"/>'
     b'<path d="M18 44l10-12 8 9 6-7 8 10z" fill="#c5cad3"/><circle cx="40" cy="24" r="4" fill="#c5cad3"/></svg>').decode()
@@ -377,20 +437,42 @@ def _similarity(_workspace: api.Workspace, _text, _image, state: str) -> api.Pro
     return api.similarity(_workspace, _text, _image)
 
 
+def read_button(workspace: api.Workspace, counts: dict[str, int], key: str) -> None:
+    """'Read 1,047 products and 1,047 photos': starts the background reading (shown by :func:`job_panel`)."""
+    missing_texts = counts["products"] - counts["texts_cached"]
+    missing_photos = counts["photos"] - counts["photos_cached"] if "photos_cached" in counts else 0
+    label = f"Read {missing_texts:,} products" + (f" and {missing_photos:,} photos" if missing_photos else "")
+    if st.button(label, type="primary", key=key, disabled=read_only()):
+        start_prepare(workspace)
+        st.rerun()
+
+
+def missing_counts(workspace: api.Workspace) -> dict[str, int] | None:
+    """The cache counts when some product or photo is not read yet, else None."""
+    text, image = encoders_for(workspace)
+    counts = api.cached_counts(workspace, text, image)
+    if image is None:
+        counts["photos_cached"] = counts["photos"]
+    done = counts["texts_cached"] >= counts["products"] and counts["photos_cached"] >= counts["photos"]
+    return None if done else counts
+
+
 def similarity_or_guide(workspace: api.Workspace | None) -> api.ProductSimilarity | None:
-    """The workspace's similarity model, or an explanation of what to do first (then None)."""
+    """The workspace's similarity model, or a progress panel or an explanation of what to do first (then None)."""
     if workspace is None:
         st.info("There is no catalog yet. Upload one on the Catalog page.")
         st.page_link("pages/catalog.py", label="Upload a catalog", icon=":material/inventory_2:")
         return None
-    text, image = encoders_for(workspace)
-    counts = api.cached_counts(workspace, text, image)
-    if counts["texts_cached"] < counts["products"] or (image is not None and counts["photos_cached"] < counts["photos"]):
+    counts = missing_counts(workspace)
+    if counts is not None:
+        if job_panel(workspace):
+            return None
         st.info(f"The models have read {counts['texts_cached']:,} of {counts['products']:,} products so far. "
-                "Read them all on the Home page first; it is done once and kept.")
-        st.page_link("pages/home.py", label="Go to Home to read the products", icon=":material/home:")
+                "They read every product once; the results are kept.")
+        read_button(workspace, counts, key="guide_read")
         return None
     start_map_warm_up()
+    text, image = encoders_for(workspace)
     return _similarity(workspace, text, image, api.workspace_state(workspace, text, image))
 
 
@@ -433,11 +515,17 @@ def card_grid(workspace: api.Workspace, table: pd.DataFrame, key: str, columns: 
                 product_card(workspace, product, key=f"{key}_{i}", score=product[score_column] if score_column else None)
 
 
-@st.cache_resource(show_spinner="Grouping products and drawing the map (first time only)…", max_entries=4)
-def _grouping(_workspace: api.Workspace, state: str):
-    """(grouping vectors, map coordinates, clusters) per workspace state; map and clusters are also cached on disk."""
-    vectors = api.grouping_vectors(_workspace)
-    return vectors, api.project(_workspace, vectors=vectors), api.cluster(_workspace, vectors=vectors)[0]
+class _NotPrepared(Exception):
+    """Raised inside a cached loader so that "not ready yet" is never cached."""
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _grouping(_workspace: api.Workspace, _text, _image, state: str):
+    """(grouping vectors, map coordinates, clusters) per workspace state, read from the workspace once prepared."""
+    stored = api.stored_grouping(_workspace, _text, _image)
+    if stored is None:
+        raise _NotPrepared
+    return stored
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -461,14 +549,16 @@ def behaviour(workspace: api.Workspace):
 
 @st.cache_resource(show_spinner="Learning from the behaviour log…", max_entries=4)
 def _behaviour_models(_workspace: api.Workspace, _similarity: api.ProductSimilarity, state: str, log: int):
-    """(events, recommender, launch curves, orders per buyer) per workspace state and log version (the cache key)."""
+    """(events, recommender, launch curves, orders per buyer, demand backtest on this log or None) per workspace state
+    and log version (the cache key)."""
     from prodsim.insights import demand, recommend
 
     events, _ = behaviour(_workspace)
     products = _similarity.products
+    matrix = _similarity.fusion.matrix()
     buyers = events[events["quantity"] > 0].groupby("user")["order"].nunique().drop("", errors="ignore")
-    return (events, recommend.Recommender.fit(events, products, _similarity.fusion.matrix()), demand.launch_curves(events, products),
-            buyers.sort_values(ascending=False))
+    return (events, recommend.Recommender.fit(events, products, matrix), demand.launch_curves(events, products),
+            buyers.sort_values(ascending=False), demand.backtest(events, products, matrix))
 
 
 def behaviour_models(workspace: api.Workspace, similarity: api.ProductSimilarity, state: str):
@@ -485,11 +575,29 @@ def map_3d(workspace: api.Workspace, vectors):
 
 
 def grouping_or_guide(workspace: api.Workspace | None):
-    """(vectors, coordinates, clusters) for a workspace whose products were read, else a guide and None."""
+    """(vectors, coordinates, clusters) for a workspace whose map and groups are ready, else progress or a guide and None.
+
+    The first visit starts drawing them in the background (progress with stages and a Cancel);
+    what is kept in the workspace is read back instantly afterwards.
+    """
     if similarity_or_guide(workspace) is None:
         return None
     text, image = encoders_for(workspace)
-    return show_errors(_grouping, workspace, api.workspace_state(workspace, text, image))
+    state = api.workspace_state(workspace, text, image)
+    try:
+        return _grouping(workspace, text, image, state)
+    except _NotPrepared:
+        pass
+    if job_panel(workspace):
+        return None
+    job = prepare_job(workspace)
+    if job is not None and job.state.status == "done" and (job.result or {}).get("state") == state:
+        st.error("The map and groups were drawn but cannot be read back from the workspace; see the server log.")
+        return None
+    if job is None or job.state.status == "done":
+        start_prepare(workspace)
+        st.rerun()
+    return None
 
 
 @dataclass

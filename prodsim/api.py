@@ -26,17 +26,18 @@ from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate
 from prodsim.pair_labels import LABELS, PairLabels
 from prodsim.review import ReviewStore
 from prodsim.settings import TEMPLATE_FIELDS, WorkspaceSettings, load_settings, save_settings
+from prodsim.demo import demo_for_new_root
 from prodsim.workspace import Workspace, default_root, list_workspaces, read_only, slugify
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
     "ProductSimilarity", "Clusters", "cluster", "clustering_agreement", "grouping_vectors", "misfiled_products", "naming_texts", "project",
     "ReviewStore", "small_thumbnail_uris", "split_group", "truth_column",
-    "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
+    "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "showcase_product", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
-    "Workspace", "WorkspaceSettings", "attach_images", "cached_counts", "default_root", "embed",
-    "finetune", "finetune_categories", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
-    "model_specs", "read_only", "read_table", "report", "attach_behaviour", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
+    "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "cached_counts", "default_root", "embed",
+    "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "model_specs", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
 ]
 
 
@@ -215,6 +216,14 @@ def learn_duplicates(workspace: Workspace, pairs, products, state: str):
     return model
 
 
+def showcase_product(similarity_model: ProductSimilarity) -> int:
+    """The row of the product a first page shows with its neighbours: the first one with a photo (else the first)."""
+    import numpy as np
+
+    with_photo = np.flatnonzero(similarity_model.vectors.has_image)
+    return int(with_photo[0]) if len(with_photo) else 0
+
+
 def search_text(similarity_model: ProductSimilarity, text_encoder: Encoder, query: str, k: int = 20,
                 keyword_weight: float = 0.5):
     """Products for a typed query.
@@ -262,9 +271,63 @@ def grouping_template(workspace: Workspace) -> TextTemplate:
 
 
 def grouping_vectors(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None,
-                     text_encoder: Encoder | None = None):
-    """Fused vectors for maps and grouping, from :func:`grouping_template` (text encoder: the workspace's unless given)."""
-    return _fused_vectors(workspace, grouping_template(workspace), text_encoder, progress)
+                     text_encoder: Encoder | None = None, image_encoder: Encoder | None = None,
+                     should_stop: Callable[[], bool] | None = None):
+    """Fused vectors for maps and grouping, from :func:`grouping_template` (encoders: the workspace's unless given).
+
+    With the default product text (which leaves the category out) these are the vectors the
+    neighbours use, so no model runs again.
+    """
+    return _fused_vectors(workspace, grouping_template(workspace), text_encoder, image_encoder, progress, should_stop)
+
+
+def prepare(workspace: Workspace, text_encoder: Encoder | None = None, image_encoder: Encoder | None = None, *,
+            grouping: bool = True, progress: Callable[[str, int, int], None] | None = None,
+            should_stop: Callable[[], bool] | None = None) -> dict:
+    """Everything the pages show for a workspace, computed once and kept: vectors, then the map and suggested groups.
+
+    Stages: reading product texts, looking at photos, (the grouping text, only when the
+    product text includes the category), drawing the map, finding groups. Each stage keeps
+    its result in the workspace as it finishes, so a cancel or a restart continues with the
+    next one.
+
+    Raises:
+        Cancelled: ``should_stop`` said so; finished stages (and finished batches) are kept.
+    """
+    from prodsim.errors import Cancelled
+
+    started = __import__("time").perf_counter()
+    use_images = image_encoder is not None if text_encoder is not None else None
+    _, stats = embed(workspace, text_encoder, image_encoder, use_images=use_images, progress=progress, should_stop=should_stop)
+    result = {"products": stats.products, "text_encoded": stats.text_encoded, "images_encoded": stats.images_encoded,
+              "images_failed": len(stats.images_failed)}
+    if grouping:
+        matrix = grouping_vectors(workspace, progress, text_encoder, image_encoder, should_stop)
+        for stage, run in (("Drawing the map", lambda: project(workspace, vectors=matrix)),
+                           ("Finding groups", lambda: cluster(workspace, vectors=matrix))):
+            if should_stop and should_stop():
+                raise Cancelled(f"Stopped before '{stage.lower()}'; the steps before it are kept and will not be redone.")
+            if progress:
+                progress(stage, 0, 1)
+            run()
+            if progress:
+                progress(stage, 1, 1)
+    return result | {"seconds": round(__import__("time").perf_counter() - started, 1)}
+
+
+def stored_grouping(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None):
+    """(grouping vectors, map, clusters) when every stage of :func:`prepare` is already kept, else None (nothing is computed)."""
+    from prodsim.clustering import stored_clusters
+    from prodsim.projection import ProjectionConfig, stored_projection
+
+    template = grouping_template(workspace)
+    counts = count_cached(workspace, text_encoder, image_encoder, template)
+    if counts["texts_cached"] < counts["products"] or (image_encoder is not None and counts["photos_cached"] < counts["photos"]):
+        return None
+    matrix = _fused_vectors(workspace, template, text_encoder, image_encoder)
+    coordinates = stored_projection(workspace, matrix, ProjectionConfig())
+    clusters = stored_clusters(matrix, naming_texts(workspace.products()), workspace.path / "clusters")
+    return None if coordinates is None or clusters is None else (matrix, coordinates, clusters)
 
 
 def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, epochs: int | None = None, device: str = "auto",
@@ -447,8 +510,11 @@ def clustering_agreement(labels, categories) -> dict | None:
 
 
 def _fused_vectors(workspace: Workspace, template: TextTemplate | None = None, text_encoder: Encoder | None = None,
-                   progress: Callable[[str, int, int], None] | None = None):
-    vectors, _ = embed(workspace, text_encoder, template=template, progress=progress)
+                   image_encoder: Encoder | None = None, progress: Callable[[str, int, int], None] | None = None,
+                   should_stop: Callable[[], bool] | None = None):
+    use_images = image_encoder is not None if text_encoder is not None else None
+    vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=use_images, template=template, progress=progress,
+                       should_stop=should_stop)
     return Fusion(vectors, load_settings(workspace).image_weight).matrix()
 
 
@@ -503,6 +569,17 @@ def recommend_eval(workspace: Workspace, log=None, *, k: int = 10, content_weigh
 
     weight = recommend.DEFAULT_CONTENT_WEIGHT if content_weight is None else content_weight
     return recommend.evaluate(_events(workspace, log, mapping), workspace.products(), product_matrix(workspace), k, weight)
+
+
+def backtest_sentence(backtest: dict | None) -> str:
+    """What a page may say about how good demand hints are on this log (see prodsim.insights.demand.backtest)."""
+    if backtest is None:
+        return "This log has too few launches with 8 complete weeks to measure how close such hints come."
+    ours, naive = backtest["similarity"]["wape"], backtest["naive"]["wape"]
+    change = (naive - ours) / naive if naive else 0.0
+    verdict = f"{change:.0%} less error than" if change > 0 else f"{-change:.0%} more error than"
+    return (f"Measured on this log's own {backtest['products']:,} launches ({backtest['first_sold'][0]} to "
+            f"{backtest['first_sold'][1]}): {verdict} assuming the median new product (WAPE {ours:.2f} vs {naive:.2f}).")
 
 
 def demand_eval(workspace: Workspace, log=None, *, start: str = "2011-03-01", end: str = "2011-09-30", weeks: int = 8,

@@ -156,6 +156,14 @@ def central_products(vectors: np.ndarray, labels: np.ndarray) -> dict[int, int]:
     return central
 
 
+def stored_clusters(vectors: np.ndarray, texts: list[str], cache_dir: Path, method: str = "hdbscan", k: int | None = None,
+                    assign_outliers: bool = True) -> Clusters | None:
+    """The clusters kept in ``cache_dir`` for these vectors and settings, or None (nothing is computed)."""
+    if not (cache_dir / f"{array_key(vectors, method, k, assign_outliers)}.npz").is_file():
+        return None
+    return cluster_products(vectors, texts, method, k, assign_outliers, cache_dir)
+
+
 def cluster_products(vectors: np.ndarray, texts: list[str], method: str = "hdbscan", k: int | None = None,
                      assign_outliers: bool = True, cache_dir: Path | None = None) -> Clusters:
     """Clusters, names and centres in one call (see :func:`cluster_labels`).

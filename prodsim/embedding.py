@@ -31,7 +31,10 @@ class TextTemplate:
         description_words: the description is cut to its first words (it is often boilerplate).
     """
 
-    fields: tuple[str, ...] = ("title", "brand", "category", "description")
+    # The category is left out by default: "similar" means alike in what products are, not in where they are
+    # filed (a misfiled product would be pulled towards its wrong category), and maps and groups can then use
+    # the same vectors as the neighbours, with no second pass of the model.
+    fields: tuple[str, ...] = ("title", "brand", "description")
     description_words: int = 30
 
     def render(self, products: pd.DataFrame) -> list[str]:

@@ -93,11 +93,22 @@ def place_by_neighbours(mapped_vectors: np.ndarray, mapped_coordinates: np.ndarr
     return np.einsum("nk,nkc->nc", weights, mapped_coordinates[rows]).astype(np.float32)
 
 
+def _projection_path(workspace: Workspace, vectors: np.ndarray, config: ProjectionConfig) -> Path:
+    return workspace.path / "projections" / f"{array_key(vectors, config)}.npy"
+
+
+def stored_projection(workspace: Workspace, vectors: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> np.ndarray | None:
+    """The map kept for these vectors, or None when it was never drawn."""
+    path = _projection_path(workspace, vectors, config)
+    return np.load(path) if path.is_file() else None
+
+
 def project_workspace(workspace: Workspace, vectors: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> np.ndarray:
     """The workspace's map for these vectors, computed once and then read from ``projections/``."""
-    path = workspace.path / "projections" / f"{array_key(vectors, config)}.npy"
-    if path.is_file():
-        return np.load(path)
+    stored = stored_projection(workspace, vectors, config)
+    if stored is not None:
+        return stored
+    path = _projection_path(workspace, vectors, config)
     coordinates = umap_project(vectors, config)
     buffer = io.BytesIO()
     np.save(buffer, coordinates)

@@ -70,10 +70,10 @@ def root(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def demo_workspace(root):
-    """The demo catalog ingested into a fresh workspace."""
-    from prodsim.ingest import ingest
+    """The demo catalog as a first start adds it: products, drawn photos and purchase log, in a fresh workspace."""
+    from prodsim.demo import add_demo
 
-    return ingest(DEMO_CATALOG, workspace_dir=root / "demo", name="Demo").workspace
+    return add_demo(root)
 
 
 @pytest.fixture(scope="session")

@@ -26,8 +26,18 @@ class NavigationOnlyPagesManager:
         return manager
 
 
+def wait_for_background_work(at: AppTest) -> AppTest:
+    """Waits for the app's background jobs (reading, map, groups), then redraws the page as its panel would."""
+    from prodsim.jobs import runner
+
+    runner().wait_all(timeout=600)
+    return at.run()
+
+
 @pytest.fixture
 def app(root, monkeypatch):
+    """The app on a first start; the demo is added but not read in the background (tests read it when they need to)."""
+    monkeypatch.setenv("PRODSIM_PREPARE_DEMO", "0")
     monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", NavigationOnlyPagesManager)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
     at.run()
@@ -41,8 +51,8 @@ def texts(at) -> str:
 
 def test_home_opens_on_the_demo_catalog(app):
     assert app.title[0].value == "Demo catalog"
-    assert [m.value for m in app.metric][:2] == ["244", "0 of 244"]
-    assert app.button(key="home_embed").label == "Read 244 products"
+    assert [m.value for m in app.metric] == ["244", "244 of 244", "0 of 244"]
+    assert app.button(key="home_embed").label == "Read 244 products and 244 photos"
     import torch
 
     from prodsim.encoders.device import RUNTIME_NAMES
@@ -54,9 +64,53 @@ def test_home_opens_on_the_demo_catalog(app):
 def test_home_embeds_then_says_all_products_are_read(app):
     app.button(key="home_embed").click().run()
     assert not app.exception
+    wait_for_background_work(app)
+    assert not app.exception
     assert "All 244 products have been read" in texts(app)
-    assert "Read 242 products and 0 photos" in texts(app)  # two listings share one text
+    assert "Read 242 products and 244 photos" in texts(app)  # two listings share one text
     assert app.metric[2].value == "244 of 244"
+    photos = [image for image in app.get("image") if "data:image/jpeg" in str(image.proto)]
+    assert len(photos) >= 5  # the showcase: a product and its four most similar products, with their photos
+
+
+def test_first_start_reads_the_demo_in_the_background_and_shows_results(root, monkeypatch):
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", NavigationOnlyPagesManager)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert any("Reading 'Demo catalog'" in m.value for m in at.markdown)
+    assert at.button(key="job_cancel_demo-catalog")
+    wait_for_background_work(at)
+    assert not at.exception and "All 244 products have been read" in texts(at)
+    at.switch_page("pages/map.py").run()
+    assert not at.exception and "244 products. Drag a lasso" in texts(at)  # the map was drawn in the same background job
+
+
+def test_cancel_stops_background_reading_and_continue_picks_it_up(app, monkeypatch):
+    import threading
+
+    from prodsim import api
+    from prodsim.errors import Cancelled
+
+    started, calls = threading.Event(), []
+
+    def slow_prepare(workspace, text, image, *, grouping, progress, should_stop):
+        calls.append(1)
+        started.set()
+        for done in range(10_000):
+            if should_stop():
+                raise Cancelled(f"Reading was cancelled after {done:,} of 10,000 products; those are kept.")
+            progress("Reading product texts", done, 10_000)
+            threading.Event().wait(0.01)
+        return {}
+
+    monkeypatch.setattr(api, "prepare", slow_prepare)
+    app.button(key="home_embed").click().run()
+    assert started.wait(10) and app.button(key="job_cancel_demo-catalog")
+    app.button(key="job_cancel_demo-catalog").click().run()
+    wait_for_background_work(app)
+    assert "Reading was cancelled after" in " ".join(w.value for w in app.warning)
+    app.button(key="job_continue_demo-catalog").click().run()
+    assert len(calls) == 2
 
 
 def test_catalog_page_lists_and_filters_products(app):
@@ -127,16 +181,18 @@ def test_sidebar_switches_workspace_and_keeps_it_in_the_url(app, root):
     assert app.title[0].value == "Buy.com offers" and app.query_params["ws"] == "buy"
 
 
-def test_home_settings_are_saved_in_the_workspace_and_change_what_is_read(app, root):
+def test_home_settings_are_saved_in_the_workspace_and_change_what_is_read(read_demo, root):
     from prodsim.settings import load_settings
     from prodsim.workspace import Workspace
 
+    app = read_demo.run()
+    assert "All 244 products have been read" in texts(app)
     app.multiselect(key="home_template_fields").set_value(["title"])
     app.button(key="home_save_settings").click().run()
     assert not app.exception
     settings = load_settings(Workspace(root / "demo-catalog"))
     assert settings.template_fields == ("title",)
-    assert app.button(key="home_embed").label == "Read 244 products"  # every title is distinct
+    assert app.button(key="home_embed").label == "Read 244 products"  # new texts (every title is distinct); photos are kept
     assert "template_fields" in str(Workspace(root / "demo-catalog").history()[0]["details"])
 
 
@@ -148,7 +204,7 @@ def test_a_broken_model_path_is_explained_and_the_default_is_used(app, root, tmp
     app.run()
     assert not app.exception
     assert f"{tmp_path} is not a model folder" in texts(app)
-    assert app.button(key="home_embed").label == "Read 244 products"
+    assert app.button(key="home_embed").label == "Read 244 products and 244 photos"
 
 
 @pytest.mark.datasets
@@ -164,11 +220,11 @@ def test_sidebar_can_point_at_another_workspaces_folder(app, tmp_path):
 
 
 @pytest.fixture
-def read_demo(app, root, text_encoder):
+def read_demo(app, root, text_encoder, image_encoder):
     """The app on the demo catalog after its products were read."""
     from prodsim import api
 
-    api.embed(api.Workspace(root / "demo-catalog"), text_encoder)
+    api.prepare(api.Workspace(root / "demo-catalog"), text_encoder, image_encoder, grouping=False)
     return app
 
 
@@ -193,7 +249,7 @@ def test_neighbours_page_explains_a_stale_bookmark(read_demo):
 def test_neighbours_page_without_read_products_says_what_to_do(app):
     app.switch_page("pages/neighbours.py").run()
     assert not app.exception
-    assert "Read them all on the Home page first" in texts(app)
+    assert "They read every product once" in texts(app) and app.button(key="guide_read").label == "Read 244 products and 244 photos"
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -271,6 +327,8 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
 
     app = read_demo
     app.switch_page("pages/map.py").run()
+    assert not app.exception and any("Reading 'Demo catalog'" in m.value for m in app.markdown)  # map and groups: once
+    wait_for_background_work(app)
     assert not app.exception
     assert "244 products. Drag a lasso" in texts(app)
     app.toggle(key="map_3d").set_value(True).run()
@@ -337,8 +395,10 @@ def test_insights_page_recommends_with_reasons_hints_demand_and_sums_sales(read_
     app = read_demo
     app.switch_page("pages/insights.py").run()
     assert not app.exception
+    wait_for_background_work(app)  # its sales-per-group tab drew the suggested groups in the background
     said = texts(app)
     assert "Log **demo_behaviour.csv**" in said
+    assert "Measured on this log's own" in said or "too few launches with 8 complete weeks" in said  # never another log's figures
     assert "SHIPPING" in said and "negative quantities" in said  # the demo log's charges and returns are reported
     reasons = [c.value for c in app.caption if c.value.startswith(("Similar product:", "Bought together:"))]
     assert len(reasons) >= 6

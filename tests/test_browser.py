@@ -83,7 +83,11 @@ def page(server):
 def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
     page.goto(server)
     page.get_by_role("heading", name="Demo catalog").wait_for()
-    page.get_by_text("Read 244 products").wait_for()
+    page.get_by_text("Reading 'Demo catalog'").wait_for()  # a first start reads the demo in the background
+    page.screenshot(path=ARTIFACTS / "01a-first-start-reading.png", full_page=True)
+    page.get_by_text("All 244 products have been read").wait_for(timeout=300_000)
+    page.get_by_text("Products most like this one").wait_for()
+    wait_for_photos(page, 5)
     page.screenshot(path=ARTIFACTS / "01-home-demo.png", full_page=True)
 
     page.goto(f"{server}/catalog")
@@ -113,7 +117,7 @@ def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
 
     page.get_by_role("link", name="Home").click()
     page.get_by_role("button", name="Read 1,050 products and 1,047 photos").click()
-    page.get_by_text("Looking at photos").wait_for()
+    page.get_by_text(re.compile("^Looking at photos: ")).wait_for(timeout=180_000)
     page.screenshot(path=ARTIFACTS / "06-reading-progress.png", full_page=True)
     page.get_by_text("All 1,050 products have been read by MiniLM-L6 · EfficientNet-Lite0").wait_for(timeout=180_000)
     page.screenshot(path=ARTIFACTS / "07-home-read.png", full_page=True)
@@ -145,12 +149,16 @@ def lasso(page, fractions: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
+def wait_for_photos(page, count: int) -> None:
+    """Waits until ``count`` product photos (JPEG thumbnails, not placeholders) have loaded on the page."""
+    page.wait_for_function("""n => [...document.querySelectorAll("img")].filter(
+        i => i.complete && i.naturalWidth > 0 && i.currentSrc.includes("image/jpeg")).length >= n""", arg=count, timeout=60_000)
+
+
 def read_demo(page, url: str) -> None:
-    """Reads the demo catalog from the Home page of a fresh server."""
+    """Opens a fresh server, which reads the demo in the background, and waits until its products are read."""
     page.goto(url)
-    page.get_by_role("button", name="Read 244 products").click()
-    page.get_by_text("All 244 products have been read").wait_for(timeout=180_000)
-    page.wait_for_timeout(2000)  # the page reruns once more after reading; a click during it is lost
+    page.get_by_text("All 244 products have been read").wait_for(timeout=300_000)
 
 
 def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
@@ -228,20 +236,24 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
                 groups.nth(0).locator("summary").click()
             groups.nth(0).get_by_role("button", name=re.compile("^Accept")).wait_for()
 
+        def header(number: int) -> str:
+            return groups.nth(number).locator("summary").inner_text()
+
         settle()
-        before = reviewed_count()
+        before, first = reviewed_count(), header(0)
         open_first_group()
         groups.nth(0).get_by_label("Name", exact=True).fill("Kitchen & coffee")
         groups.nth(0).get_by_label("Name", exact=True).press("Enter")
         settle()
         groups.nth(0).get_by_role("button", name=re.compile("^Accept .* as 'Kitchen & coffee'")).click()
         settle()
-        wait_until(lambda: reviewed_count() > before)
-        before = reviewed_count()
+        # The accepted group leaves the list; the next Accept must hit another group, not its stale button.
+        wait_until(lambda: reviewed_count() > before and header(0) != first)
+        before, second = reviewed_count(), header(0)
         open_first_group()
         groups.nth(0).get_by_role("button", name=re.compile("^Accept")).click()
         settle()
-        wait_until(lambda: reviewed_count() > before)
+        wait_until(lambda: reviewed_count() > before and header(0) != second)
         page.get_by_role("tab", name="Reviewed categories").click()
         page.get_by_text(re.compile("^Kitchen & coffee —")).click()
         page.get_by_role("button", name="Merge").first.click()

@@ -127,7 +127,9 @@ def test_cli_embed_reuses_the_cache_across_processes(demo_workspace):
     (first, first_progress), (second, second_progress) = run(), run()
     assert first["text_encoded"] == distinct and f"Reading product texts: {distinct} of {distinct}" in first_progress
     assert (second["text_encoded"], second["text_cached"]) == (0, 244) and "Reading product texts" not in second_progress
-    assert first["text_model"].startswith("MiniLM-L6|text|") and first["text_dim"] == 384 and first["image_model"] is None
+    assert first["text_model"].startswith("MiniLM-L6|text|") and first["text_dim"] == 384
+    assert first["image_model"].startswith("EfficientNet-Lite0|image|")  # the demo has photos
+    assert (first["images_encoded"], second["images_encoded"], second["images_cached"]) == (244, 0, 244)
 
 
 def test_settings_persist_and_reject_bad_values(demo_workspace):
@@ -137,7 +139,7 @@ def test_settings_persist_and_reject_bad_values(demo_workspace):
     save_settings(demo_workspace, WorkspaceSettings(template_fields=("title", "brand"), description_words=5, image_weight=0.2))
     again = load_settings(demo_workspace)
     assert (again.template_fields, again.description_words, again.image_weight) == (("title", "brand"), 5, 0.2)
-    assert api.model_specs(demo_workspace) == ("minilm-l6", None)
+    assert api.model_specs(demo_workspace) == ("minilm-l6", "efficientnet-lite0")  # the demo has photos: used by default
     for bad, message in [({"image_weight": 2.0}, "between 0 and 1"), ({"template_fields": ("price",)}, "must be made of")]:
         with pytest.raises(BadInputError, match=message):
             save_settings(demo_workspace, WorkspaceSettings(**bad))

@@ -62,13 +62,28 @@ def test_demand_eval_similar_products_beat_the_median_new_product(retail):
 
 
 @pytest.mark.datasets
+def test_demand_backtest_is_measured_on_the_log_itself(retail):
+    from prodsim.insights.demand import MIN_BACKTEST_PRODUCTS, backtest
+
+    workspace, log = retail
+    events, _ = api.read_behaviour(workspace, log)
+    result = backtest(events, workspace.products(), api.product_matrix(workspace))
+    assert result["products"] >= MIN_BACKTEST_PRODUCTS
+    assert events["timestamp"].min() < pd.Timestamp(result["first_sold"][0]) < pd.Timestamp(result["first_sold"][1]) < events["timestamp"].max()
+    assert result["similarity"]["wape"] < result["naive"]["wape"]
+    sentence = api.backtest_sentence(result)
+    assert f"this log's own {result['products']:,} launches" in sentence and "less error" in sentence
+    assert backtest(events.head(50), workspace.products(), api.product_matrix(workspace)) is None  # too short to measure
+
+
+@pytest.mark.datasets
 def test_log_report_counts_returns_service_codes_and_unknown_ids(retail):
     workspace, log = retail
     report = api.attach_behaviour(workspace, log, name=log.name)
     said = " ".join(report.messages())
     assert report.returns > 0 and "returns" in said
     assert report.service_rows > 0 and "POST" in report.service_examples
-    assert report.used + report.unknown_products + report.service_rows == report.rows  # every row accounted for
+    assert report.used + report.dropped() == report.rows  # every row accounted for, once
     events, saved = api.behaviour_log(workspace)
     assert len(events) == report.used and saved["returns"] == report.returns
     assert (events.loc[events["quantity"] < 0, "event"] == "return").all()
@@ -102,6 +117,20 @@ def test_bad_logs_are_refused_and_nothing_is_written(demo_workspace, log, messag
     with pytest.raises(BadInputError, match=message):
         api.attach_behaviour(demo_workspace, log.encode(), name="log.csv")
     assert tree_digest(demo_workspace.path) == before
+
+
+def test_every_dropped_or_changed_row_is_counted_and_said(demo_workspace):
+    log = ("user,product,time,qty\n1,DEMO-0001,2024-01-02,2\n2,DEMO-0002,2024-01-02,0\n3,DEMO-0003,2024-01-02,lots\n"
+           "4,DEMO-0004,2024-01-02,inf\n5,DEMO-0005,2024-01-02,\n6,DEMO-0006,2024-01-02,\"1,200\"\n7,DEMO-0007,never,1\n"
+           "8,NOPE-1,2024-01-02,1\n" + "".join(f"9,DEMO-001{i},2024-01-03,1\n" for i in range(3)))
+    events, report = api.read_behaviour(demo_workspace, log.encode(), name="log.csv")
+    assert report.rows == 11 and report.used == 6 and report.used + report.dropped() == report.rows
+    assert (report.zero_quantity, report.bad_quantities, report.bad_timestamps, report.unknown_products) == (1, 2, 1, 1)
+    assert sorted(report.bad_quantity_examples) == ["inf", "lots"] and report.no_quantity == 1
+    quantities = events.set_index("product")["quantity"].to_dict()
+    assert {k: quantities[k] for k in ("DEMO-0001", "DEMO-0005", "DEMO-0006")} == {"DEMO-0001": 2.0, "DEMO-0005": 1.0, "DEMO-0006": 1200.0}
+    said = " ".join(report.messages())
+    assert "1 rows have a quantity of 0" in said and "'lots'" in said and "1 rows have no quantity; each counts as one unit" in said
 
 
 def test_returns_are_said_and_subtracted_from_launch_sales(demo_workspace):

@@ -54,6 +54,14 @@ class LogReport:
     returns: int = 0
     no_user: int = 0
     bad_timestamps: int = 0
+    zero_quantity: int = 0
+    bad_quantities: int = 0
+    bad_quantity_examples: list[str] = field(default_factory=list)
+    no_quantity: int = 0  # rows with an empty quantity, counted as one unit
+
+    def dropped(self) -> int:
+        """Rows not used, each counted once (unknown product, service code, timestamp, quantity, zero quantity)."""
+        return (self.unknown_products + self.service_rows + self.bad_timestamps + self.bad_quantities + self.zero_quantity)
 
     def messages(self) -> list[str]:
         """One sentence per thing a person should know, most important first."""
@@ -71,6 +79,13 @@ class LogReport:
             said.append(f"{self.no_user:,} rows have no user id: they count as sales but not in anyone's history.")
         if self.bad_timestamps:
             said.append(f"{self.bad_timestamps:,} rows have a timestamp that could not be read; they are not used.")
+        if self.bad_quantities:
+            said.append(f"{self.bad_quantities:,} rows have a quantity that is not a number (e.g. "
+                        f"{', '.join(map(repr, self.bad_quantity_examples))}); they are not used.")
+        if self.zero_quantity:
+            said.append(f"{self.zero_quantity:,} rows have a quantity of 0; they are not used.")
+        if self.no_quantity:
+            said.append(f"{self.no_quantity:,} rows have no quantity; each counts as one unit.")
         return said
 
 
@@ -125,8 +140,11 @@ def read_log(raw: RawTable, mapping: dict[str, str | None], products: pd.DataFra
         bad = frame.loc[~parsed, mapping["timestamp"]].head(3).tolist()
         raise BadInputError(f"Only {parsed.mean():.0%} of the values in '{mapping['timestamp']}' read as dates or times "
                             f"(e.g. {', '.join(map(repr, bad))}); pick the column with the event time.")
-    quantity = (pd.to_numeric(frame[mapping["quantity"]], errors="coerce").fillna(1.0) if mapping.get("quantity")
-                else pd.Series(1.0, index=frame.index))
+    quantity_text = frame[mapping["quantity"]].str.strip() if mapping.get("quantity") else pd.Series("", index=frame.index)
+    quantity = parse_quantities(quantity_text)
+    no_quantity = (quantity_text == "") & bool(mapping.get("quantity"))
+    quantity[quantity_text == ""] = 1.0
+    bad_quantity = quantity.isna()
     product = frame[mapping["product"]].str.strip()
     rows = product_rows(pd.DataFrame({"product": product}), products)
     known = pd.Series(rows >= 0, index=frame.index)
@@ -137,7 +155,11 @@ def read_log(raw: RawTable, mapping: dict[str, str | None], products: pd.DataFra
     service = pd.Series(False, index=frame.index)
     service[known] = service_products(products)[rows[known.to_numpy()]]
     returns = quantity < 0
-    usable = known & ~service & parsed & (quantity != 0)
+    # Each unused row is counted under the first reason that applies, so the counts add up to the rows.
+    kept = known & ~service
+    reasons = {"bad_timestamps": kept & ~parsed, "bad_quantities": kept & parsed & bad_quantity,
+               "zero_quantity": kept & parsed & ~bad_quantity & (quantity == 0)}
+    usable = kept & parsed & ~bad_quantity & (quantity != 0)
     order = frame[mapping["order"]].str.strip() if mapping.get("order") else user + "@" + timestamp.astype(str)
     events = pd.DataFrame({
         "user": user, "product": product, "timestamp": timestamp,
@@ -150,9 +172,18 @@ def read_log(raw: RawTable, mapping: dict[str, str | None], products: pd.DataFra
         first=str(events["timestamp"].min())[:10], last=str(events["timestamp"].max())[:10],
         unknown_products=int((~known).sum()), unknown_examples=_examples(product[~known]),
         service_rows=int(service.sum()), service_examples=_examples(product[service]),
-        returns=int((known & ~service & returns).sum()), no_user=int((events["user"] == "").sum()),
-        bad_timestamps=int((~parsed).sum()))
+        returns=int((usable & returns).sum()), no_user=int((events["user"] == "").sum()),
+        **{name: int(rows_.sum()) for name, rows_ in reasons.items()},
+        bad_quantity_examples=_examples(quantity_text[reasons["bad_quantities"]]), no_quantity=int((usable & no_quantity).sum()))
     return events, report
+
+
+def parse_quantities(text: pd.Series) -> pd.Series:
+    """Quantities as numbers: '3', '-2', '1,200' (thousands), '2.5'; NaN for words, ranges or infinity."""
+    cleaned = text.str.replace(r"^([+-]?\d{1,3}(?:,\d{3})+)(\.\d+)?$", lambda m: m.group(1).replace(",", "") + (m.group(2) or ""),
+                               regex=True)
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    return numbers.where(np.isfinite(numbers))
 
 
 def purchases(events: pd.DataFrame) -> pd.DataFrame:

@@ -101,3 +101,22 @@ def evaluate(events: pd.DataFrame, products: pd.DataFrame, vectors: np.ndarray, 
                      "mae": round(float(np.abs(truth - np.array(p)).mean()), 2)} for name, p in predictions.items()}
     return result | {"products": len(new), "weeks": weeks, "in_range": round(float(np.mean(inside)), 3),
                      "first_sold": [start, end]}
+
+
+MIN_BACKTEST_PRODUCTS = 20
+
+
+def backtest(events: pd.DataFrame, products: pd.DataFrame, vectors: np.ndarray, weeks: int = HORIZON_WEEKS) -> dict | None:
+    """:func:`evaluate` on the log's own launches: products first sold after its first ``weeks`` weeks and
+    early enough that their first ``weeks`` weeks are in it. None when fewer than MIN_BACKTEST_PRODUCTS qualify.
+
+    This is what a page may say about how good the hints are for *this* log.
+    """
+    if events.empty:
+        return None
+    first, last = events["timestamp"].min(), events["timestamp"].max()
+    start, end = first + pd.Timedelta(weeks=weeks), last - pd.Timedelta(weeks=weeks)
+    if start >= end:
+        return None
+    result = evaluate(events, products, vectors, str(start.date()), str(end.date()), weeks)
+    return result if result["products"] >= MIN_BACKTEST_PRODUCTS else None

@@ -1,0 +1,131 @@
+"""Long work in background threads: progress with time left, a cancel that keeps finished work.
+
+A :class:`JobRunner` (one per server process) runs each job in its own thread, keyed by what
+it works on, so a browser that changes page, reloads or closes does not stop the work, a
+second visitor sees the same job instead of starting another, and any page can show it.
+The work itself is an ordinary library call taking ``progress`` and ``should_stop``; what it
+finishes is kept on disk by that call, so a cancelled or failed job loses only its last step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prodsim.errors import Cancelled, ProdsimError
+from prodsim.progress import ProgressState, ProgressTracker
+
+log = logging.getLogger(__name__)
+Work = Callable[[Callable[[str, int, int], None], Callable[[], bool]], object]
+
+
+@dataclass
+class JobState:
+    """What a job is doing, for a progress line."""
+
+    status: str = "running"  # running, done, cancelled, failed
+    progress: ProgressState | None = None
+    message: str = ""  # the outcome, for people
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    @property
+    def running(self) -> bool:
+        """True until the work returned, was cancelled or failed."""
+        return self.status == "running"
+
+    def text(self) -> str:
+        """E.g. 'Reading product texts: 1,200 of 5,000 · 850/s · 5 s left'."""
+        if self.progress is None:
+            return "Starting…"
+        return self.progress.text()
+
+
+class Job:
+    """One piece of background work; see :class:`JobRunner`."""
+
+    def __init__(self, key: str, label: str, work: Work):
+        self.key, self.label = key, label
+        self.state = JobState()
+        self.result = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(work,), name=f"job-{label}", daemon=True)
+
+    def start(self) -> Job:
+        """Starts the thread; returns self."""
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        """Asks the work to stop at its next check (between batches or stages)."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> JobState:
+        """Blocks until the job ends (or ``timeout`` seconds pass); returns its state."""
+        self._thread.join(timeout)
+        return self.state
+
+    def _progress(self, state: ProgressState) -> None:
+        self.state.progress = state
+
+    def _run(self, work: Work) -> None:
+        try:
+            self.result = work(ProgressTracker(self._progress), self._stop.is_set)
+        except Cancelled as stop:
+            self.state.status, self.state.message = "cancelled", str(stop)
+        except ProdsimError as err:
+            self.state.status, self.state.message = "failed", str(err)
+        except Exception:  # a job must never die silently: the log keeps the trace, people get a reference
+            reference = uuid.uuid4().hex[:8]
+            log.exception("job %s failed (reference %s)", self.label, reference)
+            self.state.status = "failed"
+            self.state.message = f"Something went wrong on our side (reference {reference} in the server log). Finished steps are kept."
+        else:
+            self.state.status = "done"
+        finally:
+            self.state.finished = time.time()
+
+
+class JobRunner:
+    """The jobs of one process, by key (e.g. ``"prepare:<workspace folder>"``)."""
+
+    def __init__(self):
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+
+    def start(self, key: str, label: str, work: Work) -> Job:
+        """Starts ``work`` unless a job with this key is still running (that one is returned then)."""
+        with self._lock:
+            current = self._jobs.get(key)
+            if current is not None and current.state.running:
+                return current
+            self._jobs[key] = job = Job(key, label, work)
+        return job.start()
+
+    def get(self, key: str) -> Job | None:
+        """The latest job with this key (running or ended), or None."""
+        return self._jobs.get(key)
+
+    def wait_all(self, timeout: float | None = None) -> None:
+        """Blocks until every job that is running now has ended (tests and shutdown)."""
+        for job in list(self._jobs.values()):
+            job.wait(timeout)
+
+    def forget(self, key: str) -> None:
+        """Drops an ended job, so its outcome is no longer shown."""
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None and not job.state.running:
+                del self._jobs[key]
+
+
+_RUNNER = JobRunner()
+
+
+def runner() -> JobRunner:
+    """The jobs of this process (a server's browser sessions share it)."""
+    return _RUNNER
