@@ -110,8 +110,8 @@ if workspace is None:
 summary = workspace.summary()
 st.title(workspace.name)
 st.write("prodsim finds products that are alike: the same item listed by two sellers, variants in another size "
-         "or colour, and products that belong together. It reads each product's title, brand, category, "
-         "description and photo.")
+         "or colour, and products that belong together. It reads each product's title, brand, description "
+         "and photo.")
 metrics = st.container()
 counts = next_step(workspace)
 products_col, photos_col, read_col = metrics.columns(3)

@@ -84,6 +84,7 @@ class EmbedStats:
     images_cached: int = 0
     images_failed: list[str] = field(default_factory=list)  # product ids whose photo did not decode
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # things a person should know (e.g. a converted cache)
 
 
 def _encode_missing(encoder: Encoder, cache: VectorCache, keys: list[str], load_item: Callable[[int], object],
@@ -135,6 +136,7 @@ def embed_products(
     stats = EmbedStats(products=len(products))
     texts = template.render(products)
     text_cache = VectorCache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim)
+    _note_migration(text_cache, stats)
     text, stats.text_encoded = _encode_missing(
         text_encoder, text_cache, [text_key(t) for t in texts], texts.__getitem__, "Reading product texts", progress, should_stop)
     stats.text_cached = len(products) - stats.text_encoded
@@ -144,6 +146,7 @@ def embed_products(
         with_photo = [i for i, s in enumerate(shas) if s]
         suffix_of = _stored_suffixes(workspace)
         image_cache = VectorCache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim)
+        _note_migration(image_cache, stats)
         photo_vectors, stats.images_encoded = _encode_missing(
             image_encoder, image_cache, [shas[i] for i in with_photo],
             lambda j: workspace.image_path(shas[with_photo[j]], suffix_of.get(shas[with_photo[j]], ".jpg")).read_bytes(),
@@ -155,6 +158,12 @@ def embed_products(
         stats.images_failed = [products["id"].iloc[i] for i in with_photo if not has_image[i]]
     stats.seconds = round(time.perf_counter() - started, 3)
     return ProductVectors(products["id"].to_numpy(), text, image, has_image), stats
+
+
+def _note_migration(cache: VectorCache, stats: EmbedStats) -> None:
+    if cache.migrated:
+        stats.notes.append(f"The saved vectors of {cache.fingerprint.split('|')[0]} were converted to the new store "
+                           f"({len(cache):,} vectors); none had to be read again.")
 
 
 def _stored_suffixes(workspace: Workspace) -> dict[str, str]:

@@ -216,16 +216,19 @@ class ReviewStore:
             id, title, final_category, source (suggested / reviewed / moved / rejected), suggested.
         """
         groups = self.groups().set_index("group_id")
-        decided = self.assignments().set_index("product_id")
-        rows = []
-        for pid, title, suggestion in zip(products["id"], products["title"], suggested):
-            if pid in decided.index:
-                group = groups.loc[decided.at[pid, "group_id"]]
-                rejected = group["status"] == "rejected"
-                rows.append((pid, title, UNASSIGNED if rejected else group["name"], "rejected" if rejected else decided.at[pid, "source"], suggestion))
-            else:
-                rows.append((pid, title, suggestion, "suggested", suggestion))
-        return pd.DataFrame(rows, columns=["id", "title", "final_category", "source", "suggested"])
+        decided = self.assignments().drop_duplicates("product_id").set_index("product_id")
+        ids = products["id"].astype(str)
+        suggestion = pd.Series(suggested).reset_index(drop=True).astype(str)
+        group = ids.map(decided["group_id"]).reset_index(drop=True)  # NaN for products nobody decided on
+        status = group.map(groups["status"])
+        name = group.map(groups["name"])
+        source = ids.map(decided["source"]).reset_index(drop=True)
+        rejected = status == "rejected"
+        decided_rows = group.notna()
+        final = suggestion.where(~decided_rows, name).where(~rejected, UNASSIGNED)
+        source = source.where(decided_rows, "suggested").where(~rejected, "rejected")
+        return pd.DataFrame({"id": ids.to_numpy(), "title": products["title"].to_numpy(), "final_category": final.to_numpy(),
+                             "source": source.to_numpy(), "suggested": suggestion.to_numpy()})
 
 
 def _clean(name: str) -> str:

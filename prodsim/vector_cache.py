@@ -1,20 +1,34 @@
 """Vectors cached on disk by content, so nothing is embedded twice.
 
-One file per encoder fingerprint (model, weights version, precision, truncation) under
-``<workspace>/vectors/``; inside it, each vector is keyed by the SHA-1 of what was encoded
-(the rendered product text, or the photo's bytes). A changed row changes its key; an
-unchanged one is found again, whatever its position or product id.
+One folder per encoder fingerprint (model, weights version, precision, truncation) under
+``<workspace>/vectors/``; each vector is keyed by the SHA-1 of what was encoded (the rendered
+product text, or the photo's bytes). A changed row changes its key; an unchanged one is found
+again, whatever its position or product id.
+
+The store is append-only: every finished batch becomes one new chunk file (written to a
+temporary name and renamed), so embedding n items writes O(n) bytes and a process killed
+between batches keeps every finished one. Small chunks are merged level by level, as in a
+log-structured merge tree (FANOUT chunks of one level become one chunk of the next), so a
+folder holds a handful of files and each vector is rewritten about log_FANOUT(n / batch) times.
+A cache written by an older prodsim (one ``<stem>.npz`` file) is read as the first chunk.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
+import os
+import uuid
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from prodsim.workspace import atomic_write_bytes, atomic_write_json
+
+log = logging.getLogger(__name__)
+FANOUT = 16  # chunks of one level merged into one of the next
 
 
 def text_key(text: str) -> str:
@@ -29,6 +43,12 @@ def array_key(array: np.ndarray, *settings: object, length: int = 20) -> str:
     return digest.hexdigest()[:length]
 
 
+def _chunk_bytes(keys: np.ndarray, vectors: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, keys=keys.astype("S40"), vectors=vectors.astype(np.float32))
+    return buffer.getvalue()
+
+
 class VectorCache:
     """Content-keyed vectors of one encoder setting.
 
@@ -36,22 +56,52 @@ class VectorCache:
         folder: the workspace's vectors folder.
         fingerprint: the encoder's fingerprint.
         dim: vector length.
+
+    Attributes:
+        migrated: True when this opened a cache in the older one-file format (now the first chunk).
+        bytes_written: bytes this object wrote (chunks and merges), for tests and benchmarks.
     """
 
     def __init__(self, folder: Path, fingerprint: str, dim: int):
         self.fingerprint, self.dim = fingerprint, dim
         stem = hashlib.sha1(fingerprint.encode()).hexdigest()[:16]
-        self.path = folder / f"{stem}.npz"
+        self.folder = folder / stem
         self.info_path = folder / f"{stem}.json"
-        self._rows: dict[str, int] = {}
-        self._vectors = np.zeros((0, dim), dtype=np.float32)
-        if self.path.is_file():
-            with np.load(self.path, allow_pickle=False) as stored:
-                keys, self._vectors = stored["keys"], stored["vectors"]
-            self._rows = {str(k): i for i, k in enumerate(keys)}
+        self.migrated, self.bytes_written = False, 0
+        old = folder / f"{stem}.npz"
+        if old.is_file():  # prodsim before the chunked store: that file becomes the first chunk
+            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                os.replace(old, self.folder / f"chunk-0-{uuid.uuid4().hex}.npz")
+                self.migrated = True
+                log.info("vector cache %s converted to chunks (nothing re-embedded)", self.folder)
+            except FileNotFoundError:
+                pass  # another process converted it a moment ago
+        self._keys: list[np.ndarray] = []
+        self._vectors: list[np.ndarray] = []
+        if self.folder.is_dir():
+            from filelock import FileLock
+
+            with FileLock(str(self.folder) + ".lock"):  # not while another process merges chunks
+                for path in sorted(self.folder.glob("chunk-*.npz")):
+                    with np.load(path, allow_pickle=False) as stored:
+                        self._keys.append(stored["keys"].astype("S40"))
+                        self._vectors.append(stored["vectors"])
+        self._index, self._added_since = None, set()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._lookup_index())
+
+    def _lookup_index(self) -> pd.Index:
+        """pandas Index over every stored key (first copy wins), rebuilt on the first lookup after adds."""
+        if self._index is None or self._added_since:
+            self._added_since = set()
+            keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype="S40")
+            self._matrix = np.concatenate(self._vectors) if self._vectors else np.zeros((0, self.dim), np.float32)
+            index = pd.Index(keys)
+            unique = ~index.duplicated()  # two processes may have stored the same content
+            self._index, self._rows = index[unique], np.flatnonzero(unique)
+        return self._index
 
     def lookup(self, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Vectors for ``keys``.
@@ -59,23 +109,55 @@ class VectorCache:
         Returns:
             (vectors (n, dim) float32 with zero rows where missing, found (n,) bool).
         """
-        rows = np.array([self._rows.get(k, -1) for k in keys], dtype=np.int64)
-        found = rows >= 0
+        positions = self._lookup_index().get_indexer(np.asarray(keys, dtype="S40"))
+        found = positions >= 0
         out = np.zeros((len(keys), self.dim), dtype=np.float32)
-        out[found] = self._vectors[rows[found]]
+        out[found] = self._matrix[self._rows[positions[found]]]
         return out, found
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
-        """Stores new vectors and writes the file atomically (a cancelled run keeps what was saved)."""
-        new = [(k, v) for k, v in zip(keys, vectors) if k not in self._rows]
-        if not new:
+        """Stores the vectors of keys not stored yet as one new chunk (a cancelled run keeps what was saved)."""
+        keys_array = np.asarray(keys, dtype="S40")
+        # Filtered against the index of the last lookup and the keys added since, so a run of adds
+        # does not rebuild the index (an O(n) copy) after every batch.
+        index = self._index if self._index is not None else self._lookup_index()
+        new = (index.get_indexer(keys_array) < 0) & ~pd.Index(keys_array).duplicated()
+        new &= np.array([key not in self._added_since for key in keys_array.tolist()], dtype=bool)
+        if not new.any():
             return
-        start = len(self._vectors)
-        self._vectors = np.concatenate([self._vectors, np.stack([v for _, v in new]).astype(np.float32)])
-        for offset, (key, _) in enumerate(new):
-            self._rows[key] = start + offset
-        buffer = io.BytesIO()
-        np.savez(buffer, keys=np.array(list(self._rows), dtype="U40"), vectors=self._vectors)
-        atomic_write_bytes(self.path, buffer.getvalue())
-        atomic_write_json(self.info_path, {"fingerprint": self.fingerprint, "dim": self.dim, "count": len(self._rows)})
+        self._write(keys_array[new], np.asarray(vectors, dtype=np.float32)[new], level=0)
+        self._merge()
+        atomic_write_json(self.info_path, {"fingerprint": self.fingerprint, "dim": self.dim, "count": len(self)})
+
+    def _write(self, keys: np.ndarray, vectors: np.ndarray, level: int) -> Path:
+        data = _chunk_bytes(keys, vectors)
+        path = self.folder / f"chunk-{level}-{uuid.uuid4().hex}.npz"
+        atomic_write_bytes(path, data)
+        self.bytes_written += len(data)
+        self._keys.append(keys)
+        self._vectors.append(vectors)
+        self._added_since.update(keys.tolist())
+        return path
+
+    def _merge(self) -> None:
+        """Merges FANOUT chunks of a level into one of the next, level by level (under a lock: other processes add too)."""
+        from filelock import FileLock
+
+        with FileLock(str(self.folder) + ".lock"):
+            level = 0
+            while True:
+                chunks = sorted(p for p in self.folder.glob(f"chunk-{level}-*.npz"))
+                if len(chunks) < FANOUT:
+                    return
+                keys, vectors = [], []
+                for path in chunks:
+                    with np.load(path, allow_pickle=False) as stored:
+                        keys.append(stored["keys"].astype("S40"))
+                        vectors.append(stored["vectors"])
+                data = _chunk_bytes(np.concatenate(keys), np.concatenate(vectors))
+                atomic_write_bytes(self.folder / f"chunk-{level + 1}-{uuid.uuid4().hex}.npz", data)
+                self.bytes_written += len(data)
+                for path in chunks:  # the merged chunk is in place first: a crash here leaves duplicates, never a gap
+                    path.unlink()
+                level += 1
 

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
+from functools import lru_cache
+
 import pandas as pd
 
 from prodsim.errors import BadInputError
@@ -112,8 +114,35 @@ def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
         raise
 
 
+def _version(path: Path) -> tuple[str, int, int]:
+    """(path, modification time, size + inode): a rename in place gives a new inode, so a new version."""
+    stat = path.stat()
+    return str(path), stat.st_mtime_ns, (stat.st_ino << 40) ^ stat.st_size
+
+
+@lru_cache(maxsize=4)
+def _products_of(path: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """The product table of one file version; read once per process (a handful of versions kept)."""
+    return pd.read_parquet(path)
+
+
+@lru_cache(maxsize=64)
+def _text_of(path: str, mtime_ns: int, size: int) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=64)
+def _photo_column(path: str, mtime_ns: int, size: int) -> pd.Series:
+    return pd.read_parquet(path, columns=["image_sha1"])["image_sha1"]
+
+
 class Workspace:
-    """A catalog's folder on disk; cheap to construct, reads files on demand."""
+    """A catalog's folder on disk; cheap to construct, reads files on demand.
+
+    Files are written by atomic renames, so a file's (modification time, size) names its
+    version: ``products()`` and ``meta`` read each version once per process and then answer
+    from memory, which keeps a page's reruns and the sidebar free of file reads.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -130,8 +159,8 @@ class Workspace:
 
     @property
     def meta(self) -> dict:
-        """Contents of meta.json."""
-        return json.loads((self.path / META).read_text(encoding="utf-8"))
+        """Contents of meta.json (a fresh dict each time: callers may change it before writing it back)."""
+        return json.loads(_text_of(*_version(self.path / META)))
 
     @property
     def name(self) -> str:
@@ -154,8 +183,8 @@ class Workspace:
         return self.path / "vectors"
 
     def products(self) -> pd.DataFrame:
-        """The product table."""
-        return pd.read_parquet(self.path / PRODUCTS)
+        """The product table (a shallow copy of the one read for this file version: adding columns is safe)."""
+        return _products_of(*_version(self.path / PRODUCTS)).copy(deep=False)
 
     def quality(self) -> dict:
         """The last ingest's quality report."""
@@ -215,7 +244,7 @@ class Workspace:
 
     def summary(self) -> dict:
         """Counts for the sidebar and the home page (reads one column, not the whole table)."""
-        photos = pd.read_parquet(self.path / PRODUCTS, columns=["image_sha1"])["image_sha1"]
+        photos = _photo_column(*_version(self.path / PRODUCTS))
         return {
             "name": self.name,
             "slug": self.slug,

@@ -234,7 +234,10 @@ def test_neighbours_page_opens_on_the_product_in_the_url(read_demo):
     app.switch_page("pages/neighbours.py").run()
     assert not app.exception
     shown = texts(app)
-    assert "Brightfold Electric Kettle 1.7 l, Cream" in shown and "similarity **0.9" in shown
+    cards = [m.value for m in app.markdown if m.value.startswith("**")]
+    # The focused white kettle, then its most similar products: its colour variants come first.
+    assert cards[0] == "**Brightfold Electric Kettle 1.7 l, White**" and "Kettle" in cards[1] and "Kettle" in cards[2]
+    assert "Brightfold Electric Kettle 1.7 l, Cream" in shown and "similarity **0." in shown
     assert "Shared words and codes" in shown
 
 

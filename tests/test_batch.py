@@ -1,4 +1,4 @@
-"""The Ray Data pipeline on PriceRunner's 35k offers: same vectors as the app's own path, attached to a workspace."""
+"""The Ray Data pipeline on 15,000 of PriceRunner's offers: same vectors as the app's own path, attached to a workspace."""
 
 from __future__ import annotations
 
@@ -10,26 +10,34 @@ from conftest import DATASETS, tree_digest
 from prodsim import api, batch
 from prodsim.errors import BadInputError
 
-OFFERS = DATASETS / "pricerunner" / "offers.csv"
+ROWS = 15_000  # above the 10k index threshold used below; the whole 35k file took 2-7 min of CI here
 
 
 @pytest.fixture(scope="module")
-def shards(tmp_path_factory):
-    """PriceRunner's offers embedded by a local Ray (2 model workers), with an IVF-PQ index (built above 10k rows)."""
+def offers(tmp_path_factory):
+    """The first 15,000 PriceRunner offers as a catalog file."""
+    path = tmp_path_factory.mktemp("offers") / "offers.csv"
+    pd.read_csv(DATASETS / "pricerunner" / "offers.csv", dtype=str, keep_default_na=False).head(ROWS).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory, offers):
+    """The offers embedded by a local Ray (2 model workers), with an IVF-PQ index (built above 10k rows)."""
     pytest.importorskip("ray")
     import ray
 
     out = tmp_path_factory.mktemp("ray") / "vectors"
-    manifest = batch.embed_with_ray(str(OFFERS), out, workers=2, index_above=10_000)
+    manifest = batch.embed_with_ray(str(offers), out, workers=2, index_above=10_000)
     ray.shutdown()
     return out, manifest
 
 
 @pytest.mark.datasets
-def test_ray_vectors_equal_the_in_process_path(shards, text_encoder):
+def test_ray_vectors_equal_the_in_process_path(shards, offers, text_encoder):
     out, manifest = shards
-    products = api.ingest(OFFERS, workspace_dir=out.parent / "check").workspace.products()
-    assert manifest["rows"] == len(products) == 35_311 and manifest["workers"] == 2
+    products = api.ingest(offers, workspace_dir=out.parent / "check").workspace.products()
+    assert manifest["rows"] == len(products) == ROWS and manifest["workers"] == 2
     assert manifest["text_model"] == text_encoder.fingerprint and manifest["dim"] == 384
     table = batch.read_shards(out, ["id", "text_vector"])
     ray_vectors = pd.DataFrame(batch.vectors_of(table, "text_vector"), index=table.column("id").to_pylist())
@@ -37,24 +45,29 @@ def test_ray_vectors_equal_the_in_process_path(shards, text_encoder):
     local = text_encoder.encode(api.TextTemplate().render(sample))
     cosine = (ray_vectors.loc[sample["id"]].to_numpy() * local).sum(axis=1)
     print(f"Ray {manifest['rows_per_second']} rows/s; cosine to in-process on 2,000 rows: min {cosine.min():.5f}, mean {cosine.mean():.6f}")
-    assert cosine.min() >= 0.999
+    if text_encoder.precision == "int8":
+        # Dynamic int8 scales activations per batch, so a text's vector moves a little with the texts batched
+        # beside it (measured on ONNX Runtime int8: min 0.986, mean 0.996); every other path is batch-independent.
+        assert cosine.mean() >= 0.995 and cosine.min() >= 0.97
+    else:
+        assert cosine.min() >= 0.999  # measured 0.99996 (bf16)
 
 
 @pytest.mark.datasets
-def test_attached_shards_fill_the_cache_and_serve_the_index(shards, monkeypatch, root):
+def test_attached_shards_fill_the_cache_and_serve_the_index(shards, offers, monkeypatch, root):
     out, manifest = shards
     assert manifest["index"]["kind"] == "ivfpq" and (out / batch.INDEX_FILE).is_file()
-    workspace = api.ingest(OFFERS, workspace_dir=root / "pricerunner").workspace
+    workspace = api.ingest(offers, workspace_dir=root / "pricerunner").workspace
     attached = batch.attach(workspace, out)
-    assert attached["products_covered"] == attached["products"] == 35_311
-    assert attached["index"].startswith("attached (35,311 vectors, 0 not")
+    assert attached["products_covered"] == attached["products"] == ROWS
+    assert attached["index"].startswith(f"attached ({ROWS:,} vectors, 0 not")
     text = api.load_text_encoder()
-    assert api.cached_counts(workspace, text)["texts_cached"] == 35_311  # no model runs when the app opens it
+    assert api.cached_counts(workspace, text)["texts_cached"] == ROWS  # no model runs when the app opens it
     monkeypatch.setenv("PRODSIM_EXACT_LIMIT", "10000")
     similarity = api.similarity(workspace, text)
     assert not similarity.index.exact  # the shard index, remapped to the workspace's rows
     monkeypatch.delenv("PRODSIM_EXACT_LIMIT")
-    exact = api.similarity(workspace, text)  # 35k rows: every product scored
+    exact = api.similarity(workspace, text)  # below the exact limit: every product scored
     assert exact.index.exact
     rows = np.random.default_rng(0).choice(len(workspace.products()), 20, replace=False)
     overlap = [len(set(similarity.neighbours(r, k=10)["candidate"]) & set(exact.neighbours(r, k=10)["candidate"])) / 10 for r in rows]

@@ -84,6 +84,7 @@ def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
     page.goto(server)
     page.get_by_role("heading", name="Demo catalog").wait_for()
     page.get_by_text("Reading 'Demo catalog'").wait_for()  # a first start reads the demo in the background
+    page.get_by_text(re.compile(r"^(Reading product texts|Looking at photos|Drawing the map|Finding groups): ")).wait_for()
     page.screenshot(path=ARTIFACTS / "01a-first-start-reading.png", full_page=True)
     page.get_by_text("All 244 products have been read").wait_for(timeout=300_000)
     page.get_by_text("Products most like this one").wait_for()
