@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -41,15 +44,22 @@ def hover_text(row: int) -> str:
     details = [str(products["brand"][row])] if products["brand"][row] else []
     if pd.notna(products["price"][row]):
         details.append(f"{products['price'][row]:,.2f}")
-    return "<br>".join([f"<b>{products['title'][row][:70]}</b>", " · ".join(details), values[row]]).replace("<br><br>", "<br>")
+    return "<br>".join([f"<b>{html.escape(products['title'][row][:70])}</b>", html.escape(" · ".join(details)),
+                        html.escape(values[row])]).replace("<br><br>", "<br>")
 
 
 figure = go.Figure()
 if three_d:
     coordinates = ui.map_3d(workspace, view.vectors)
-for value in values.value_counts().index:
-    rows = values.index[values == value]
-    common = {"mode": "markers", "name": value[:40], "customdata": list(rows), "text": [hover_text(r) for r in rows],
+layers = api.map_layers(coordinates)
+if layers.sampled and not three_d:  # every product as density, a sample as points
+    figure.add_trace(go.Heatmap(z=np.log1p(layers.density), x=(layers.x_edges[:-1] + layers.x_edges[1:]) / 2,
+                                y=(layers.y_edges[:-1] + layers.y_edges[1:]) / 2, colorscale="Greys", showscale=False,
+                                hoverinfo="skip", zsmooth="best", opacity=0.55))
+shown = values.iloc[layers.rows]
+for value in shown.value_counts().index:
+    rows = shown.index[shown == value].to_numpy()
+    common = {"mode": "markers", "name": value[:40], "customdata": rows.tolist(), "text": [hover_text(r) for r in rows],
               "hovertemplate": "%{text}<extra></extra>"}
     marker = {"size": sizes if isinstance(sizes, float) else sizes[rows], "opacity": 0.8}
     if three_d:
@@ -60,19 +70,20 @@ for value in values.value_counts().index:
 hidden = {"visible": False}
 figure.update_layout(height=620, margin={"l": 0, "r": 0, "t": 10, "b": 0}, dragmode="lasso", legend={"itemsizing": "constant"},
                      xaxis=hidden, yaxis=hidden, scene={"xaxis": hidden, "yaxis": hidden, "zaxis": hidden})
+sample_note = (f" Shown as density, with {len(layers.rows):,} sample points; a region you draw selects every product in it."
+               if layers.sampled else "")
 if three_d:
     st.plotly_chart(figure, key="map_chart_3d")
-    st.caption(f"{len(products):,} products in 3-D: drag to turn, scroll to zoom. Switch 3-D off to select products.")
+    st.caption(f"{len(products):,} products in 3-D: drag to turn, scroll to zoom. Switch 3-D off to select products.{sample_note}")
     st.stop()
 event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map_chart")
 text, image = ui.encoders_for(workspace)
 with_photos = ui.hover_photos(workspace, api.workspace_state(workspace, text, image))
 st.caption(f"{len(products):,} products. Drag a lasso or a box around points to list them below."
-           + (" Point at a product to see its photo." if with_photos else ""))
+           + (" Point at a product to see its photo." if with_photos else "") + sample_note)
 
-selected = sorted({int(p["customdata"]) for p in event.selection.get("points", []) if p.get("customdata") is not None}) \
-    if event and event.selection else []
-if not selected:
+selected = api.selected_rows(coordinates, event.selection) if event and event.selection else np.zeros(0, dtype=int)
+if not len(selected):
     st.info("Select products on the map to see them here, export them, or put them into a category.")
     ui.report_button(workspace, view.vectors, key="map_report")
     st.stop()

@@ -27,6 +27,8 @@ from prodsim.pair_labels import LABELS, PairLabels
 from prodsim.review import ReviewStore
 from prodsim.settings import TEMPLATE_FIELDS, WorkspaceSettings, load_settings, save_settings
 from prodsim.demo import demo_for_new_root
+from prodsim.mapview import map_layers, selected_rows
+from prodsim.product_search import PICKER_LIMIT, find_products
 from prodsim.workspace import Workspace, default_root, list_workspaces, read_only, slugify
 
 __all__ = [
@@ -35,7 +37,7 @@ __all__ = [
     "ReviewStore", "small_thumbnail_uris", "split_group", "truth_column",
     "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "showcase_product", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
-    "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "cached_counts", "default_root", "embed",
+    "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "selected_rows", "PICKER_LIMIT", "find_products", "cached_counts", "default_root", "embed",
     "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
 ]
@@ -341,7 +343,7 @@ def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, e
 
     from prodsim.clustering import agreement, cluster_labels
     from prodsim.training import MODEL_FILE, FinetuneConfig, staged_model_dir
-    from prodsim.training.categories import category_pairs
+    from prodsim.training.categories import VectorScores, category_pairs
     from prodsim.training.finetune import finetune_text_encoder
     from prodsim.workspace import atomic_write_json, now_iso
 
@@ -352,8 +354,8 @@ def finetune_categories(workspace: Workspace, column: str, out: str | Path, *, e
         raise BadInputError(f"{base.label} cannot be fine-tuned here; choose a Hugging Face text model for this workspace.")
     texts = grouping_template(workspace).render(workspace.products())
     vectors = base.encode(texts)
-    scores = vectors @ vectors.T
-    train, valid, held_out = category_pairs(truth, scores)
+    scores = VectorScores(vectors)  # pairs on demand: no n x n matrix
+    train, valid, held_out = category_pairs(truth, vectors)
     categories = truth.fillna("").astype(str).to_numpy()
     config = FinetuneConfig(epochs=epochs) if epochs else FinetuneConfig()
 

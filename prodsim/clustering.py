@@ -201,28 +201,32 @@ def agreement(labels: np.ndarray, truth: pd.Series) -> dict[str, float]:
             "nmi": float(normalized_mutual_info_score(truth[known], labels[known]))}
 
 
-def misfiled_products(vectors: np.ndarray, categories: pd.Series, k: int = 10) -> pd.DataFrame:
+def misfiled_products(vectors: np.ndarray, categories: pd.Series, k: int = 10, progress=None) -> pd.DataFrame:
     """Products whose nearest neighbours mostly carry another category.
+
+    Every product's ``k`` nearest come from one batch search (exact up to 20k products, an
+    HNSW graph above), and the votes are summed in one sparse matrix, so 100k products take
+    seconds, not an n x n comparison.
 
     Returns:
         Rows ``row, category, suggested, confidence`` (share of similarity-weighted neighbour
         votes for the suggested category), most confident first.
     """
-    from prodsim.index import ExactIndex
+    from scipy import sparse
 
-    categories = categories.fillna("").astype(str).reset_index(drop=True)
-    scores, rows = ExactIndex().fit(vectors).search(vectors, k + 1)
-    found = []
-    for i in range(len(vectors)):
-        if not categories[i]:
-            continue
-        keep = rows[i] != i
-        votes = pd.Series(np.maximum(scores[i][keep], 0), index=categories.to_numpy()[rows[i][keep]]).groupby(level=0).sum()
-        votes = votes.drop("", errors="ignore")
-        if votes.empty:
-            continue
-        best = votes.idxmax()
-        if best != categories[i]:
-            found.append({"row": i, "category": categories[i], "suggested": best, "confidence": float(votes[best] / votes.sum())})
-    return pd.DataFrame(found, columns=["row", "category", "suggested", "confidence"]).sort_values(
-        "confidence", ascending=False).reset_index(drop=True)
+    from prodsim.index import nearest_neighbours
+
+    codes, names = pd.factorize(categories.fillna("").astype(str).reset_index(drop=True))
+    empty = int(np.flatnonzero(names == "")[0]) if (names == "").any() else -1
+    scores, rows = nearest_neighbours(vectors, k, progress=progress)
+    valid = (rows >= 0) & (codes[np.maximum(rows, 0)] != empty)
+    weights = np.where(valid, np.maximum(scores, 0), 0.0).ravel()
+    votes = sparse.csr_matrix((weights, (np.repeat(np.arange(len(vectors)), rows.shape[1]), codes[np.maximum(rows, 0)].ravel())),
+                              shape=(len(vectors), len(names)))
+    best = np.asarray(votes.argmax(axis=1)).ravel()
+    total = np.asarray(votes.sum(axis=1)).ravel()
+    top = np.asarray(votes.max(axis=1).toarray()).ravel()
+    flagged = np.flatnonzero((codes != empty) & (total > 0) & (best != codes))
+    found = pd.DataFrame({"row": flagged, "category": names[codes[flagged]], "suggested": names[best[flagged]],
+                          "confidence": top[flagged] / total[flagged]})
+    return found.sort_values("confidence", ascending=False, kind="stable").reset_index(drop=True)

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from functools import lru_cache
+
 from prodsim.encoders.base import Encoder
 from prodsim.errors import Cancelled
-from prodsim.vector_cache import VectorCache, text_key
+from prodsim.vector_cache import VectorCache, open_cache, text_key
 from prodsim.workspace import Workspace
 
 StageProgress = Callable[[str, int, int], None]
@@ -134,18 +136,18 @@ def embed_products(
     started = time.perf_counter()
     products = workspace.products()
     stats = EmbedStats(products=len(products))
-    texts = template.render(products)
-    text_cache = VectorCache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim)
+    texts, keys = product_texts(workspace, template)
+    text_cache = open_cache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim)
     _note_migration(text_cache, stats)
     text, stats.text_encoded = _encode_missing(
-        text_encoder, text_cache, [text_key(t) for t in texts], texts.__getitem__, "Reading product texts", progress, should_stop)
+        text_encoder, text_cache, keys, texts.__getitem__, "Reading product texts", progress, should_stop)
     stats.text_cached = len(products) - stats.text_encoded
     image, has_image = None, np.zeros(len(products), dtype=bool)
     if image_encoder is not None:
         shas = products["image_sha1"].tolist()
         with_photo = [i for i, s in enumerate(shas) if s]
         suffix_of = _stored_suffixes(workspace)
-        image_cache = VectorCache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim)
+        image_cache = open_cache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim)
         _note_migration(image_cache, stats)
         photo_vectors, stats.images_encoded = _encode_missing(
             image_encoder, image_cache, [shas[i] for i in with_photo],
@@ -160,10 +162,24 @@ def embed_products(
     return ProductVectors(products["id"].to_numpy(), text, image, has_image), stats
 
 
+def product_texts(workspace: Workspace, template: TextTemplate) -> tuple[list[str], list[str]]:
+    """(rendered text, cache key) per product, computed once per catalog version and template."""
+    return _texts_of(workspace.products_version(), template)
+
+
+@lru_cache(maxsize=4)
+def _texts_of(version: tuple, template: TextTemplate) -> tuple[list[str], list[str]]:
+    from pathlib import Path
+
+    texts = template.render(Workspace(Path(version[0]).parent).products())
+    return texts, [text_key(t) for t in texts]
+
+
 def _note_migration(cache: VectorCache, stats: EmbedStats) -> None:
     if cache.migrated:
         stats.notes.append(f"The saved vectors of {cache.fingerprint.split('|')[0]} were converted to the new store "
                            f"({len(cache):,} vectors); none had to be read again.")
+        cache.migrated = False  # said once
 
 
 def _stored_suffixes(workspace: Workspace) -> dict[str, str]:
@@ -181,11 +197,11 @@ def count_cached(workspace: Workspace, text_encoder: Encoder, image_encoder: Enc
         {"products", "texts_cached", "photos", "photos_cached"}.
     """
     products = workspace.products()
-    texts = template.render(products)
-    _, text_found = VectorCache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim).lookup([text_key(t) for t in texts])
+    _, keys = product_texts(workspace, template)
+    _, text_found = open_cache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim).lookup(keys)
     shas = [s for s in products["image_sha1"] if s]
     photos_cached = 0
     if image_encoder is not None and shas:
-        _, found = VectorCache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim).lookup(shas)
+        _, found = open_cache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim).lookup(shas)
         photos_cached = int(found.sum())
     return {"products": len(products), "texts_cached": int(text_found.sum()), "photos": len(shas), "photos_cached": photos_cached}

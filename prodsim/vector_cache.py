@@ -19,6 +19,7 @@ import hashlib
 import io
 import logging
 import os
+import threading
 import uuid
 from pathlib import Path
 
@@ -88,6 +89,11 @@ class VectorCache:
                         self._keys.append(stored["keys"].astype("S40"))
                         self._vectors.append(stored["vectors"])
         self._index, self._added_since = None, set()
+        self._lock = threading.RLock()  # one instance is shared by a server's threads (see open_cache)
+        self.listing = self._listing()
+
+    def _listing(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.folder.glob("chunk-*.npz")) if self.folder.is_dir() else frozenset()
 
     def __len__(self) -> int:
         return len(self._lookup_index())
@@ -98,6 +104,7 @@ class VectorCache:
             self._added_since = set()
             keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype="S40")
             self._matrix = np.concatenate(self._vectors) if self._vectors else np.zeros((0, self.dim), np.float32)
+            self._keys, self._vectors = [keys], [self._matrix]  # one copy in memory, not chunks plus their join
             index = pd.Index(keys)
             unique = ~index.duplicated()  # two processes may have stored the same content
             self._index, self._rows = index[unique], np.flatnonzero(unique)
@@ -109,15 +116,19 @@ class VectorCache:
         Returns:
             (vectors (n, dim) float32 with zero rows where missing, found (n,) bool).
         """
-        positions = self._lookup_index().get_indexer(np.asarray(keys, dtype="S40"))
-        found = positions >= 0
-        out = np.zeros((len(keys), self.dim), dtype=np.float32)
-        out[found] = self._matrix[self._rows[positions[found]]]
+        with self._lock:
+            positions = self._lookup_index().get_indexer(np.asarray(keys, dtype="S40"))
+            found = positions >= 0
+            out = np.zeros((len(keys), self.dim), dtype=np.float32)
+            out[found] = self._matrix[self._rows[positions[found]]]
         return out, found
 
     def add(self, keys: list[str], vectors: np.ndarray) -> None:
         """Stores the vectors of keys not stored yet as one new chunk (a cancelled run keeps what was saved)."""
-        keys_array = np.asarray(keys, dtype="S40")
+        with self._lock:
+            self._add(np.asarray(keys, dtype="S40"), vectors)
+
+    def _add(self, keys_array: np.ndarray, vectors: np.ndarray) -> None:
         # Filtered against the index of the last lookup and the keys added since, so a run of adds
         # does not rebuild the index (an O(n) copy) after every batch.
         index = self._index if self._index is not None else self._lookup_index()
@@ -127,6 +138,7 @@ class VectorCache:
             return
         self._write(keys_array[new], np.asarray(vectors, dtype=np.float32)[new], level=0)
         self._merge()
+        self.listing = self._listing()
         atomic_write_json(self.info_path, {"fingerprint": self.fingerprint, "dim": self.dim, "count": len(self)})
 
     def _write(self, keys: np.ndarray, vectors: np.ndarray, level: int) -> Path:
@@ -161,3 +173,26 @@ class VectorCache:
                     path.unlink()
                 level += 1
 
+
+
+_OPEN: dict[tuple[str, str], VectorCache] = {}
+_OPEN_LOCK = threading.Lock()
+MAX_OPEN = 8
+
+
+def open_cache(folder: Path, fingerprint: str, dim: int) -> VectorCache:
+    """The process's shared :class:`VectorCache` for a folder and encoder, read again only when its chunk files changed.
+
+    A page that counts what is read, the background reading and the similarity model then
+    share one copy of the vectors instead of reading every chunk on every rerun.
+    """
+    key = (str(folder), fingerprint)
+    with _OPEN_LOCK:
+        cache = _OPEN.get(key)
+        stem = hashlib.sha1(fingerprint.encode()).hexdigest()[:16]
+        current = frozenset(p.name for p in (folder / stem).glob("chunk-*.npz")) if (folder / stem).is_dir() else frozenset()
+        if cache is None or cache.listing != current or (folder / f"{stem}.npz").is_file():
+            if len(_OPEN) >= MAX_OPEN:
+                _OPEN.pop(next(iter(_OPEN)))
+            cache = _OPEN[key] = VectorCache(folder, fingerprint, dim)
+        return cache

@@ -182,6 +182,10 @@ class Workspace:
         """Folder of cached vectors."""
         return self.path / "vectors"
 
+    def products_version(self) -> tuple[str, int, int]:
+        """Names the current version of products.parquet (a cache key)."""
+        return _version(self.path / PRODUCTS)
+
     def products(self) -> pd.DataFrame:
         """The product table (a shallow copy of the one read for this file version: adding columns is safe)."""
         return _products_of(*_version(self.path / PRODUCTS)).copy(deep=False)

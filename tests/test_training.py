@@ -136,16 +136,22 @@ def test_category_pairs_hold_out_products_and_pick_other_category_negatives():
     from prodsim.training.categories import category_pairs
 
     categories = pd.read_csv(FLIPKART / "products.csv", dtype=str)["category_l1"].fillna("")
-    scores = np.random.default_rng(0).random((len(categories), len(categories)))
-    (rows, cols, labels), (v_rows, v_cols, v_labels), held_out = category_pairs(categories, scores)
+    vectors = np.random.default_rng(0).normal(size=(len(categories), 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    (rows, cols, labels), (v_rows, v_cols, v_labels), held_out = category_pairs(categories, vectors)
     truth = categories.to_numpy()
     assert (truth[rows[labels == 1]] == truth[cols[labels == 1]]).all()
     assert (truth[rows[labels == 0]] != truth[cols[labels == 0]]).all()
-    assert (scores[rows[labels == 0], cols[labels == 0]] >= 0.9).mean() > 0.9  # hard: the most similar other-category product
+    # Hard: the negative is the most similar training product of another category (brute force over all of them).
+    train_rows = np.setdiff1d(np.flatnonzero(truth != ""), held_out)
+    similarity = vectors @ vectors.T
+    for row, negative in list(zip(rows[labels == 0], cols[labels == 0]))[:100]:
+        others = train_rows[truth[train_rows] != truth[row]]
+        assert negative == others[np.argmax(similarity[row, others])]
     assert not set(rows) & set(held_out) and not set(cols) & set(held_out)
     assert set(v_rows) | set(v_cols) <= set(held_out) and 0 < v_labels.mean() < 1
     with pytest.raises(BadInputError, match="at least two categories"):
-        category_pairs(pd.Series(["toys"] * 10), scores[:10, :10])
+        category_pairs(pd.Series(["toys"] * 10), vectors[:10])
 
 
 def test_finetune_categories_cli_writes_a_registered_model(demo_workspace, tmp_path):

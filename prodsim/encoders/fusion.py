@@ -87,11 +87,12 @@ class Fusion:
         v, w = self.vectors, self.image_weight
         if v.image is None or w == 0:
             return v.text
+        from prodsim.index import batch_index, search_in_blocks
+
         image = v.image.copy()
         missing, present = np.flatnonzero(~v.has_image), np.flatnonzero(v.has_image)
-        if len(missing) and len(present):
-            similar = v.text[missing] @ v.text[present].T
+        if len(missing) and len(present):  # top-k per missing photo from an index: no missing x present matrix
             k = min(impute_neighbours, len(present))
-            nearest = np.argpartition(-similar, k - 1, axis=1)[:, :k]
-            image[missing] = l2_normalise(v.image[present][nearest].mean(axis=1))
+            _, nearest = search_in_blocks(batch_index(v.text[present]), v.text[missing], k)
+            image[missing] = l2_normalise(v.image[present][np.maximum(nearest, 0)].mean(axis=1))
         return l2_normalise(np.hstack([np.sqrt(1 - w) * v.text, np.sqrt(w) * image]))

