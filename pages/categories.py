@@ -1,7 +1,13 @@
-"""Categories: review suggested groupings; accept, rename, merge, split, move, reject, undo; export."""
+"""Categories: review suggested groupings; accept, rename, merge, split, move, reject, undo; export.
+
+Built for catalogs of any size: only the open section runs, groups come a page at a time with
+a search over group names and products, a group's products are drawn only when it is opened,
+and products to move are found by typed words.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -10,12 +16,13 @@ from prodsim import api
 
 ui.ensure_app_shell()
 
-SAMPLE = 8
+SAMPLE = 8  # product cards shown per opened group
+GROUPS_PER_PAGE = 10
 
 view = ui.grouping_page("Categories")
 workspace, products, clusters, store, suggested, final = (view.workspace, view.products, view.clusters, view.store,
                                                          view.suggested, view.final)
-reviewed = set(store.assignments()["product_id"])
+reviewed_mask = (final["source"] != "suggested").to_numpy()
 read_only = ui.read_only()
 
 
@@ -34,41 +41,58 @@ def split_form(name: str, rows, column, key: str) -> None:
         act(api.split_group, store, name, products, view.vectors, rows, int(parts))
 
 
-top = st.columns([2, 1, 1])
-top[0].caption(f"{len(clusters.names):,} suggested groups · {len(reviewed):,} of {len(products):,} products reviewed · "
-               f"{clusters.outlier_share:.0%} were hard to place and sit in their nearest group (marked low confidence).")
-if top[1].button("Undo", key="categories_undo", disabled=read_only):
-    st.toast(f"Undone: {store.undo() or 'nothing to undo'}")
-    st.rerun()
-if top[2].button("Redo", key="categories_redo", disabled=read_only):
-    st.toast(f"Redone: {store.redo() or 'nothing to redo'}")
-    st.rerun()
+def page_of(items: list, key: str) -> list:
+    """One page of ``items`` with a page picker when there is more than one page."""
+    pages = max(1, -(-len(items) // GROUPS_PER_PAGE))
+    page = st.number_input(f"Page (of {pages:,})", 1, pages, 1, key=key) if pages > 1 else 1
+    return items[(page - 1) * GROUPS_PER_PAGE: page * GROUPS_PER_PAGE]
 
-suggestions_tab, reviewed_tab, misfiled_tab, sales_tab, export_tab = st.tabs(
-    ["Suggested groups", "Reviewed categories", "Misfiled?", "Sales and prices", "History and export"])
-with suggestions_tab:
-    summary = clusters.summary(products, view.vectors)
-    for cluster in summary.itertuples():
-        members = products.index[(clusters.labels == cluster.cluster) & ~products["id"].isin(reviewed)]
-        if len(members) == 0:
-            continue
-        with st.expander(f"{cluster.name} — {len(members):,} products (tightness {cluster.cohesion:.2f})"):
+
+def matching_rows(key: str, placeholder: str) -> np.ndarray | None:
+    """Rows of the products matching a typed search (None when nothing is typed)."""
+    query = st.text_input("Find a group or a product", key=key, placeholder=placeholder)
+    return api.find_products(products, query, limit=len(products)) if query.strip() else None
+
+
+def suggested_groups() -> None:
+    summary = ui.group_summary(view, view.state)
+    open_counts = np.bincount(clusters.labels[~reviewed_mask], minlength=int(clusters.labels.max()) + 1)
+    summary = summary[open_counts[summary["cluster"]] > 0]
+    found = matching_rows("categories_find", "e.g. kettle, or a group's name")
+    if found is not None:
+        query = st.session_state["categories_find"].lower()
+        hit = set(clusters.labels[found[~reviewed_mask[found]]].tolist())
+        summary = summary[summary["cluster"].isin(hit) | summary["name"].str.lower().str.contains(query, regex=False)]
+    st.caption(f"{len(summary):,} groups to review" + (" match" if found is not None else "") + ", largest first.")
+    for position, cluster in enumerate(page_of(list(summary.itertuples()), "categories_suggested_page")):
+        members = np.flatnonzero((clusters.labels == cluster.cluster) & ~reviewed_mask)
+        label = f"{cluster.name} — {len(members):,} products (tightness {cluster.cohesion:.2f})"
+        group = st.expander(label, expanded=position == 0, key=f"categories_group_{cluster.cluster}", on_change="rerun")
+        if not group.open:
+            continue  # products are drawn only for opened groups
+        with group:
             ui.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{cluster.cluster}", score_column=None)
             name = st.text_input("Name", value=cluster.name, key=f"categories_name_{cluster.cluster}")
             accept, split, reject = st.columns([2, 2, 1])
             if accept.button(f"Accept {len(members):,} products as '{name}'", key=f"categories_accept_{cluster.cluster}",
                              type="primary", disabled=read_only):
-                act(store.accept, name, products["id"][members].tolist())
-            split_form(name, members.to_numpy(), split, f"categories_split_{cluster.cluster}")
+                act(store.accept, name, products["id"].to_numpy()[members].tolist())
+            split_form(name, members, split, f"categories_split_{cluster.cluster}")
             if reject.button("Reject this grouping", key=f"categories_reject_{cluster.cluster}", disabled=read_only):
-                act(store.reject, cluster.name, products["id"][members].tolist())
+                act(store.reject, cluster.name, products["id"].to_numpy()[members].tolist())
 
-with reviewed_tab:
+
+def reviewed_categories() -> None:
     groups = store.groups().query("status == 'accepted'")
     if groups.empty:
         st.info("No category reviewed yet: accept a suggested group, or select products on the Map and assign them.")
-    for group in groups.itertuples():
-        with st.expander(f"{group.name} — {group.size:,} products"):
+    assigned = store.assignments()
+    row_of = pd.Series(np.arange(len(products)), index=products["id"])
+    for group in page_of(list(groups.itertuples()), "categories_reviewed_page"):
+        section = st.expander(f"{group.name} — {group.size:,} products", key=f"categories_reviewed_{group.group_id}", on_change="rerun")
+        if not section.open:
+            continue
+        with section:
             new_name = st.text_input("Rename to", value=group.name, key=f"categories_rename_text_{group.group_id}")
             if st.button("Rename", key=f"categories_rename_{group.group_id}", disabled=read_only or new_name == group.name):
                 act(store.rename, group.group_id, new_name)
@@ -78,50 +102,75 @@ with reviewed_tab:
                                       format_func=dict(zip(others["group_id"], others["name"])).get)
                 if st.button("Merge", key=f"categories_merge_{group.group_id}", disabled=read_only):
                     act(store.merge, group.group_id, target)
-            assigned = store.assignments()
-            members = products.index[products["id"].isin(assigned.loc[assigned["group_id"] == group.group_id, "product_id"])]
-            split_form(group.name, members.to_numpy(), st, f"categories_split_reviewed_{group.group_id}")
+            ids = assigned.loc[assigned["group_id"] == group.group_id, "product_id"]
+            members = row_of.reindex(ids).dropna().astype(int).to_numpy()
+            split_form(group.name, np.sort(members), st, f"categories_split_reviewed_{group.group_id}")
     st.subheader("Move products")
-    wanted = st.multiselect("Products", products.index.tolist(), key="categories_move_products",
+    found = matching_rows("categories_move_find", "type words of the products' titles, a brand or an id")
+    options = [] if found is None else found[:api.PICKER_LIMIT].tolist()
+    if found is not None and len(found) > api.PICKER_LIMIT:
+        st.caption(f"{len(found):,} products match; the first {api.PICKER_LIMIT:,} are offered. Type more words to narrow it.")
+    wanted = st.multiselect("Products", options, key="categories_move_products",
                             format_func=lambda r: f"{products['title'][r][:60]} · {products['id'][r]}")
     target_name = st.text_input("To the category", key="categories_move_target", placeholder="new or existing name")
     if st.button("Move", key="categories_move", disabled=read_only or not wanted):
         act(store.move, products["id"][wanted].tolist(), target_name)
 
-with misfiled_tab:
+
+def misfiled_products() -> None:
     if not (products["category"] != "").any():
         st.info("This catalog has no category column, so there is nothing to check against.")
-    else:
-        figures = api.clustering_agreement(clusters.labels, products["category"])
-        if figures:
-            st.caption(f"Agreement of the suggested groups with the catalog's categories: NMI {figures['nmi']:.2f}, ARI {figures['ari']:.2f}.")
-            st.dataframe(pd.crosstab(suggested.rename("suggested group"), products["category"].rename("category")),
-                         key="categories_crosstab")
-        candidates = api.misfiled_products(view.vectors, products["category"]).head(30)
-        st.write(f"{len(candidates):,} products whose most similar products mostly carry another category:")
-        for item in candidates.itertuples():
-            product = products.iloc[item.row]
-            line = st.columns([3, 2, 1])
-            line[0].markdown(f"**{product['title']}** · {product['id']}")
-            line[1].markdown(f"{item.category} → **{item.suggested}** ({item.confidence:.0%} of its neighbours)")
-            if line[2].button("Move", key=f"categories_misfiled_{item.row}", disabled=read_only):
-                act(store.move, [product["id"]], item.suggested)
+        return
+    figures = api.clustering_agreement(clusters.labels, products["category"])
+    if figures:
+        st.caption(f"Agreement of the suggested groups with the catalog's categories: NMI {figures['nmi']:.2f}, ARI {figures['ari']:.2f}.")
+        st.dataframe(pd.crosstab(suggested.rename("suggested group"), products["category"].rename("category")),
+                     key="categories_crosstab")
+    candidates = ui.misfiled(view, view.state)
+    st.write(f"{len(candidates):,} products whose most similar products mostly carry another category; the surest first:")
+    for item in candidates.head(30).itertuples():
+        product = products.iloc[item.row]
+        line = st.columns([3, 2, 1])
+        line[0].text(f"{product['title']} · {product['id']}")
+        line[1].markdown(f"{item.category} → **{item.suggested}** ({item.confidence:.0%} of its neighbours)")
+        if line[2].button("Move", key=f"categories_misfiled_{item.row}", disabled=read_only):
+            act(store.move, [product["id"]], item.suggested)
 
-with sales_tab:
+
+def sales_and_prices() -> None:
     behaviour = ui.behaviour(workspace)
     events = behaviour[0] if behaviour else None
     if not api.has_overlay(products, events):
         st.info("This catalog has no prices and no behaviour log: attach a log on the Insights page to see sales per category.")
-    else:
-        st.caption("Each category after review with its price band counts (the catalog's price quartiles)"
-                   + (", units and revenue from the behaviour log" if events is not None else "")
-                   + ". Gaps: few products, an empty price band, or no sales.")
-        st.dataframe(api.group_overview(products, final["final_category"], events), hide_index=True, width="stretch",
-                     key="categories_sales")
+        return
+    st.caption("Each category after review with its price band counts (the catalog's price quartiles)"
+               + (", units and revenue from the behaviour log" if events is not None else "")
+               + ". Gaps: few products, an empty price band, or no sales.")
+    st.dataframe(api.group_overview(products, final["final_category"], events), hide_index=True, width="stretch",
+                 key="categories_sales")
 
-with export_tab:
+
+def history_and_export() -> None:
     st.dataframe(store.log(), hide_index=True, width="stretch", key="categories_log")
     st.write("Final categories: each product's id, category after review, and whether it was suggested, reviewed or moved.")
     ui.export_buttons(final, f"{workspace.slug}-categories", key="categories_export")
     st.subheader("Share")
     ui.report_button(workspace, view.vectors, key="categories_report")
+
+
+top = st.columns([2, 1, 1])
+top[0].caption(f"{len(clusters.names):,} suggested groups · {int(reviewed_mask.sum()):,} of {len(products):,} products reviewed · "
+               f"{clusters.outlier_share:.0%} were hard to place and sit in their nearest group (marked low confidence).")
+if top[1].button("Undo", key="categories_undo", disabled=read_only):
+    st.toast(f"Undone: {store.undo() or 'nothing to undo'}")
+    st.rerun()
+if top[2].button("Redo", key="categories_redo", disabled=read_only):
+    st.toast(f"Redone: {store.redo() or 'nothing to redo'}")
+    st.rerun()
+
+SECTIONS = {"Suggested groups": suggested_groups, "Reviewed categories": reviewed_categories, "Misfiled?": misfiled_products,
+            "Sales and prices": sales_and_prices, "History and export": history_and_export}
+for tab, draw in zip(st.tabs(list(SECTIONS), key="categories_section", on_change="rerun"), SECTIONS.values()):
+    if tab.open:  # only the open section runs
+        with tab:
+            draw()

@@ -148,5 +148,5 @@ with decisions_tab:
         titles = products.set_index("id")["title"]
         export = labels.assign(left_title=labels["left_id"].map(titles), right_title=labels["right_id"].map(titles))
         st.dataframe(export, hide_index=True, width="stretch", key="duplicates_decisions")
-        st.download_button("Download decisions (CSV)", export.to_csv(index=False).encode(),
+        st.download_button("Download decisions (CSV)", api.csv_bytes(export),
                            file_name=f"{workspace.slug}-duplicate-decisions.csv", mime="text/csv", key="duplicates_export")

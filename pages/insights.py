@@ -64,16 +64,27 @@ with st.expander("What was left out of the log and why"):
         st.write("• " + line)
 attach_form(expanded=False)
 
-recommend_tab, demand_tab, groups_tab = st.tabs(["Recommendations", "Demand hints for new products", "Sales per group"])
-label = products["title"].str.slice(0, 60) + " · " + products["id"]
 
-with recommend_tab:
+def label(row: int) -> str:
+    return f"{products['title'].iat[row][:60]} · {products['id'].iat[row]}"
+
+
+def customers() -> list[str]:
+    """The customers offered: those matching a typed id, else the ones with most orders (never every buyer)."""
+    typed = st.text_input("Find a customer by id", key="insights_user_find", placeholder="type part of a customer id")
+    chosen = buyers.index[buyers.index.astype(str).str.contains(typed.strip(), regex=False)] if typed.strip() else buyers.index
+    return chosen[:api.PICKER_LIMIT].tolist()
+
+
+def recommendations() -> None:
     if buyers.empty:
         st.info("No row of the log names a user, so there is no history to recommend from.")
     else:
         left, right = st.columns([2, 1])
-        user = left.selectbox(f"Customer ({len(buyers):,}, most orders first)", buyers.index.tolist(), key="insights_user",
-                              format_func=lambda u: f"{u} · {buyers[u]} orders")
+        with left:
+            offered = customers()
+        user = left.selectbox(f"Customer ({len(buyers):,} with orders; {len(offered):,} offered, most orders first)", offered,
+                              key="insights_user", format_func=lambda u: f"{u} · {buyers[u]} orders")
         weight = right.slider("Share of content similarity", 0.0, 1.0, recommend.DEFAULT_CONTENT_WEIGHT, 0.05, key="insights_weight",
                               help="0: only products bought by the same customers; 1: only products that look alike. "
                                    f"The default {recommend.DEFAULT_CONTENT_WEIGHT} was measured best on Online Retail.")
@@ -92,16 +103,21 @@ with recommend_tab:
                     else:
                         st.caption("Popular with other customers")
 
-with demand_tab:
+
+def demand_hints() -> None:
     complete = curves[curves["complete"]]
-    newest = curves[~curves["complete"]].sort_values("first_sale", ascending=False).index.tolist()
-    unsold = np.setdiff1d(np.arange(len(products)), curves.index).tolist()
-    options = newest + unsold
-    if complete.empty or not options:
+    newest = curves[~curves["complete"]].sort_values("first_sale", ascending=False).index.to_numpy()
+    unsold = np.setdiff1d(np.arange(len(products)), curves.index)
+    typed = st.text_input("Find a product never sold", key="insights_new_find", placeholder="e.g. bookcase")
+    found = api.find_products(products, typed, among=unsold) if typed.strip() else unsold[:0]
+    options = (found.tolist() if typed.strip() else newest[:api.PICKER_LIMIT].tolist() + unsold[:api.PICKER_LIMIT].tolist())
+    if complete.empty or (not len(newest) and not len(unsold)):
         st.info("Demand hints need products with at least 8 weeks of sales in the log, and products with fewer.")
+    elif not options:
+        st.info(f"No product that never sold matches '{typed}'.")
     else:
-        row = st.selectbox(f"New product ({len(newest):,} launched in the log's last 8 weeks, {len(unsold):,} never sold)",
-                           options, key="insights_new_product", format_func=lambda r: label[r])
+        row = st.selectbox(f"New product ({len(newest):,} launched in the log's last 8 weeks, {len(unsold):,} never sold; "
+                           "type above to find others)", options, key="insights_new_product", format_func=label)
         reference = complete.drop(index=row, errors="ignore")
         matrix = similarity.fusion.matrix()
         hint = demand.demand_hint(matrix[row], matrix[reference.index.to_numpy()], reference)
@@ -117,14 +133,15 @@ with demand_tab:
             weeks = [f"week_{w + 1}" for w in range(demand.HORIZON_WEEKS)]
             for neighbour in hint.neighbours.itertuples():
                 figure.add_trace(go.Scatter(x=list(range(1, len(weeks) + 1)), y=[getattr(neighbour, w) for w in weeks], mode="lines",
-                                            name=label[neighbour.row][:40], opacity=0.35 + 0.65 * neighbour.weight / hint.neighbours["weight"].max()))
+                                            name=label(neighbour.row)[:40], opacity=0.35 + 0.65 * neighbour.weight / hint.neighbours["weight"].max()))
             figure.update_layout(height=360, margin={"l": 0, "r": 0, "t": 30, "b": 0}, title="Weekly units of its most similar products after launch",
                                  xaxis_title="week since first sale", yaxis_title="units")
             st.plotly_chart(figure, key="insights_demand_chart")
         table = hint.neighbours.assign(title=lambda t: products["title"].to_numpy()[t["row"]])[["title", "similarity", "weight", "total"]]
         st.dataframe(table.rename(columns={"total": f"units in {demand.HORIZON_WEEKS} weeks"}), hide_index=True, key="insights_demand_table")
 
-with groups_tab:
+
+def sales_per_group() -> None:
     grouping = ui.grouping_or_guide(workspace)
     if grouping is not None:
         summary = api.group_overview(products, grouping[2].suggested(), events)
@@ -132,3 +149,10 @@ with groups_tab:
                    "quartiles). Gaps: groups with few products, an empty price band or no sales.")
         st.dataframe(summary, hide_index=True, key="insights_groups",
                      column_config={"revenue_share": st.column_config.ProgressColumn("revenue share", format="percent")})
+
+
+SECTIONS = {"Recommendations": recommendations, "Demand hints for new products": demand_hints, "Sales per group": sales_per_group}
+for tab, draw in zip(st.tabs(list(SECTIONS), key="insights_section", on_change="rerun"), SECTIONS.values()):
+    if tab.open:  # only the open section runs
+        with tab:
+            draw()

@@ -7,10 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import ui
+from prodsim import api
 
 ui.ensure_app_shell()
 
-MATCHES_SHOWN = 200
 SHARE_COLOURS = {"text": "#2563eb", "photo": "#f59e0b", "wording": "#10b981", "model code": "#8b5cf6"}
 
 workspace, similarity = ui.similarity_page("Similar products")
@@ -26,8 +26,7 @@ def pick_product() -> int | None:
         wanted = None
     query = st.text_input("Find a product by title, brand or id", key="neighbours_find", placeholder="e.g. kettle")
     if query:
-        text = products["title"] + " " + products["brand"] + " " + products["id"]
-        matches = products.index[text.str.contains(query, case=False, regex=False)][:MATCHES_SHOWN].tolist()
+        matches = api.find_products(products, query).tolist()
         if not matches:
             st.info(f"No product matches '{query}'.")
             return similarity.row_of.get(wanted)

@@ -19,7 +19,7 @@ def show(results, key: str) -> None:
         return
     st.caption(f"{len(results):,} products, best match first")
     ui.card_grid(workspace, results, key=key)
-    st.download_button("Download these results (CSV)", results[RESULT_COLUMNS].to_csv(index=False).encode(),
+    st.download_button("Download these results (CSV)", api.csv_bytes(results[RESULT_COLUMNS]),
                        file_name=f"{workspace.slug}-search.csv", mime="text/csv", key=f"{key}_export")
 
 

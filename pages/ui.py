@@ -612,20 +612,50 @@ class GroupingView:
     store: ReviewStore
     suggested: pd.Series  # suggested group name per product
     final: pd.DataFrame  # decisions first, suggestions for the rest
+    state: str  # the workspace state the map and groups belong to (a cache key)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _suggested(_clusters: api.Clusters, state: str) -> pd.Series:
+    return _clusters.suggested()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _final(_workspace: api.Workspace, _suggested: pd.Series, state: str, decisions: tuple) -> pd.DataFrame:
+    """Final categories per workspace state and version of the decisions (shared: never change it)."""
+    return ReviewStore(_workspace).final(_workspace.products(), _suggested)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def group_summary(_view: GroupingView, state: str) -> pd.DataFrame:
+    """Each suggested group's name, size, tightness and central product (see Clusters.summary), once per state."""
+    return _view.clusters.summary(_view.products, _view.vectors)
+
+
+@st.cache_resource(show_spinner="Looking for products filed under another category (once)…", max_entries=4)
+def misfiled(_view: GroupingView, state: str) -> pd.DataFrame:
+    """Products whose most similar products mostly carry another category, once per state."""
+    return api.misfiled_products(_view.vectors, _view.products["category"])
 
 
 def grouping_page(title: str) -> GroupingView:
-    """The common start of the Map and Categories pages (a guide and stop when products are not read)."""
+    """The common start of the Map and Categories pages (a guide and stop when products are not read).
+
+    Everything derived from the whole catalog is cached per workspace state (and per version of the
+    decisions), so a rerun of these pages does no pass over every product.
+    """
     st.title(title)
     workspace = current_workspace()
     grouping = grouping_or_guide(workspace)
     if grouping is None:
         st.stop()
     vectors, coordinates, clusters = grouping
-    products = workspace.products()
+    text, image = encoders_for(workspace)
+    state = api.workspace_state(workspace, text, image)
     store = ReviewStore(workspace)
-    suggested = clusters.suggested()
-    return GroupingView(workspace, products, vectors, coordinates, clusters, store, suggested, store.final(products, suggested))
+    suggested = _suggested(clusters, state)
+    final = _final(workspace, suggested, state, store.version())
+    return GroupingView(workspace, workspace.products(), vectors, coordinates, clusters, store, suggested, final, state)
 
 
 def report_button(workspace: api.Workspace, vectors, key: str) -> None:
@@ -648,13 +678,12 @@ def report_button(workspace: api.Workspace, vectors, key: str) -> None:
 
 
 def export_buttons(frame: pd.DataFrame, stem: str, key: str) -> None:
-    """CSV and Excel downloads of a table."""
-    import io
-
+    """CSV and Excel downloads of a table, made when clicked (formula-safe; Excel up to XLSX_ROW_LIMIT rows)."""
     csv_column, xlsx_column = st.columns(2)
-    csv_column.download_button("Download CSV", frame.to_csv(index=False).encode(), file_name=f"{stem}.csv",
-                               mime="text/csv", key=f"{key}_csv")
-    buffer = io.BytesIO()
-    frame.to_excel(buffer, index=False)
-    xlsx_column.download_button("Download Excel", buffer.getvalue(), file_name=f"{stem}.xlsx",
-                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+    csv_column.download_button("Download CSV", lambda: api.csv_bytes(frame), file_name=f"{stem}.csv", mime="text/csv",
+                               key=f"{key}_csv", on_click="ignore")
+    if len(frame) <= api.XLSX_ROW_LIMIT:
+        xlsx_column.download_button("Download Excel", lambda: api.xlsx_bytes(frame), file_name=f"{stem}.xlsx", on_click="ignore",
+                                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+    else:
+        xlsx_column.caption(f"Excel downloads are offered up to {api.XLSX_ROW_LIMIT:,} rows; this table has {len(frame):,}: use CSV.")

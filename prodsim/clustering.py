@@ -37,18 +37,24 @@ class Clusters:
 
     def suggested(self) -> pd.Series:
         """The suggested group name of each product."""
-        return pd.Series([self.names[label] for label in self.labels])
+        names = np.array([self.names.get(label, "") for label in range(int(self.labels.max()) + 1)], dtype=object)
+        return pd.Series(names[self.labels])
 
     def summary(self, products: pd.DataFrame, vectors: np.ndarray) -> pd.DataFrame:
-        """One row per cluster: name, size, cohesion (mean cosine to the centroid), central product title."""
-        rows = []
-        for label in sorted(self.names):
-            members = np.flatnonzero(self.labels == label)
-            centroid = vectors[members].mean(axis=0)
-            centroid /= max(np.linalg.norm(centroid), 1e-12)
-            rows.append({"cluster": label, "name": self.names[label], "size": len(members),
-                         "cohesion": float((vectors[members] @ centroid).mean()),
-                         "central_product": products["title"].iloc[self.central[label]]})
+        """One row per cluster: name, size, cohesion (mean cosine to the centroid), central product title.
+
+        The mean cosine of unit vectors to their normalised centroid is the length of their sum divided
+        by their count, so one sparse product gives every cluster's figure without copying its members.
+        """
+        from scipy import sparse
+
+        k = int(self.labels.max()) + 1
+        membership = sparse.csr_matrix((np.ones(len(self.labels), np.float32), (self.labels, np.arange(len(self.labels)))),
+                                       shape=(k, len(self.labels)))
+        sizes = np.bincount(self.labels, minlength=k)
+        cohesion = np.linalg.norm(membership @ vectors, axis=1) / np.maximum(sizes, 1)
+        rows = [{"cluster": label, "name": self.names[label], "size": int(sizes[label]), "cohesion": float(cohesion[label]),
+                 "central_product": products["title"].iloc[self.central[label]]} for label in sorted(self.names)]
         return pd.DataFrame(rows).sort_values("size", ascending=False).reset_index(drop=True)
 
 
@@ -147,13 +153,21 @@ def split_group(vectors: np.ndarray, texts: list[str], k: int = 2, seed: int = 4
 
 
 def central_products(vectors: np.ndarray, labels: np.ndarray) -> dict[int, int]:
-    """Cluster -> row of the product closest to the cluster's centroid."""
-    central = {}
-    for cluster in sorted(set(labels[labels >= 0].tolist())):
-        members = np.flatnonzero(labels == cluster)
-        centroid = vectors[members].mean(axis=0)
-        central[cluster] = int(members[np.argmax(vectors[members] @ centroid)])
-    return central
+    """Cluster -> row of the product closest to the cluster's centroid (one pass over the vectors)."""
+    from scipy import sparse
+
+    clusters = sorted(set(labels[labels >= 0].tolist()))
+    if not clusters:
+        return {}
+    known = np.flatnonzero(labels >= 0)
+    k = int(labels.max()) + 1
+    membership = sparse.csr_matrix((np.ones(len(known), np.float32), (labels[known], known)), shape=(k, len(labels)))
+    centroids = np.asarray(membership @ vectors)
+    closeness = np.full(len(labels), -np.inf, dtype=np.float32)
+    blocks = np.array_split(known, max(1, -(-len(known) // 200_000)))  # bounded memory: no (n, d) centroid copy at once
+    closeness[known] = np.concatenate([np.einsum("ij,ij->i", vectors[b], centroids[labels[b]]) for b in blocks])
+    best = pd.Series(closeness[known], index=known).groupby(labels[known]).idxmax()
+    return {int(cluster): int(row) for cluster, row in best.items()}
 
 
 def stored_clusters(vectors: np.ndarray, texts: list[str], cache_dir: Path, method: str = "hdbscan", k: int | None = None,

@@ -57,6 +57,11 @@ class ReviewStore:
         with self._connect() as connection:
             return pd.read_sql_query("SELECT * FROM review_assignments", connection)
 
+    def version(self) -> tuple[int, int, int]:
+        """Changes with every decision, undo and redo (a cache key for what is derived from the decisions)."""
+        with self._connect() as connection:
+            return tuple(connection.execute("SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(undone), 0) FROM review_log").fetchone())
+
     def log(self) -> pd.DataFrame:
         """Every operation, newest first: when, who, what, and whether it was undone."""
         with self._connect() as connection:
