@@ -15,6 +15,7 @@ from prodsim.vector_cache import array_key
 from prodsim.workspace import atomic_write_bytes
 
 METHODS = ("hdbscan", "kmeans")
+CLUSTER_SAMPLE = 20_000  # products HDBSCAN fits on; the rest join their nearest sampled product's group
 
 
 @dataclass
@@ -89,22 +90,30 @@ def cluster_labels(vectors: np.ndarray, method: str = "hdbscan", k: int | None =
         from sklearn.cluster import KMeans
 
         return KMeans(k, n_init=10, random_state=seed).fit_predict(reduced), np.zeros(len(vectors), dtype=bool), 0.0
+    from scipy.spatial import cKDTree
+
     from prodsim.accelerated import hdbscan_clusterer
 
     # min_samples = sqrt(n) rather than a fixed 5 makes density estimates as coarse as the groups
     # wanted. NMI against true categories: Flipkart 0.752 vs 0.743 (and 0.747-0.752 over UMAP
     # seeds, where min_samples=5 or a larger min_cluster_size swing 0.72-0.78), 10k PriceRunner
     # titles 0.758 vs 0.696, the demo catalog 0.583 vs 0.571.
-    min_size = max(5, int(round(np.sqrt(len(vectors)))))
-    labels = np.asarray(hdbscan_clusterer(min_cluster_size=min_size, min_samples=min_size).fit_predict(reduced))
+    n = len(vectors)
+    sample = np.arange(n) if n <= CLUSTER_SAMPLE else np.sort(np.random.default_rng(seed).choice(n, CLUSTER_SAMPLE, replace=False))
+    # Above CLUSTER_SAMPLE products HDBSCAN sees a random sample (minimum size sqrt of the sample), and every
+    # other product takes the group of its nearest sampled product in the reduced space. PriceRunner's 35k
+    # titles, NMI of the non-outliers: full 0.777 (9 groups); 20k-sample 0.780 and 0.778 over two seeds (9 groups);
+    # scaling the minimum size to the sample's share instead split groups unstably (14-17 groups, 0.735-0.809).
+    min_size = max(5, int(round(np.sqrt(len(sample)))))
+    sampled_labels = np.asarray(hdbscan_clusterer(min_cluster_size=min_size, min_samples=min_size).fit_predict(reduced[sample]))
+    labels = sampled_labels if len(sample) == n else sampled_labels[cKDTree(reduced[sample]).query(reduced, k=1)[1]]
     outliers = labels < 0
     share = float(outliers.mean())
     if labels.max() < 0:
-        labels = np.zeros(len(vectors), dtype=int)
+        labels = np.zeros(n, dtype=int)
     elif assign_outliers and outliers.any():
         centroids = np.stack([reduced[labels == c].mean(axis=0) for c in range(labels.max() + 1)])
-        distances = ((reduced[outliers, None, :] - centroids[None]) ** 2).sum(axis=2)
-        labels[outliers] = distances.argmin(axis=1)
+        labels[outliers] = cKDTree(centroids).query(reduced[outliers], k=1)[1]
     return labels, outliers & assign_outliers, share
 
 

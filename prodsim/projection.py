@@ -41,10 +41,15 @@ class ProjectionConfig:
     seed: int = 42
 
 
+def _all_identical(vectors: np.ndarray, block: int = 50_000) -> bool:
+    """True when every row equals the first (checked a block at a time: no (n, d) temporary)."""
+    return all(np.allclose(vectors[start:start + block], vectors[0], atol=1e-6) for start in range(0, len(vectors), block))
+
+
 def _check(vectors: np.ndarray) -> None:
     if len(vectors) < MIN_PRODUCTS:
         raise BadInputError(f"A map needs at least {MIN_PRODUCTS} products; this catalog has {len(vectors)}.")
-    if np.allclose(vectors, vectors[0], atol=1e-6):
+    if _all_identical(vectors):
         raise BadInputError("Every product has the same vector (identical texts and photos), so there is nothing to map. "
                             "Check that the title column holds the product names.")
 
@@ -62,34 +67,61 @@ def umap_project(vectors: np.ndarray, config: ProjectionConfig = ProjectionConfi
 
     _check(vectors)
     n_neighbors = min(config.n_neighbors, len(vectors) - 1)
+    sampled = len(vectors) > config.fit_sample
+    # A fitted sample gets 200 epochs, as UMAP gives large sets (it gives 500 below 10k rows): 2x faster on 5k rows.
     reducer = umap_reducer(n_components=config.n_components, n_neighbors=n_neighbors, min_dist=config.min_dist,
-                           metric="cosine", random_state=config.seed, init="spectral" if len(vectors) > 50 else "random")
+                           metric="cosine", random_state=config.seed, init="spectral" if len(vectors) > 50 else "random",
+                           **({"n_epochs": 200} if sampled else {}))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)  # a seed means one thread
-        if len(vectors) <= config.fit_sample:
+        if not sampled:
             return reducer.fit_transform(vectors).astype(np.float32)
-        rng = np.random.default_rng(config.seed)
-        sample = np.sort(rng.choice(len(vectors), config.fit_sample, replace=False))
+        sample, rest, weights, nearest = sample_neighbours(vectors, config.fit_sample, config.seed)
         out = np.empty((len(vectors), config.n_components), dtype=np.float32)
         out[sample] = reducer.fit_transform(vectors[sample])
-        rest = np.setdiff1d(np.arange(len(vectors)), sample)
-        out[rest] = place_by_neighbours(vectors[sample], out[sample], vectors[rest])
+        out[rest] = np.einsum("nk,nkc->nc", weights, out[sample][nearest])
     return out
 
 
-def place_by_neighbours(mapped_vectors: np.ndarray, mapped_coordinates: np.ndarray, vectors: np.ndarray,
-                        k: int = PLACEMENT_NEIGHBOURS) -> np.ndarray:
-    """Map positions for new vectors: the weighted mean of their nearest already-mapped products.
+_NEIGHBOURS: dict[tuple, tuple] = {}
+
+
+def sample_neighbours(vectors: np.ndarray, size: int, seed: int, k: int = PLACEMENT_NEIGHBOURS):
+    """(sample rows, other rows, weights (m, k), nearest sample positions (m, k)) for placing the others.
+
+    Kept for the last catalog in this process, so the 2-D map and the 5-D space of the groups,
+    both fitted on the same sample, search the neighbours once.
+    """
+    key = (array_key(vectors), size, seed, k)
+    if key not in _NEIGHBOURS:
+        rng = np.random.default_rng(seed)
+        sample = np.sort(rng.choice(len(vectors), size, replace=False))
+        rest = np.setdiff1d(np.arange(len(vectors)), sample)
+        _NEIGHBOURS.clear()
+        _NEIGHBOURS[key] = (sample, rest, *neighbour_weights(vectors[sample], vectors[rest], k))
+    return _NEIGHBOURS[key]
+
+
+def neighbour_weights(mapped_vectors: np.ndarray, vectors: np.ndarray, k: int = PLACEMENT_NEIGHBOURS):
+    """(weights (m, k) summing to 1, positions (m, k) in ``mapped_vectors``) of each vector's nearest mapped products.
 
     Weights are cosine similarity to the fourth power, so the closest products dominate and a
     product between two groups lands between them.
     """
+    from prodsim.index import search_in_blocks
     from prodsim.index.hnsw import HNSWIndex
 
     k = min(k, len(mapped_vectors))
-    scores, rows = HNSWIndex(neighbours=32, ef_construction=64, ef_search=48).fit(mapped_vectors).search(vectors, k)
+    index = HNSWIndex(neighbours=32, ef_construction=64, ef_search=48).fit(mapped_vectors)
+    scores, rows = search_in_blocks(index, vectors, k, block=20_000)
     weights = np.maximum(scores, 0.0) ** 4 + 1e-9
-    weights /= weights.sum(axis=1, keepdims=True)
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32), np.maximum(rows, 0)
+
+
+def place_by_neighbours(mapped_vectors: np.ndarray, mapped_coordinates: np.ndarray, vectors: np.ndarray,
+                        k: int = PLACEMENT_NEIGHBOURS) -> np.ndarray:
+    """Map positions for new vectors: the weighted mean of their nearest already-mapped products (see neighbour_weights)."""
+    weights, rows = neighbour_weights(mapped_vectors, vectors, k)
     return np.einsum("nk,nkc->nc", weights, mapped_coordinates[rows]).astype(np.float32)
 
 

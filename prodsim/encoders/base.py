@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -17,8 +16,8 @@ class Encoder(ABC):
     Subclasses set ``modality`` ("text" or "image"), ``dim`` and ``fingerprint``, and
     implement :meth:`forward`. They may override :meth:`prepare` and :meth:`cost` so that
     :meth:`encode` can sort items by cost and batch similar ones together (little padding).
-    Encoders whose :meth:`forward` releases the GIL (ONNX Runtime, OpenVINO) set ``streams``
-    above 1, and that many batches then run at once.
+    Encoders on a runtime that runs several batches at once (ONNX Runtime, OpenVINO) set
+    ``streams`` above 1 and override :meth:`forward_many`.
     """
 
     modality: str
@@ -73,19 +72,19 @@ class Encoder(ABC):
             prepared = self.prepare(list(batch_items))
             order = np.argsort([-self.cost(p) for p in prepared], kind="stable")
             chunks = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
-            run = lambda chunk: self.forward([prepared[i] for i in chunk])  # noqa: E731
-            pool = ThreadPoolExecutor(self.streams) if self.streams > 1 and len(chunks) > 1 else None
-            try:
-                done = 0
-                for chunk, vectors in zip(chunks, pool.map(run, chunks) if pool else map(run, chunks)):
+            done, step = 0, 2 * self.streams  # batches handed over at once, between progress reports
+            for start in range(0, len(chunks), step):
+                group = chunks[start:start + step]
+                for chunk, vectors in zip(group, self.forward_many([[prepared[i] for i in chunk] for chunk in group])):
                     out[chunk] = vectors
                     done += len(chunk)
-                    if progress:
-                        progress(done, len(order))
-            finally:
-                if pool:
-                    pool.shutdown()
+                if progress:
+                    progress(done, len(order))
         return out[0] if single else out
+
+    def forward_many(self, prepared_batches: list[list]) -> list[np.ndarray]:
+        """Encodes several prepared batches (default: one after another with :meth:`forward`)."""
+        return [self.forward(batch) for batch in prepared_batches]
 
 
 def l2_normalise(vectors: np.ndarray) -> np.ndarray:

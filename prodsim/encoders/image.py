@@ -94,21 +94,34 @@ class TorchImageEncoder(Encoder):
 
     def forward(self, prepared_batch: list) -> np.ndarray:
         """Decodes a batch in parallel and returns pooled, normalised features (zero rows for failures)."""
+        return self.forward_many([prepared_batch])[0]
+
+    def forward_many(self, prepared_batches: list[list]) -> list[np.ndarray]:
+        """Decodes the photos of several batches in parallel, then runs the batches (at once on a compiled graph)."""
         import torch
 
-        tensors = list(self._pool.map(self.to_tensor, prepared_batch))
-        ok = [i for i, t in enumerate(tensors) if t is not None]
-        out = np.zeros((len(prepared_batch), self.dim), dtype=np.float32)
-        if ok and self.graph is not None:
-            out[ok] = self.graph.run({"pixels": torch.stack([tensors[i] for i in ok]).numpy()})
-        elif ok:
-            batch = torch.stack([tensors[i] for i in ok]).to(self.device, dtype=self.dtype)
-            batch = batch.contiguous(memory_format=torch.channels_last)
-            with torch.inference_mode():
-                features = self.network(batch).reshape(len(ok), -1).float()
-                features = torch.nn.functional.normalize(features, dim=1)
-            out[ok] = features.cpu().numpy()
-        return out
+        decoded = [list(self._pool.map(self.to_tensor, batch)) for batch in prepared_batches]
+        kept = [[i for i, t in enumerate(tensors) if t is not None] for tensors in decoded]
+        pixels = [torch.stack([tensors[i] for i in ok]) for tensors, ok in zip(decoded, kept) if ok]
+        if self.graph is not None:
+            features = iter(self.graph.run_many([{"pixels": batch.numpy()} for batch in pixels]))
+        else:
+            features = iter(self._torch_features(batch) for batch in pixels)
+        outputs = []
+        for batch, ok in zip(prepared_batches, kept):
+            out = np.zeros((len(batch), self.dim), dtype=np.float32)
+            if ok:
+                out[ok] = next(features)
+            outputs.append(out)
+        return outputs
+
+    def _torch_features(self, batch) -> np.ndarray:
+        import torch
+
+        batch = batch.to(self.device, dtype=self.dtype).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode():
+            features = self.network(batch).reshape(len(batch), -1).float()
+            return torch.nn.functional.normalize(features, dim=1).cpu().numpy()
 
 
 class EfficientNetLiteEncoder(TorchImageEncoder):

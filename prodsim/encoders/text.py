@@ -148,13 +148,22 @@ class HFTextEncoder(Encoder):
         """Token count."""
         return len(prepared_item)
 
+    def forward_many(self, prepared_batches: list[list]) -> list[np.ndarray]:
+        """Several batches at once on the compiled graph (torch: one after another)."""
+        if self.graph is None:
+            return super().forward_many(prepared_batches)
+        feeds = []
+        for batch in prepared_batches:
+            padded = self.tokenizer.pad({"input_ids": batch}, return_tensors="np")
+            feeds.append({k: padded[k].astype(np.int64) for k in ("input_ids", "attention_mask")})
+        return self.graph.run_many(feeds)
+
     def forward(self, prepared_batch: list) -> np.ndarray:
         """Pads one batch of token ids, runs the model and mean-pools."""
         import torch
 
         if self.graph is not None:
-            batch = self.tokenizer.pad({"input_ids": prepared_batch}, return_tensors="np")
-            return self.graph.run({k: batch[k].astype(np.int64) for k in ("input_ids", "attention_mask")})
+            return self.forward_many([prepared_batch])[0]
         batch = self.tokenizer.pad({"input_ids": prepared_batch}, return_tensors="pt")
         batch = {k: v.to(self.device) for k, v in batch.items()}
         with torch.inference_mode():
