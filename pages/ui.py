@@ -6,7 +6,6 @@ many browser sessions are open, and pages stay thin.
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 from dataclasses import dataclass
@@ -335,17 +334,9 @@ def _job_progress(slug: str, key: str) -> None:
             st.caption("Stopping after the current step…")
 
 
-PLACEHOLDER_URI = "data:image/svg+xml;base64," + base64.b64encode(
-    b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" rx="6" fill="#eef0f3"/>'
-    b'<path d="M18 44l10-12 8 9 6-7 8 10z" fill="#c5cad3"/><circle cx="40" cy="24" r="4" fill="#c5cad3"/></svg>').decode()
-
-
 def thumbnail_uri(workspace: api.Workspace, sha1: str) -> str:
     """A data URI of a product's thumbnail (a neutral placeholder without a photo), for ImageColumn."""
-    path = workspace.thumbnail_path(sha1)
-    if path is None:
-        return PLACEHOLDER_URI
-    return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode()
+    return api.thumbnail_uri(workspace, sha1)
 
 
 HOVER_PHOTO_LIMIT = 5_000  # products whose map points show a photo on hover (about 2 KB each)
@@ -549,20 +540,11 @@ def behaviour(workspace: api.Workspace):
 
 @st.cache_resource(show_spinner="Learning from the behaviour log…", max_entries=4)
 def _behaviour_models(_workspace: api.Workspace, _similarity: api.ProductSimilarity, state: str, log: int):
-    """(events, recommender, launch curves, orders per buyer, demand backtest on this log or None) per workspace state
-    and log version (the cache key)."""
-    from prodsim.insights import demand, recommend
-
-    events, _ = behaviour(_workspace)
-    products = _similarity.products
-    matrix = _similarity.fusion.matrix()
-    buyers = events[events["quantity"] > 0].groupby("user")["order"].nunique().drop("", errors="ignore")
-    return (events, recommend.Recommender.fit(events, products, matrix), demand.launch_curves(events, products),
-            buyers.sort_values(ascending=False), demand.backtest(events, products, matrix))
+    return api.behaviour_models(_workspace, _similarity)
 
 
 def behaviour_models(workspace: api.Workspace, similarity: api.ProductSimilarity, state: str):
-    """The attached log's events, its recommender, the products' launch curves and the buyers (learnt once per log)."""
+    """What is learnt from the attached log (see api.behaviour_models), once per workspace state and log version."""
     from prodsim.insights.behaviour import log_version
 
     return _behaviour_models(workspace, similarity, state, log_version(workspace))

@@ -40,7 +40,7 @@ __all__ = [
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "selected_rows", "PICKER_LIMIT", "find_products", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes", "cached_counts", "default_root", "embed",
     "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
-    "model_specs", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
+    "model_specs", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
 ]
 
 
@@ -572,6 +572,26 @@ def recommend_eval(workspace: Workspace, log=None, *, k: int = 10, content_weigh
 
     weight = recommend.DEFAULT_CONTENT_WEIGHT if content_weight is None else content_weight
     return recommend.evaluate(_events(workspace, log, mapping), workspace.products(), product_matrix(workspace), k, weight)
+
+
+def behaviour_models(workspace: Workspace, similarity_model: ProductSimilarity):
+    """What the Insights page uses from the attached log: (events, recommender, launch curves, orders per buyer,
+    demand backtest on this log or None)."""
+    from prodsim.insights import demand, recommend
+
+    events, _ = behaviour_log(workspace)
+    products, matrix = similarity_model.products, similarity_model.fusion.matrix()
+    buyers = events[events["quantity"] > 0].groupby("user")["order"].nunique().drop("", errors="ignore")
+    return (events, recommend.Recommender.fit(events, products, matrix), demand.launch_curves(events, products),
+            buyers.sort_values(ascending=False), demand.backtest(events, products, matrix))
+
+
+def thumbnail_uri(workspace: Workspace, sha1: str) -> str:
+    """A data URI of a product's thumbnail, or a neutral placeholder picture when it has no photo."""
+    from prodsim.images import PLACEHOLDER_URI, data_uri
+
+    path = workspace.thumbnail_path(sha1)
+    return PLACEHOLDER_URI if path is None else data_uri(path.read_bytes())
 
 
 def backtest_sentence(backtest: dict | None) -> str:

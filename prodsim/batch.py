@@ -32,7 +32,7 @@ from prodsim.workspace import Workspace, atomic_write_json, check_writable
 
 MANIFEST = "manifest.json"
 INDEX_FILE, INDEX_IDS = "index.faiss", "index_ids.npy"
-INDEX_ABOVE = 200_000  # the workspace's default exact search limit (prodsim.index.EXACT_LIMIT)
+INDEX_ABOVE = 200_000  # shards this large get an index; a workspace uses it above prodsim.index.exact_limit()
 
 
 def _input_files(inputs: str | list[str]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import warnings
@@ -135,8 +136,6 @@ def small_thumbnail_uris(thumbnail_paths: list, size: int = 96) -> list[str | No
     Args:
         thumbnail_paths: a stored thumbnail path per product, or None for products without a photo.
     """
-    import base64
-
     uris: list[str | None] = []
     for path in thumbnail_paths:
         if path is None:
@@ -144,7 +143,7 @@ def small_thumbnail_uris(thumbnail_paths: list, size: int = 96) -> list[str | No
             continue
         with Image.open(path) as image:
             small = thumbnail_jpeg(image.convert("RGB"), size)
-        uris.append("data:image/jpeg;base64," + base64.b64encode(small).decode())
+        uris.append(data_uri(small))
     return uris
 
 
@@ -219,3 +218,13 @@ def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) 
             progress(done, len(candidates))
     return result
 
+
+
+PLACEHOLDER_URI = "data:image/svg+xml;base64," + base64.b64encode(
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" rx="6" fill="#eef0f3"/>'
+    b'<path d="M18 44l10-12 8 9 6-7 8 10z" fill="#c5cad3"/><circle cx="40" cy="24" r="4" fill="#c5cad3"/></svg>').decode()
+
+
+def data_uri(jpeg: bytes) -> str:
+    """A JPEG as a data URI (for image columns and reports)."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()

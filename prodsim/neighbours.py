@@ -17,11 +17,12 @@ from scipy import sparse
 
 from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
-from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, exact_limit, search_in_blocks
+from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, search_in_blocks
 from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
 from prodsim.similarity import HybridWeights
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
+SCORE_ALL_LIMIT = 20_000  # up to this many products a query scores every product; above, the index's candidates
 DUPLICATE_THRESHOLD = 0.8  # default hybrid score above which two listings are shown as likely duplicates
 
 
@@ -39,17 +40,20 @@ class ProductSimilarity:
         image_weight: photo share of the dense score (None = default).
         weights: signal weights (see :class:`prodsim.similarity.HybridWeights`).
         index_folder: where an approximate index of a very large catalog is saved (the workspace's).
+        fusion, lexical_encoder, index: the stages, swappable (defaults: :class:`Fusion` of ``vectors`` with
+            ``image_weight``, a :class:`LexicalEncoder` fitted on ``products``, :func:`build_index` of the fused vectors).
     """
 
     def __init__(self, products: pd.DataFrame, vectors: ProductVectors, image_weight: float | None = None,
-                 weights: HybridWeights = HybridWeights(), index_folder: Path | None = None):
+                 weights: HybridWeights = HybridWeights(), index_folder: Path | None = None, *, fusion: Fusion | None = None,
+                 lexical_encoder: LexicalEncoder | None = None, index=None):
         self.products = products.reset_index(drop=True)
         self.vectors = vectors
-        self.fusion = Fusion(vectors, image_weight)
-        self.lexical_encoder = LexicalEncoder()
+        self.fusion = fusion or Fusion(vectors, image_weight)
+        self.lexical_encoder = lexical_encoder or LexicalEncoder()
         self.lexical = self.lexical_encoder.fit_transform(self.products)
         self.weights = weights.active(self.lexical_encoder.has_codes)
-        self.index = build_index(self.fusion.matrix(), folder=index_folder)
+        self.index = index or build_index(self.fusion.matrix(), folder=index_folder)
         self.row_of = {pid: i for i, pid in enumerate(self.products["id"])}
 
     def __len__(self) -> int:
@@ -65,7 +69,7 @@ class ProductSimilarity:
                              "image": fused.image, "image_used": fused.image_used, **parts})
 
     def _candidates(self, row: int) -> np.ndarray:
-        if len(self) <= exact_limit():
+        if len(self) <= SCORE_ALL_LIMIT and self.index.exact:
             return np.arange(len(self))
         _, dense_rows = self.index.search(self.fusion.matrix()[row], CANDIDATES)
         char_scores = (self.lexical.char @ self.lexical.char[row].T).toarray().ravel()
