@@ -128,8 +128,9 @@ class ServerMemory(threading.Thread):
             time.sleep(0.5)
 
 
-def drive(url: str, n: int, timeout_s: float) -> dict:
-    """Every page twice and the main actions; returns seconds, bytes and the browser's JS heap per step."""
+def drive(url: str, n: int, timeout_s: float, screens: Path) -> dict:
+    """Every page twice and the main actions; returns seconds, bytes and the browser's JS heap per step.
+    A screenshot of the page after each step goes to ``screens``."""
     from playwright.sync_api import sync_playwright
 
     results: dict[str, dict] = {}
@@ -156,6 +157,7 @@ def drive(url: str, n: int, timeout_s: float) -> dict:
             results[name] = {"seconds": round(time.perf_counter() - started, 2), "bytes_received": received[0],
                              "js_heap_mb": round(heap / 1e6, 1) if heap else None}
             print(name, results[name], flush=True)
+            page.screenshot(path=screens / f"{re.sub(r'[^a-z0-9]+', '-', name.lower()).strip('-')}.png", full_page=False)
 
         main = page.get_by_test_id("stMain")
         ready = {
@@ -229,13 +231,14 @@ def run(n: int, synthetic: bool, keep: Path | None, timeout_s: float) -> dict:
     memory.start()
     try:
         time.sleep(5)
-        steps = drive(f"http://127.0.0.1:{port}", n, timeout_s)
+        (root / "screens").mkdir(exist_ok=True)
+        steps = drive(f"http://127.0.0.1:{port}", n, timeout_s, root / "screens")
     finally:
         memory.stop.set()
         server.terminate()
         server.wait(timeout=60)
     second = [v["seconds"] for k, v in steps.items() if k.endswith("(second visit)")]
-    return {"data": built, "steps": steps, "page_switch_seconds_warm_p95": round(float(np.percentile(second, 95)), 2),
+    return {"data": built, "screenshots": str(root / "screens"), "steps": steps, "page_switch_seconds_warm_p95": round(float(np.percentile(second, 95)), 2),
             "largest_page_bytes": max(v["bytes_received"] for v in steps.values()),
             "server_peak_rss_gb": round(memory.peak / 1e9, 2)}
 

@@ -601,7 +601,8 @@ def backtest_sentence(backtest: dict | None) -> str:
     ours, naive = backtest["similarity"]["wape"], backtest["naive"]["wape"]
     change = (naive - ours) / naive if naive else 0.0
     verdict = f"{change:.0%} less error than" if change > 0 else f"{-change:.0%} more error than"
-    return (f"Measured on this log's own {backtest['products']:,} launches ({backtest['first_sold'][0]} to "
+    share = "" if backtest["products"] == backtest["launches"] else f"{backtest['products']:,} of "
+    return (f"Measured on {share}this log's own {backtest['launches']:,} launches ({backtest['first_sold'][0]} to "
             f"{backtest['first_sold'][1]}): {verdict} assuming the median new product (WAPE {ours:.2f} vs {naive:.2f}).")
 
 

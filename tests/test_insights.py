@@ -72,7 +72,7 @@ def test_demand_backtest_is_measured_on_the_log_itself(retail):
     assert events["timestamp"].min() < pd.Timestamp(result["first_sold"][0]) < pd.Timestamp(result["first_sold"][1]) < events["timestamp"].max()
     assert result["similarity"]["wape"] < result["naive"]["wape"]
     sentence = api.backtest_sentence(result)
-    assert f"this log's own {result['products']:,} launches" in sentence and "less error" in sentence
+    assert f"this log's own {result['launches']:,} launches" in sentence and "less error" in sentence
     assert backtest(events.head(50), workspace.products(), api.product_matrix(workspace)) is None  # too short to measure
 
 
@@ -162,3 +162,25 @@ def test_sales_per_group_add_up_and_name_gaps(demo_workspace):
     assert overview["revenue"].is_monotonic_decreasing
     premium_free = overview[overview["premium"] == 0]
     assert premium_free["gaps"].str.contains("premium").all()
+
+
+def test_item_lists_stay_sparse_and_agree_with_a_dense_oracle():
+    """The k best items per row without densifying (a million-product row), and content lists made only for
+    the products asked for equal those rows of the full lists."""
+    from scipy import sparse
+
+    from prodsim.insights.recommend import _top_k_rows, content_similarity
+
+    rng = np.random.default_rng(0)
+    matrix = sparse.random(300, 2_000, density=0.02, random_state=1, format="csr", data_rvs=lambda n: rng.normal(size=n))
+    kept = _top_k_rows(matrix, 5).toarray()
+    dense = matrix.toarray()
+    for row in range(300):
+        positive = np.sort(dense[row][dense[row] > 0])[::-1][:5]
+        assert np.allclose(np.sort(kept[row][kept[row] > 0])[::-1], positive)
+    vectors = rng.normal(size=(500, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    asked = np.array([3, 77, 499])
+    full, part = content_similarity(vectors, k=10), content_similarity(vectors, k=10, rows=asked)
+    assert part.nnz == full[asked].nnz and np.allclose(part[asked].toarray(), full[asked].toarray())
+    assert part[np.setdiff1d(np.arange(500), asked)].nnz == 0

@@ -33,26 +33,30 @@ METHODS = ("popularity", "cooccurrence", "content", "blend")
 
 
 def _top_k_rows(matrix: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
-    """Keeps each row's k largest positive entries."""
-    dense = matrix.toarray()
-    dense = np.where(dense > 0, dense, 0).astype(np.float32)
-    k = min(k, dense.shape[1])
-    keep = np.argpartition(-dense, k - 1, axis=1)[:, :k]
-    rows = np.repeat(np.arange(dense.shape[0]), k)
-    values = dense[rows, keep.ravel()]
-    return sparse.csr_matrix((values, (rows, keep.ravel())), shape=dense.shape)
+    """Keeps each row's k largest positive entries (sparse throughout: a row of a million products stays its nonzeros)."""
+    matrix = matrix.tocsr(copy=True)
+    matrix.data[matrix.data < 0] = 0
+    matrix.eliminate_zeros()
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((-matrix.data, row_of))  # row by row, largest first
+    keep = order[np.arange(len(order)) - matrix.indptr[row_of[order]] < k]
+    return sparse.csr_matrix((matrix.data[keep].astype(np.float32), (row_of[keep], matrix.indices[keep])), shape=matrix.shape)
 
 
-def content_similarity(vectors: np.ndarray, k: int = NEIGHBOURS) -> sparse.csr_matrix:
-    """Each product's k most similar products by vector cosine (itself excluded), from the catalog's top-k index."""
+def content_similarity(vectors: np.ndarray, k: int = NEIGHBOURS, rows: np.ndarray | None = None) -> sparse.csr_matrix:
+    """Each product's k most similar products by vector cosine (itself excluded), from the catalog's top-k index.
+
+    With ``rows``, only those products' lists are made (the others stay empty): recommendations follow the
+    products in someone's history, so a log over a few thousand products never searches a million."""
     from prodsim.index import build_index
 
     n = len(vectors)
-    scores, rows = build_index(vectors).search(vectors, k + 1)
-    keep = rows != np.arange(n)[:, None]
+    rows = np.arange(n) if rows is None else np.asarray(rows)
+    scores, found = build_index(vectors).search(vectors[rows], k + 1)
+    keep = found != rows[:, None]
     keep[keep.all(axis=1), -1] = False  # itself was not among the k + 1 (an identical twin): k others all the same
     keep &= scores > 0
-    return sparse.csr_matrix((scores[keep], (np.nonzero(keep)[0], rows[keep])), shape=(n, n))
+    return sparse.csr_matrix((scores[keep], (rows[np.nonzero(keep)[0]], found[keep])), shape=(n, n))
 
 
 def cooccurrence_similarity(user_items: sparse.csr_matrix, k: int = NEIGHBOURS) -> sparse.csr_matrix:
@@ -62,9 +66,7 @@ def cooccurrence_similarity(user_items: sparse.csr_matrix, k: int = NEIGHBOURS) 
     together = (bought.T @ bought).tocsr()
     together.setdiag(0)
     norm = np.sqrt(np.maximum(counts, 1))
-    cosine = sparse.diags(1 / norm) @ together @ sparse.diags(1 / norm)
-    blocks = [_top_k_rows(cosine[start:start + 4096], k) for start in range(0, cosine.shape[0], 4096)]
-    return sparse.vstack(blocks).tocsr()
+    return _top_k_rows(sparse.diags(1 / norm) @ together @ sparse.diags(1 / norm), k)
 
 
 def history_matrix(events: pd.DataFrame, rows: np.ndarray, users: list[str], n_products: int) -> sparse.csr_matrix:
@@ -101,7 +103,7 @@ class Recommender:
                                         (user_of[events.loc[known, "user"]].to_numpy(), rows[known])),
                                        shape=(len(users), len(products)))
         popularity = np.asarray((user_items > 0).sum(axis=0)).ravel().astype(np.float32)
-        return cls(content_similarity(vectors), cooccurrence_similarity(user_items),
+        return cls(content_similarity(vectors, rows=np.unique(rows[known])), cooccurrence_similarity(user_items),
                    popularity / max(popularity.max(), 1), service_products(products))
 
     def scores(self, history: sparse.csr_matrix, method: str, content_weight: float = DEFAULT_CONTENT_WEIGHT) -> np.ndarray:
