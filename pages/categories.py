@@ -13,6 +13,7 @@ import streamlit as st
 
 from pages import ui
 from prodsim import api
+from prodsim.display import literal
 
 ui.ensure_app_shell()
 
@@ -66,7 +67,7 @@ def suggested_groups() -> None:
     st.caption(f"{len(summary):,} groups to review" + (" match" if found is not None else "") + ", largest first.")
     for position, cluster in enumerate(page_of(list(summary.itertuples()), "categories_suggested_page")):
         members = np.flatnonzero((clusters.labels == cluster.cluster) & ~reviewed_mask)
-        label = f"{cluster.name} — {len(members):,} products (tightness {cluster.cohesion:.2f})"
+        label = f"{literal(cluster.name)} — {len(members):,} products (tightness {cluster.cohesion:.2f})"
         group = st.expander(label, expanded=position == 0, key=f"categories_group_{cluster.cluster}", on_change="rerun")
         if not group.open:
             continue  # products are drawn only for opened groups
@@ -74,7 +75,7 @@ def suggested_groups() -> None:
             ui.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{cluster.cluster}", score_column=None)
             name = st.text_input("Name", value=cluster.name, key=f"categories_name_{cluster.cluster}")
             accept, split, reject = st.columns([2, 2, 1])
-            if accept.button(f"Accept {len(members):,} products as '{name}'", key=f"categories_accept_{cluster.cluster}",
+            if accept.button(f"Accept {len(members):,} products as '{literal(name)}'", key=f"categories_accept_{cluster.cluster}",
                              type="primary", disabled=read_only):
                 act(store.accept, name, products["id"].to_numpy()[members].tolist())
             split_form(name, members, split, f"categories_split_{cluster.cluster}")
@@ -89,7 +90,7 @@ def reviewed_categories() -> None:
     assigned = store.assignments()
     row_of = pd.Series(np.arange(len(products)), index=products["id"])
     for group in page_of(list(groups.itertuples()), "categories_reviewed_page"):
-        section = st.expander(f"{group.name} — {group.size:,} products", key=f"categories_reviewed_{group.group_id}", on_change="rerun")
+        section = st.expander(f"{literal(group.name)} — {group.size:,} products", key=f"categories_reviewed_{group.group_id}", on_change="rerun")
         if not section.open:
             continue
         with section:
@@ -132,7 +133,7 @@ def misfiled_products() -> None:
         product = products.iloc[item.row]
         line = st.columns([3, 2, 1])
         line[0].text(f"{product['title']} · {product['id']}")
-        line[1].markdown(f"{item.category} → **{item.suggested}** ({item.confidence:.0%} of its neighbours)")
+        line[1].markdown(f"{literal(item.category)} → **{literal(item.suggested)}** ({item.confidence:.0%} of its neighbours)")
         if line[2].button("Move", key=f"categories_misfiled_{item.row}", disabled=read_only):
             act(store.move, [product["id"]], item.suggested)
 

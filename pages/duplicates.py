@@ -45,7 +45,7 @@ same_seller = has_sellers and st.toggle(
     "Also pair listings of one seller", value=False, key="duplicates_same_seller",
     help="Off: only listings from different sellers are compared, since one seller's listings are usually its different products.")
 state = api.workspace_state(workspace, text, image)
-learnt = api.duplicate_model(workspace, state)
+learnt = ui.show_errors(api.duplicate_model, workspace, state)
 pairs = candidate_pairs(state, same_seller) if learnt is None else learnt_pairs(state, same_seller, learnt.details["created"], learnt)
 decided = store.lookup()
 pairs = pairs.assign(label=[decided.get(api.PairLabels.key(a, b), "") for a, b in zip(pairs["left_id"], pairs["right_id"])])

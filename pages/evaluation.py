@@ -11,6 +11,7 @@ import streamlit as st
 
 from pages import ui
 from prodsim import api
+from prodsim.display import literal
 from prodsim.training import PREDICTIONS_FILE, read_description, registry
 
 ui.ensure_app_shell()
@@ -127,6 +128,6 @@ with models_tab:
         for pair in wrong.nlargest(10, "error").itertuples():
             left, right = st.columns(2)
             verdict = "says same product, labelled different" if pair.label == 0 else "says different, labelled same product"
-            left.markdown(f"**{pair.left_title}**  \nid {pair.left_id}")
-            right.markdown(f"**{pair.right_title}**  \nid {pair.right_id}")
+            left.markdown(f"**{literal(pair.left_title)}**  \nid {literal(pair.left_id)}")
+            right.markdown(f"**{literal(pair.right_title)}**  \nid {literal(pair.right_id)}")
             st.caption(f"Probability {pair.after_probability:.2f}: the model {verdict}.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from pages import ui
@@ -12,17 +14,17 @@ from prodsim.progress import format_seconds
 ui.ensure_app_shell()
 
 AUTOMATIC = ""
-OWN_FOLDER = "own"
 
 
-def model_picker(label: str, choices: dict[str, str], current: str | None, key: str, help_text: str) -> str | None:
-    """A known model, prodsim's choice, or a path on this machine; returns the spec (None = automatic)."""
-    options = {AUTOMATIC: "Let prodsim choose", **choices, OWN_FOLDER: "A model on this machine…"}
-    chosen = current if current in options else (OWN_FOLDER if current else AUTOMATIC)
-    picked = st.selectbox(label, list(options), index=list(options).index(chosen), format_func=options.get, key=key)
-    if picked == OWN_FOLDER:
-        path = st.text_input("Path", value=current if chosen == OWN_FOLDER else "", key=f"{key}_path", help=help_text)
-        return path.strip() or None
+def model_picker(label: str, kind: str, current: str | None, key: str) -> str | None:
+    """prodsim's choice, a packaged model, or one in the server's models folder; returns the spec (None = automatic).
+
+    A model set outside the app (the CLI, a trained model made active) stays offered under its folder's name."""
+    options = {AUTOMATIC: "Let prodsim choose", **api.packaged_models(kind), **api.local_models(kind)}
+    if current and current not in options:
+        options[current] = f"{Path(current).name} (set outside this page)"
+    picked = st.selectbox(label, list(options), index=list(options).index(current or AUTOMATIC), format_func=options.get, key=key,
+                          help=f"Other models: put their folders in {api.models_root()} on the server.")
     return picked or None
 
 
@@ -35,12 +37,10 @@ def settings_form(workspace: api.Workspace) -> None:
         fields = st.multiselect("Product text is made of", list(api.TEMPLATE_FIELDS), default=list(settings.template_fields),
                                 key="home_template_fields")
         words = st.slider("Words of the description to use", 0, 100, settings.description_words, key="home_template_words")
-        text_model = model_picker("Text model", api.TEXT_MODELS, settings.text_model, "home_text_model",
-                                  "A Hugging Face model folder (with config.json), or a CLIP folder.")
+        text_model = model_picker("Text model", "text", settings.text_model, "home_text_model")
         use_photos = st.checkbox("Use product photos", value=has_photos if settings.use_images is None else settings.use_images,
                                  key="home_use_photos", disabled=not has_photos)
-        image_model = model_picker("Photo model", api.IMAGE_MODELS, settings.image_model, "home_image_model",
-                                   "A CLIP folder, or a torchvision weights file written as ARCH:/path/weights.pth.")
+        image_model = model_picker("Photo model", "image", settings.image_model, "home_image_model")
         weight = st.slider("How much photos count in a similarity", 0.0, 1.0,
                            DEFAULT_IMAGE_WEIGHT if settings.image_weight is None else settings.image_weight, 0.05,
                            key="home_image_weight", disabled=not use_photos,

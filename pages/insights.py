@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages import ui
 from prodsim import api
+from prodsim.display import literal
 from prodsim.insights import demand, recommend
 from prodsim.insights.behaviour import LOG_FIELDS, guess_log_mapping
 
@@ -57,7 +58,7 @@ for line in st.session_state.pop("insights_attached", []):
 _, log_report = stored
 text, image = ui.encoders_for(workspace)
 events, recommender, curves, buyers, backtest = ui.behaviour_models(workspace, similarity, api.workspace_state(workspace, text, image))
-st.caption(f"Log **{log_report['source']}**: {log_report['used']:,} of {log_report['rows']:,} rows used · {log_report['users']:,} users · "
+st.caption(f"Log **{literal(log_report['source'])}**: {log_report['used']:,} of {log_report['rows']:,} rows used · {log_report['users']:,} users · "
            f"{log_report['orders']:,} orders · {log_report['products']:,} products · {log_report['first']} to {log_report['last']}.")
 with st.expander("What was left out of the log and why"):
     for line in log_report["messages"] or ["Nothing: every row was used."]:
@@ -99,7 +100,7 @@ def recommendations() -> None:
                     ui.product_card(workspace, products.iloc[pick.row], key=f"insights_pick_{pick.row}", score=pick.score)
                     if pick.because >= 0:
                         verb = "looks like" if pick.source == "similar product" else "bought with"
-                        st.caption(f"{pick.source.capitalize()}: {verb} **{products['title'][pick.because][:50]}**")
+                        st.caption(f"{pick.source.capitalize()}: {verb} **{literal(products['title'][pick.because][:50])}**")
                     else:
                         st.caption("Popular with other customers")
 

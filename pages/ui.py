@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from prodsim import api
+from prodsim.display import literal
 from prodsim.encoders.device import describe
 from prodsim.errors import ProdsimError
 from prodsim.progress import ProgressTracker
@@ -22,7 +23,6 @@ from prodsim.review import ReviewStore
 
 log = logging.getLogger("prodsim.app")
 PREPARE_DEMO_ENV = "PRODSIM_PREPARE_DEMO"  # "0": a first start adds the demo but does not read it in the background
-ROOT_KEY = "workspaces_root"
 WS_KEY = "workspace_slug"
 PICKER_KEY = "sidebar_workspace"
 THUMBS_PER_PAGE = 100
@@ -67,13 +67,13 @@ def start_map_warm_up() -> None:
     threading.Thread(target=run, name="umap-warm-up", daemon=True).start()
 
 
-@st.cache_resource(show_spinner="Loading the text model (once per server)…")
+@st.cache_resource(show_spinner="Loading the text model (once per server)…", max_entries=3)
 def text_encoder(spec: str, device: str = "auto", precision: str = "auto"):
     """The text encoder for ``spec``, loaded once per process."""
     return api.load_text_encoder(spec, device, precision)
 
 
-@st.cache_resource(show_spinner="Loading the photo model (once per server)…")
+@st.cache_resource(show_spinner="Loading the photo model (once per server)…", max_entries=3)
 def image_encoder(spec: str | None = None, device: str = "auto", precision: str = "auto"):
     """The image encoder for ``spec``, loaded once per process."""
     return api.load_image_encoder(spec, device, precision)
@@ -85,30 +85,16 @@ def read_only() -> bool:
 
 
 def workspace_root():
-    """The folder of workspaces for this session (sidebar choice, else ``PRODSIM_WORKSPACES`` or ./workspaces).
+    """The folder of workspaces: set by whoever runs the server (``PRODSIM_WORKSPACES``, else ./workspaces), never
+    from a page, so a browser can reach no other folder on the server.
 
     The default folder gets the demo catalog on first start, so a new user sees a working app.
     """
-    chosen = st.session_state.get(ROOT_KEY)
-    if chosen:
-        return Path(chosen)
     root = api.default_root()
     demo = api.demo_for_new_root(root)
     if demo is not None and os.environ.get(PREPARE_DEMO_ENV, "1") != "0":
         start_prepare(demo)  # a newcomer's first page shows the demo being read, then its map, groups and neighbours
     return root
-
-
-def _choose_root() -> None:
-    folder = Path(st.session_state[f"{ROOT_KEY}_input"]).expanduser()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        st.session_state[f"{ROOT_KEY}_error"] = f"{folder} cannot be used as the workspaces folder ({err.strerror})."
-        return
-    st.session_state.pop(f"{ROOT_KEY}_error", None)
-    st.session_state[ROOT_KEY] = str(folder.resolve())
-    st.session_state.pop(WS_KEY, None)
 
 
 def current_workspace() -> api.Workspace | None:
@@ -145,10 +131,6 @@ def sidebar(workspace: api.Workspace | None) -> None:
             st.caption(f"Last read by the models: {last_read.replace('T', ' ')[:16]} UTC" if last_read else "Not read by the models yet")
             if not read_only():
                 _manage(workspace)
-        with st.expander("Where workspaces are kept"):
-            st.text_input("Folder", value=str(workspace_root()), key=f"{ROOT_KEY}_input", on_change=_choose_root)
-            if f"{ROOT_KEY}_error" in st.session_state:
-                st.error(st.session_state[f"{ROOT_KEY}_error"])
         st.caption(models_caption(workspace))
         if read_only():
             st.info("Read-only mode: uploads, review decisions, labels, training and deletions are switched off, "
@@ -490,10 +472,10 @@ def product_card(workspace: api.Workspace, product: pd.Series, key: str, score: 
     """The one product card: photo, title, brand, price, category, id (and score); a button focuses it."""
     with st.container(border=True):
         st.image(thumbnail_uri(workspace, product.get("image_sha1", "")), width=120)
-        st.markdown(f"**{product['title'] or product['description'][:80]}**")
+        st.markdown(f"**{literal(product['title'] or product['description'][:80])}**")
         price = "" if pd.isna(product["price"]) else f"{product['price']:,.2f}"
         details = " · ".join(str(v) for v in (product["brand"], price, product["category"]) if v)
-        st.caption(f"{details}  \nid {product['id']}" + (f"  \nsimilarity **{score:.2f}**" if score is not None else ""))
+        st.caption(f"{literal(details)}  \nid {literal(product['id'])}" + (f"  \nsimilarity **{score:.2f}**" if score is not None else ""))
         if focus and st.button("Similar products", key=f"{key}_focus", type="tertiary"):
             focus_product(product["id"])
 

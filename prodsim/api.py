@@ -15,7 +15,8 @@ from prodsim.encoders.base import Encoder
 from prodsim.encoders.fusion import Fusion
 from prodsim.encoders.multilingual import CJK_SHARE_FOR_SUGGESTION, cjk_share
 from prodsim.encoders.registry import (
-    DEFAULT_IMAGE, DEFAULT_TEXT, IMAGE_MODELS, MULTILINGUAL_TEXT, TEXT_MODELS, load_image_encoder, load_text_encoder,
+    DEFAULT_IMAGE, DEFAULT_TEXT, IMAGE_MODELS, MULTILINGUAL_TEXT, TEXT_MODELS, load_image_encoder, load_text_encoder, local_models,
+    models_root,
 )
 from prodsim.errors import BadInputError
 from prodsim.images import small_thumbnail_uris
@@ -40,8 +41,13 @@ __all__ = [
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "selected_rows", "PICKER_LIMIT", "find_products", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes", "cached_counts", "default_root", "embed",
     "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
-    "model_specs", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
+    "model_specs", "local_models", "models_root", "packaged_models", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
 ]
+
+
+def packaged_models(kind: str) -> dict[str, str]:
+    """The models shipped in Python packages for ``kind`` ("text" or "image"): name -> label."""
+    return dict(TEXT_MODELS if kind == "text" else IMAGE_MODELS)
 
 
 def suggest_text_model(workspace: Workspace) -> str:

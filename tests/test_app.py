@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import DATASETS, FLIPKART, REPO, make_zip, tree_digest
+from prodsim import api
 from prodsim.workspace import list_workspaces
 
 TIMEOUT = 120  # the first run loads MiniLM once per process
@@ -211,16 +214,24 @@ def test_a_broken_model_path_is_explained_and_the_default_is_used(app, root, tmp
     assert app.button(key="home_embed").label == "Read 244 products and 244 photos"
 
 
-@pytest.mark.datasets
-def test_sidebar_can_point_at_another_workspaces_folder(app, tmp_path):
-    from prodsim.ingest import ingest
-
-    other = tmp_path / "elsewhere"
-    ingest(DATASETS / "abt-buy" / "tableA.csv", workspace_dir=other / "abt", name="Abt offers")
-    app.sidebar.text_input(key="workspaces_root_input").set_value(str(other)).run()
+def test_no_page_takes_a_server_path(app, root, tmp_path, monkeypatch):
+    """The workspaces and models folders are the operator's: the sidebar shows no folder box, and the model
+    pickers offer the packaged models and what is inside the models folder (no link out of it), never a typed path."""
+    models = tmp_path / "models"
+    (models / "shop-bert").mkdir(parents=True)
+    (models / "shop-bert" / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (models / "notes").mkdir()  # no config.json: not a model
+    outside = tmp_path / "outside-model"
+    outside.mkdir()
+    (outside / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (models / "linked").symlink_to(outside)
+    monkeypatch.setenv("PRODSIM_MODELS", str(models))
+    app.run()
     assert not app.exception
-    assert app.title[0].value == "Abt offers"
-    assert app.sidebar.selectbox(key="sidebar_workspace").options == ["Abt offers · 1,081 products"]
+    assert [box.key for box in app.text_input] == ["sidebar_rename_text"]  # a workspace's display name; no path anywhere
+    offered = app.selectbox(key="home_text_model").options
+    assert offered == ["Let prodsim choose", *api.TEXT_MODELS.values(), "shop-bert (local model)"]
+    assert app.selectbox(key="home_image_model").options == ["Let prodsim choose", *api.IMAGE_MODELS.values()]
 
 
 @pytest.fixture
@@ -313,10 +324,25 @@ def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
     app.button(key="duplicates_learn").click().run()
     assert not app.exception
     assert f"Learnt from {decisions} decisions" in " ".join(s.value for s in app.success)
-    assert (root / "demo-catalog" / "duplicate_model" / "pair_model.joblib").is_file()
+    assert (root / "demo-catalog" / "duplicate_model" / "pair_model.npz").is_file()
     assert "same product with probability" in texts(app)
     app.radio(key="duplicates_order").set_value("Least certain first (teaches the model most)").run()
     assert not app.exception and f"Suggestions come from a model learnt from your {decisions} decisions" in texts(app)
+
+    # A crafted pickle planted in the model's place: opening Duplicates runs nothing and asks for retraining.
+    import pickle
+
+    witness = root.parent / "pickle-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (witness.touch, ())
+
+    (root / "demo-catalog" / "duplicate_model" / "pair_model.npz").write_bytes(pickle.dumps(Payload()))
+    app.run()
+    assert not app.exception and not witness.exists()
+    assert any("cannot be read" in e.value and "learn from your decisions again" in e.value for e in app.error)
+    assert "same product with probability" not in texts(app)
 
 
 def test_sidebar_deletes_a_workspace_after_confirmation(app, root):

@@ -9,6 +9,7 @@ architecture at the start of the file name (e.g. ``resnet18-finetuned.pth``).
 from __future__ import annotations
 
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +22,36 @@ DEFAULT_IMAGE = "efficientnet-lite0"
 TEXT_MODELS = {DEFAULT_TEXT: "MiniLM-L6 (English, fast)", MULTILINGUAL_TEXT: "Universal Sentence Encoder (multilingual, Chinese)"}
 IMAGE_MODELS = {DEFAULT_IMAGE: "EfficientNet-Lite0 (photos)"}
 WEIGHT_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors")
+MODELS_ENV = "PRODSIM_MODELS"
+
+
+def models_root() -> Path:
+    """The folder of local models the dashboard may offer: ``$PRODSIM_MODELS`` or ./models, set by whoever runs the
+    server. Pages choose among what is in it (and the packaged models); they never take a typed path."""
+    return Path(os.environ.get(MODELS_ENV, "models")).resolve()
+
+
+def local_models(kind: str) -> dict[str, str]:
+    """Models directly inside :func:`models_root` for ``kind`` ("text" or "image"): spec -> label.
+
+    Text: folders with a config.json (Hugging Face or CLIP). Photos: CLIP folders and torchvision weight files
+    whose name starts with their architecture. Links out of the folder are not followed."""
+    root = models_root()
+    if not root.is_dir():
+        return {}
+    found = {}
+    for entry in sorted(root.iterdir()):
+        if entry.is_symlink() or not entry.resolve().is_relative_to(root):
+            continue
+        try:
+            model_type = _model_type(entry) if entry.is_dir() else None
+        except ModelLoadError:
+            continue
+        usable = (model_type is not None) if kind == "text" else (model_type == "clip" or (
+            entry.is_file() and entry.suffix in WEIGHT_SUFFIXES))
+        if usable:
+            found[str(entry)] = f"{entry.name} (local {'CLIP' if model_type == 'clip' else 'model'})"
+    return found
 
 
 def _model_type(folder: Path) -> str | None:

@@ -101,11 +101,23 @@ def save(workspace: Workspace, model: DuplicateModel) -> None:
 
 
 def load(workspace: Workspace, state: str) -> DuplicateModel | None:
-    """The workspace's duplicate model when it was trained under ``state``, else None."""
+    """The workspace's duplicate model when it was trained under ``state``, else None.
+
+    Raises:
+        BadInputError: a model for this state is recorded but its file is not one prodsim writes (an older
+            format, or a planted file): nothing in it is run, and it has to be trained again.
+    """
     folder = workspace.path / MODEL_FOLDER
+    description = folder / "pair_model.json"
+    if not description.is_file():
+        return None
+    details = json.loads(description.read_text())
+    if details.get("state") != state:
+        return None
     pair_model = PairModel.load(folder)
     if pair_model is None:
-        return None
-    details = json.loads((folder / "pair_model.json").read_text())
-    return DuplicateModel(pair_model, details) if details.get("state") == state else None
+        raise BadInputError("The saved duplicate model cannot be read (it was saved in an older format, or the file is "
+                            "not a model); nothing in it was run. Suggestions come from the similarity score until you "
+                            "learn from your decisions again.")
+    return DuplicateModel(pair_model, details)
 

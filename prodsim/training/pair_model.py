@@ -25,7 +25,7 @@ from prodsim.matching import MatchScores, best_threshold, pair_positions
 from prodsim.workspace import atomic_write_bytes, atomic_write_json
 
 MIN_POSITIVES = 20
-PAIR_MODEL_FILE = "pair_model.joblib"
+PAIR_MODEL_FILE = "pair_model.npz"
 
 
 def check_pairs(positions: tuple[np.ndarray, np.ndarray, np.ndarray], name: str) -> None:
@@ -95,34 +95,52 @@ def candidate_features(pairs: pd.DataFrame, products: pd.DataFrame) -> np.ndarra
 
 @dataclass
 class PairModel:
-    """A trained pair model: MLP, probability calibration and the F1 threshold (from validation)."""
+    """A trained pair model as plain arrays: feature scaling, the MLP's layers, the isotonic calibration's steps
+    and the F1 threshold (from validation). Saved as a NumPy archive read without pickle, so a file planted in a
+    workspace can hold numbers but never run code."""
 
-    classifier: object
-    calibration: object
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    calibration_x: np.ndarray
+    calibration_y: np.ndarray
     threshold: float
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """Calibrated probability that each pair is the same product."""
-        return self.calibration.predict(self.classifier.predict_proba(features)[:, 1])
+        hidden = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
+        for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
+            hidden = np.maximum(hidden @ weight + bias, 0.0)  # the MLP's ReLU layers
+        raw = 1.0 / (1.0 + np.exp(-(hidden @ self.weights[-1] + self.biases[-1])[:, 0]))
+        return np.interp(raw, self.calibration_x, self.calibration_y)  # isotonic steps, clipped at both ends
 
     def save(self, folder: Path, details: dict) -> None:
-        """Writes the model and a JSON description next to it."""
+        """Writes the arrays and a JSON description next to them."""
         import io
 
-        import joblib
-
         buffer = io.BytesIO()
-        joblib.dump(self, buffer)
+        layers = {f"weight_{i}": w for i, w in enumerate(self.weights)} | {f"bias_{i}": b for i, b in enumerate(self.biases)}
+        np.savez(buffer, mean=self.mean, scale=self.scale, calibration_x=self.calibration_x, calibration_y=self.calibration_y,
+                 threshold=np.array(self.threshold), **layers)
         atomic_write_bytes(folder / PAIR_MODEL_FILE, buffer.getvalue())
         atomic_write_json(folder / "pair_model.json", details | {"threshold": self.threshold})
 
     @staticmethod
     def load(folder: Path) -> PairModel | None:
-        """The pair model saved in ``folder``, or None when there is none."""
-        import joblib
-
+        """The pair model saved in ``folder``; None when there is none, or when the file is not this format
+        (for example a model from before this format, or a planted file): it has to be trained again."""
         path = Path(folder) / PAIR_MODEL_FILE
-        return joblib.load(path) if path.is_file() else None
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                layers = sum(name.startswith("weight_") for name in saved.files)
+                return PairModel(saved["mean"], saved["scale"], [saved[f"weight_{i}"] for i in range(layers)],
+                                 [saved[f"bias_{i}"] for i in range(layers)], saved["calibration_x"], saved["calibration_y"],
+                                 float(saved["threshold"]))
+        except (ValueError, KeyError, OSError):
+            return None
 
 
 def train_pair_model(train_features: np.ndarray, train_labels: np.ndarray, valid_features: np.ndarray,
@@ -130,16 +148,17 @@ def train_pair_model(train_features: np.ndarray, train_labels: np.ndarray, valid
     """Fits the MLP (early stopping on a slice of the training pairs), then calibrates on validation."""
     from sklearn.isotonic import IsotonicRegression
     from sklearn.neural_network import MLPClassifier
-    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    classifier = make_pipeline(StandardScaler(), MLPClassifier(
+    scaler = StandardScaler().fit(train_features)
+    classifier = MLPClassifier(
         hidden_layer_sizes=(64, 32), alpha=1e-3, batch_size=min(64, len(train_features)), learning_rate_init=1e-3, max_iter=200,
-        early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed))
-    classifier.fit(train_features, train_labels)
-    raw = classifier.predict_proba(valid_features)[:, 1]
+        early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed)
+    classifier.fit(scaler.transform(train_features), train_labels)
+    raw = classifier.predict_proba(scaler.transform(valid_features))[:, 1]
     calibration = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, valid_labels)
-    model = PairModel(classifier, calibration, 0.5)
+    model = PairModel(scaler.mean_, scaler.scale_, list(classifier.coefs_), list(classifier.intercepts_),
+                      calibration.X_thresholds_, calibration.y_thresholds_, 0.5)
     model.threshold = best_threshold(model.probability(valid_features), valid_labels)
     return model
 
