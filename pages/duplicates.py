@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages import ui
 from prodsim import api
+from prodsim.display import literal
 
 ui.ensure_app_shell()
 
@@ -21,15 +22,16 @@ store = api.PairLabels(workspace)
 text, image = ui.encoders_for(workspace)
 
 
-@st.cache_data(show_spinner="Comparing every product with its nearest ones…", max_entries=4)
+@st.cache_resource(show_spinner="Comparing every product with its nearest ones…", max_entries=4)
 def candidate_pairs(state: str, same_seller: bool) -> pd.DataFrame:
-    """All pairs above FLOOR for one workspace state (``state`` is the cache key)."""
+    """All pairs above FLOOR for one workspace state (``state`` is the cache key). Kept as one shared object,
+    not a copy per rerun (a million products make hundreds of thousands of pairs): callers never change it."""
     pairs = similarity.duplicate_pairs(threshold=FLOOR, same_seller=same_seller)
     ids = products["id"].to_numpy()
     return pairs.assign(left_id=ids[pairs["left"]], right_id=ids[pairs["right"]])
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def learnt_pairs(state: str, same_seller: bool, trained: str, _learnt) -> pd.DataFrame:
     """The candidate pairs with the learnt model's probability and verdict (``trained``, its date, is the cache key).
 
@@ -47,8 +49,7 @@ same_seller = has_sellers and st.toggle(
 state = api.workspace_state(workspace, text, image)
 learnt = ui.show_errors(api.duplicate_model, workspace, state)
 pairs = candidate_pairs(state, same_seller) if learnt is None else learnt_pairs(state, same_seller, learnt.details["created"], learnt)
-decided = store.lookup()
-pairs = pairs.assign(label=[decided.get(api.PairLabels.key(a, b), "") for a, b in zip(pairs["left_id"], pairs["right_id"])])
+pairs = pairs.assign(label=store.labels_of(pairs["left_id"], pairs["right_id"]))
 
 threshold = st.slider("How similar must two listings be?", FLOOR, 1.0, api.DUPLICATE_THRESHOLD, 0.01, key="duplicates_threshold")
 shown = pairs[pairs["score"] >= threshold]
@@ -69,7 +70,6 @@ elif order == "uncertainty":
     shown = shown.iloc[np.argsort(np.abs(shown["probability"].to_numpy() - learnt.threshold), kind="stable")]
 only_open = st.toggle("Only pairs not reviewed yet", value=True, key="duplicates_only_open")
 queue = shown[shown["label"] == ""] if only_open else shown
-review_tab, groups_tab, decisions_tab = st.tabs(["Review pairs", "Groups", "Decisions"])
 
 
 def comparison(left: pd.Series, right: pd.Series) -> None:
@@ -80,7 +80,7 @@ def comparison(left: pd.Series, right: pd.Series) -> None:
                  hide_index=True, width="stretch", key="duplicates_comparison")
 
 
-with review_tab:
+def review_pairs() -> None:
     if queue.empty:
         st.success("Nothing left to review at this threshold." if len(shown) else "No pairs at this threshold: lower it to see more.")
     else:
@@ -112,7 +112,8 @@ with review_tab:
             st.toast("Undid the last decision." if undone else "There is no decision to undo.")
             st.rerun()
 
-with groups_tab:
+
+def listing_groups() -> None:
     accepted = shown[(shown["label"] == "duplicate") | ((shown["label"] == "") & (shown["suggested"] == "duplicate"))]
     groups = api.duplicate_groups(accepted, len(products))
     table = products.assign(group=groups)[groups >= 0]
@@ -121,10 +122,11 @@ with groups_tab:
                "reviewed pairs count as decided, the rest as suggested.")
     for group in sizes.index[:20]:
         members = table[table["group"] == group]
-        with st.expander(f"{members['title'].iloc[0]} — {len(members)} listings"):
+        with st.expander(f"{literal(members['title'].iloc[0])} — {len(members)} listings"):
             ui.card_grid(workspace, members.assign(score=None), key=f"duplicates_group_{group}", score_column=None)
 
-with decisions_tab:
+
+def decisions() -> None:
     labels = store.labels()
     same = int((labels["label"] == "duplicate").sum())
     with st.container(border=True):
@@ -150,3 +152,10 @@ with decisions_tab:
         st.dataframe(export, hide_index=True, width="stretch", key="duplicates_decisions")
         st.download_button("Download decisions (CSV)", api.csv_bytes(export),
                            file_name=f"{workspace.slug}-duplicate-decisions.csv", mime="text/csv", key="duplicates_export")
+
+
+SECTIONS = {"Review pairs": review_pairs, "Groups": listing_groups, "Decisions": decisions}
+for tab, draw in zip(st.tabs(list(SECTIONS), key="duplicates_section", on_change="rerun"), SECTIONS.values()):
+    if tab.open:  # only the open tab runs
+        with tab:
+            draw()

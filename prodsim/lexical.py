@@ -145,12 +145,17 @@ def view_similarities(left: LexicalFeatures, right: LexicalFeatures) -> dict[str
     return {view: (getattr(left, view) @ getattr(right, view).T).toarray().astype(np.float32) for view in VIEWS}
 
 
+def _idf(vectorizer, term: str) -> float | None:
+    """A term's IDF weight by a vocabulary lookup (a catalog's vocabulary holds up to 300k terms: never listed whole)."""
+    column = vectorizer.vocabulary_.get(term)
+    return None if column is None else float(vectorizer.idf_[column])
+
+
 def shared_terms(left_text: str, right_text: str, encoder: LexicalEncoder, top: int = 6) -> list[tuple[str, float]]:
     """The words and codes two products share, rarest first, with their IDF weight."""
     words = {w.lower() for w in _WORD.findall(left_text)} & {w.lower() for w in _WORD.findall(right_text)}
-    idf = dict(zip(encoder.word.get_feature_names_out(), encoder.word.idf_))
-    scored = [(w, float(idf.get(w, 0.0))) for w in words if w in idf]
+    scored = [(w, idf) for w in words if (idf := _idf(encoder.word, w)) is not None]
     codes = set(model_codes(left_text)) & set(model_codes(right_text))
-    code_idf = dict(zip(encoder.code.get_feature_names_out(), encoder.code.idf_)) if encoder.has_codes else {}
-    scored += [(c, float(code_idf.get(c, max((s for _, s in scored), default=1.0)))) for c in codes if c not in words]
+    fallback = max((s for _, s in scored), default=1.0)
+    scored += [(c, (_idf(encoder.code, c) if encoder.has_codes else None) or fallback) for c in codes if c not in words]
     return sorted(scored, key=lambda item: -item[1])[:top]

@@ -6,6 +6,7 @@ undone step by step; exports carry who decided what and when.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from prodsim.errors import BadInputError
@@ -90,6 +91,15 @@ class PairLabels:
     def lookup(self) -> dict[tuple[str, str], str]:
         """(left id, right id) in sorted order -> label, for joining with suggestions."""
         return {(a, b): label for a, b, label in self.labels()[["left_id", "right_id", "label"]].itertuples(index=False)}
+
+    def labels_of(self, left_ids, right_ids) -> np.ndarray:
+        """The decided label of each pair (either order), "" where nobody decided: one join, no loop over pairs."""
+        left, right = np.asarray(left_ids, dtype=object).astype(str), np.asarray(right_ids, dtype=object).astype(str)
+        first = np.where(left <= right, left, right)
+        second = np.where(left <= right, right, left)
+        decided = self.labels().set_index(["left_id", "right_id"])["label"]
+        found = decided.reindex(pd.MultiIndex.from_arrays([first, second])) if len(decided) else pd.Series(index=range(len(left)), dtype=object)
+        return found.fillna("").to_numpy(dtype=object)
 
     @staticmethod
     def key(left_id: str, right_id: str) -> tuple[str, str]:

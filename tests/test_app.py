@@ -308,6 +308,8 @@ def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
     assert store.labels()["label"].tolist() == ["duplicate"]
     assert len(store.history()) == 2 and store.history()["undone"].tolist() == [1, 0]
 
+    app.session_state["duplicates_section"] = "Decisions"  # tabs are lazy: only the open one runs
+    app.run()
     app.button(key="duplicates_learn").click().run()  # one decision: refused, nothing written
     assert "at least 20 pairs marked 'same product'" in " ".join(e.value for e in app.error)
     assert not (root / "demo-catalog" / "duplicate_model").exists()
@@ -325,6 +327,8 @@ def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
     assert not app.exception
     assert f"Learnt from {decisions} decisions" in " ".join(s.value for s in app.success)
     assert (root / "demo-catalog" / "duplicate_model" / "pair_model.npz").is_file()
+    app.session_state["duplicates_section"] = "Review pairs"
+    app.run()
     assert "same product with probability" in texts(app)
     app.radio(key="duplicates_order").set_value("Least certain first (teaches the model most)").run()
     assert not app.exception and f"Suggestions come from a model learnt from your {decisions} decisions" in texts(app)
