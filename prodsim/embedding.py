@@ -92,11 +92,10 @@ class EmbedStats:
 def _encode_missing(encoder: Encoder, cache: VectorCache, keys: list[str], load_item: Callable[[int], object],
                     stage: str, progress: StageProgress | None, should_stop: Callable[[], bool] | None) -> tuple[np.ndarray, int]:
     """Fills the cache for ``keys`` (distinct contents only) and returns all vectors and the count encoded."""
-    _, found = cache.lookup(keys)
+    found = cache.contains(keys)
     todo: dict[str, int] = {}
-    for i, (key, hit) in enumerate(zip(keys, found)):
-        if not hit:
-            todo.setdefault(key, i)
+    for i in np.flatnonzero(~found).tolist():
+        todo.setdefault(keys[i], i)
     pending = list(todo.items())
     if progress and pending:
         progress(stage, 0, len(pending))
@@ -193,15 +192,25 @@ def count_cached(workspace: Workspace, text_encoder: Encoder, image_encoder: Enc
                   template: TextTemplate = TextTemplate()) -> dict[str, int]:
     """How many products already have vectors for these encoders, without running any model.
 
+    Every page asks this on every rerun, so the answer is kept until the catalog, the template or
+    what the vector stores hold changes.
+
     Returns:
         {"products", "texts_cached", "photos", "photos_cached"}.
     """
-    products = workspace.products()
-    _, keys = product_texts(workspace, template)
-    _, text_found = open_cache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim).lookup(keys)
-    shas = [s for s in products["image_sha1"] if s]
-    photos_cached = 0
-    if image_encoder is not None and shas:
-        _, found = open_cache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim).lookup(shas)
-        photos_cached = int(found.sum())
-    return {"products": len(products), "texts_cached": int(text_found.sum()), "photos": len(shas), "photos_cached": photos_cached}
+    text_cache = open_cache(workspace.vectors_dir, text_encoder.fingerprint, text_encoder.dim)
+    image_cache = open_cache(workspace.vectors_dir, image_encoder.fingerprint, image_encoder.dim) if image_encoder else None
+    key = (workspace.products_version(), template, text_cache.generation, image_cache.generation if image_cache else None)
+    if key not in _COUNTS:
+        products = workspace.products()
+        _, keys = product_texts(workspace, template)
+        shas = [s for s in products["image_sha1"] if s]
+        photos_cached = int(image_cache.contains(shas).sum()) if image_cache is not None and shas else 0
+        if len(_COUNTS) >= 16:
+            _COUNTS.pop(next(iter(_COUNTS)))
+        _COUNTS[key] = {"products": len(products), "texts_cached": int(text_cache.contains(keys).sum()), "photos": len(shas),
+                        "photos_cached": photos_cached}
+    return dict(_COUNTS[key])
+
+
+_COUNTS: dict[tuple, dict[str, int]] = {}

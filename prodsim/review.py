@@ -89,6 +89,8 @@ class ReviewStore:
         """Runs ``change(connection)`` in one transaction and logs the rows before and after."""
         check_writable("a review decision")
         with self._connect() as connection:
+            # One writer at a time, from the first read on: a colleague's decision lands wholly before or after.
+            connection.execute("BEGIN IMMEDIATE")
             before = self._snapshot(connection, product_ids)
             change(connection)
             after = self._snapshot(connection, product_ids)
@@ -111,9 +113,14 @@ class ReviewStore:
         existing = set(self.assignments()["product_id"])
         todo = sorted(ids - existing)
         if not todo:
-            raise BadInputError("Every product of this group has already been reviewed; move products instead.")
+            raise BadInputError("Every product of this group has already been reviewed (by you or a colleague); nothing was "
+                                "changed. Move products instead.")
 
         def change(connection):
+            taken = {row[0] for row in connection.execute("SELECT product_id FROM review_assignments")} & set(todo)
+            if taken:  # reviewed by someone else since this page read the decisions
+                raise BadInputError(f"{len(taken):,} of these {len(todo):,} products were reviewed by a colleague a moment ago; "
+                                    "nothing was changed. The page now shows the current state.")
             group = self._group_id(connection, name, status)
             connection.executemany("INSERT INTO review_assignments VALUES (?, ?, 'reviewed', ?)", [(p, group, now_iso()) for p in todo])
         verb = "Rejected" if status == "rejected" else "Accepted"
@@ -184,6 +191,7 @@ class ReviewStore:
     def _step(self, undo: bool) -> str | None:
         check_writable("undo or redo")
         with self._connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
             query = ("SELECT * FROM review_log WHERE undone=0 ORDER BY id DESC LIMIT 1" if undo
                      else "SELECT * FROM review_log WHERE undone=1 ORDER BY id ASC LIMIT 1")
             entry = connection.execute(query).fetchone()

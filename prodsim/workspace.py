@@ -51,6 +51,21 @@ CREATE TABLE IF NOT EXISTS history (
 """
 
 
+# The database's schema version, kept in PRAGMA user_version. 0: files from before versioning (the same tables
+# as 1, created on demand by each store); 1: versioned.
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, str] = {1: ""}  # target version -> SQL that brings the version below it there
+
+
+def _migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Runs each migration above ``version`` in order and records the new version, all in one transaction."""
+    with connection:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in filter(str.strip, MIGRATIONS[target].split(";")):
+                connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def default_root() -> Path:
     """The folder holding all workspaces: ``$PRODSIM_WORKSPACES`` or ``./workspaces``."""
     return Path(os.environ.get(DEFAULT_ROOT_ENV, "workspaces")).resolve()
@@ -207,10 +222,21 @@ class Workspace:
         return path if path.is_file() else None
 
     def connect(self) -> sqlite3.Connection:
-        """Opens the workspace database (WAL mode, schema ensured)."""
+        """Opens the workspace database (WAL mode, schema ensured and migrated to SCHEMA_VERSION).
+
+        Raises:
+            BadInputError: the database was written by a newer prodsim (its schema version is higher).
+        """
         connection = sqlite3.connect(self.path / DATABASE, timeout=30)
         connection.execute("PRAGMA journal_mode=WAL")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            connection.close()
+            raise BadInputError(f"{self.path.name}'s database has schema version {version}, newer than this prodsim "
+                                f"understands ({SCHEMA_VERSION}); update prodsim to open it. Nothing was changed.")
         connection.executescript(SCHEMA)
+        if version < SCHEMA_VERSION:
+            _migrate(connection, version)
         return connection
 
     def record(self, action: str, details: dict, actor: str = "user") -> None:

@@ -102,3 +102,53 @@ def test_read_only_mode_refuses_every_decision_and_changes_nothing(demo_workspac
     assert (store.groups().to_dict(), store.assignments().to_dict(), store.log().to_dict(), demo_workspace.history()) == before
     assert {name: (demo_workspace.path / name).read_bytes() for name in files} == files
     assert PairLabels(demo_workspace).labels().empty
+
+
+def test_two_reviewers_accepting_one_group_at_once_lose_nothing(demo_workspace):
+    """Two sessions (own connections, own threads) accept the same suggested group at the same moment: one decision
+    lands whole, the other is refused with a clear message, and nothing is half-written."""
+    import threading
+
+    ids = demo_workspace.products()["id"].tolist()[:40]
+    start, outcomes = threading.Barrier(2), {}
+
+    def reviewer(name: str) -> None:
+        store = ReviewStore(Workspace(demo_workspace.path))
+        start.wait()
+        try:
+            outcomes[name] = store.accept(f"Group by {name}", ids)
+        except BadInputError as err:
+            outcomes[name] = str(err)
+
+    threads = [threading.Thread(target=reviewer, args=(name,)) for name in ("anna", "ben")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store = ReviewStore(demo_workspace)
+    assert sorted(type(v).__name__ for v in outcomes.values()) == ["int", "str"]
+    winner = next(name for name, v in outcomes.items() if v == 40)
+    loser = next(v for v in outcomes.values() if isinstance(v, str))
+    assert "nothing was changed" in loser and "colleague" in loser  # whichever check caught it
+    assert store.groups()["name"].tolist() == [f"Group by {winner}"] and len(store.assignments()) == 40
+    assert store.log()["action"].tolist() == ["accept"]
+
+
+def test_database_schema_is_versioned_and_newer_files_are_refused(demo_workspace):
+    import sqlite3
+
+    from prodsim.workspace import SCHEMA_VERSION
+
+    path = demo_workspace.path / "prodsim.db"
+    ReviewStore(demo_workspace).accept("Kettles", demo_workspace.products()["id"].tolist()[:3])
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        raw.execute("PRAGMA user_version = 0")  # a database from before versioning: migrated on open, decisions kept
+    assert len(ReviewStore(Workspace(demo_workspace.path)).assignments()) == 3
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    before = path.read_bytes()
+    with pytest.raises(BadInputError, match="newer than this prodsim"):
+        ReviewStore(Workspace(demo_workspace.path))
+    assert path.read_bytes() == before
