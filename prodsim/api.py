@@ -200,9 +200,12 @@ def workspace_state(workspace: Workspace, text_encoder: Encoder, image_encoder: 
 
 def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None = None) -> ProductSimilarity:
     """Hybrid similarity over the workspace (vectors come from the cache; missing ones are computed)."""
+    from prodsim.lexical_store import lexical_views
+
     vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=image_encoder is not None)
+    encoder, views = lexical_views(workspace)
     return ProductSimilarity(workspace.products(), vectors, load_settings(workspace).image_weight,
-                             index_folder=workspace.path / "index")
+                             index_folder=workspace.path / "index", lexical_encoder=encoder, lexical=views)
 
 
 def duplicate_model(workspace: Workspace, state: str):
@@ -295,7 +298,7 @@ def prepare(workspace: Workspace, text_encoder: Encoder | None = None, image_enc
             should_stop: Callable[[], bool] | None = None) -> dict:
     """Everything the pages show for a workspace, computed once and kept: vectors, then the map and suggested groups.
 
-    Stages: reading product texts, looking at photos, (the grouping text, only when the
+    Stages: reading product texts, looking at photos, indexing words and codes, (the grouping text, only when the
     product text includes the category), drawing the map, finding groups. Each stage keeps
     its result in the workspace as it finishes, so a cancel or a restart continues with the
     next one.
@@ -310,6 +313,13 @@ def prepare(workspace: Workspace, text_encoder: Encoder | None = None, image_enc
     _, stats = embed(workspace, text_encoder, image_encoder, use_images=use_images, progress=progress, should_stop=should_stop)
     result = {"products": stats.products, "text_encoded": stats.text_encoded, "images_encoded": stats.images_encoded,
               "images_failed": len(stats.images_failed)}
+    from prodsim.lexical_store import lexical_views
+
+    if progress:
+        progress("Indexing words and model codes", 0, 1)
+    lexical_views(workspace)  # kept in the workspace: the first page's similarity model reads it back
+    if progress:
+        progress("Indexing words and model codes", 1, 1)
     if grouping:
         matrix = grouping_vectors(workspace, progress, text_encoder, image_encoder, should_stop)
         for stage, run in (("Drawing the map", lambda: project(workspace, vectors=matrix)),

@@ -42,16 +42,18 @@ class ProductSimilarity:
         index_folder: where an approximate index of a very large catalog is saved (the workspace's).
         fusion, lexical_encoder, index: the stages, swappable (defaults: :class:`Fusion` of ``vectors`` with
             ``image_weight``, a :class:`LexicalEncoder` fitted on ``products``, :func:`build_index` of the fused vectors).
+        lexical: ``products``' views from ``lexical_encoder`` when already computed (then nothing is fitted).
     """
 
     def __init__(self, products: pd.DataFrame, vectors: ProductVectors, image_weight: float | None = None,
                  weights: HybridWeights = HybridWeights(), index_folder: Path | None = None, *, fusion: Fusion | None = None,
-                 lexical_encoder: LexicalEncoder | None = None, index=None):
+                 lexical_encoder: LexicalEncoder | None = None, lexical: LexicalFeatures | None = None, index=None):
         self.products = products.reset_index(drop=True)
         self.vectors = vectors
         self.fusion = fusion or Fusion(vectors, image_weight)
         self.lexical_encoder = lexical_encoder or LexicalEncoder()
-        self.lexical = self.lexical_encoder.fit_transform(self.products)
+        # Views given with their (fitted) encoder are used as they are: a workspace keeps them (prodsim.lexical_store).
+        self.lexical = lexical if lexical is not None else self.lexical_encoder.fit_transform(self.products)
         self.weights = weights.active(self.lexical_encoder.has_codes)
         self.index = index or build_index(self.fusion.matrix(), folder=index_folder)
         self.row_of = {pid: i for i, pid in enumerate(self.products["id"])}

@@ -222,3 +222,24 @@ def test_photo_search_finds_the_product_and_refuses_non_images(text_encoder, ima
     assert found["id"].iloc[0] == products["id"][target]
     with pytest.raises(BadInputError, match="notes.txt cannot be used for photo search"):
         api.search_photo(similarity, image_encoder, b"hello", "notes.txt")
+
+
+def test_lexical_views_are_kept_once_per_catalog_version_and_read_back_the_same(demo_workspace):
+    """Fitted once, saved without pickle, read back equal (matrices and query transforms); a damaged file is refitted."""
+    from prodsim import lexical_store
+    from prodsim.lexical import VIEWS, LexicalEncoder
+
+    fitted, views = lexical_store.lexical_views(demo_workspace)
+    saved = list((demo_workspace.path / lexical_store.FOLDER).glob("*.npz"))
+    assert len(saved) == 1
+    encoder, read = lexical_store.load(demo_workspace)
+    reference = LexicalEncoder()
+    expected = reference.fit_transform(demo_workspace.products().reset_index(drop=True))
+    query = demo_workspace.products().head(5)
+    for view in VIEWS:
+        assert abs(getattr(read, view) - getattr(expected, view)).max() == 0
+        assert abs(getattr(encoder.transform(query), view) - getattr(reference.transform(query), view)).max() == 0
+    assert encoder.has_codes == reference.has_codes
+    saved[0].write_bytes(b"not an archive")
+    assert lexical_store.load(demo_workspace) is None
+    assert lexical_store.lexical_views(demo_workspace)[1].char.shape == expected.char.shape
