@@ -20,6 +20,7 @@ import io
 import logging
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -84,7 +85,7 @@ class VectorCache:
             from filelock import FileLock
 
             with FileLock(str(self.folder) + ".lock"):  # not while another process merges chunks
-                for path in sorted(self.folder.glob("chunk-*.npz")):
+                for path in sorted(self.folder.glob("chunk-*.npz"), key=_written_at):
                     with np.load(path, allow_pickle=False) as stored:
                         self._keys.append(stored["keys"].astype("S40"))
                         self._vectors.append(stored["vectors"])
@@ -105,8 +106,8 @@ class VectorCache:
         """pandas Index over every stored key (first copy wins), rebuilt on the first lookup after adds."""
         if self._index is None or self._added_since:
             self._added_since = set()
-            keys = np.concatenate(self._keys) if self._keys else np.zeros(0, dtype="S40")
-            self._matrix = np.concatenate(self._vectors) if self._vectors else np.zeros((0, self.dim), np.float32)
+            keys = _joined(self._keys, np.zeros(0, dtype="S40"))
+            self._matrix = _joined(self._vectors, np.zeros((0, self.dim), np.float32))
             self._keys, self._vectors = [keys], [self._matrix]  # one copy in memory, not chunks plus their join
             index = pd.Index(keys)
             unique = ~index.duplicated()  # two processes may have stored the same content
@@ -128,8 +129,15 @@ class VectorCache:
                 return self._last[2]
             positions = self._lookup_index().get_indexer(np.asarray(keys, dtype="S40"))
             found = positions >= 0
-            out = np.zeros((len(keys), self.dim), dtype=np.float32)
-            out[found] = self._matrix[self._rows[positions[found]]]
+            if found.all():
+                rows = self._rows[positions]
+                if len(rows) == len(self._matrix) and (rows == np.arange(len(rows))).all():
+                    out = self._matrix.view()  # the store in the asked order: no copy (every fresh GB costs seconds)
+                else:
+                    out = self._matrix[rows]
+            else:
+                out = np.zeros((len(keys), self.dim), dtype=np.float32)
+                out[found] = self._matrix[self._rows[positions[found]]]
             out.setflags(write=False)
             found.setflags(write=False)
             self._last = (keys, self.generation, (out, found))
@@ -160,7 +168,7 @@ class VectorCache:
 
     def _write(self, keys: np.ndarray, vectors: np.ndarray, level: int) -> Path:
         data = _chunk_bytes(keys, vectors)
-        path = self.folder / f"chunk-{level}-{uuid.uuid4().hex}.npz"
+        path = self.folder / _chunk_name(level, time.time_ns())
         atomic_write_bytes(path, data)
         self.bytes_written += len(data)
         self._keys.append(keys)
@@ -176,7 +184,7 @@ class VectorCache:
         with FileLock(str(self.folder) + ".lock"):
             level = 0
             while True:
-                chunks = sorted(p for p in self.folder.glob(f"chunk-{level}-*.npz"))
+                chunks = sorted(self.folder.glob(f"chunk-{level}-*.npz"), key=_written_at)
                 if len(chunks) < FANOUT:
                     return
                 keys, vectors = [], []
@@ -185,7 +193,7 @@ class VectorCache:
                         keys.append(stored["keys"].astype("S40"))
                         vectors.append(stored["vectors"])
                 data = _chunk_bytes(np.concatenate(keys), np.concatenate(vectors))
-                atomic_write_bytes(self.folder / f"chunk-{level + 1}-{uuid.uuid4().hex}.npz", data)
+                atomic_write_bytes(self.folder / _chunk_name(level + 1, _written_at(chunks[0])), data)
                 self.bytes_written += len(data)
                 for path in chunks:  # the merged chunk is in place first: a crash here leaves duplicates, never a gap
                     path.unlink()
@@ -196,6 +204,22 @@ class VectorCache:
 _OPEN: dict[tuple[str, str], VectorCache] = {}
 _OPEN_LOCK = threading.Lock()
 MAX_OPEN = 8
+
+
+def _joined(parts: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+    """One array of the parts (the part itself when there is one: no copy)."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else empty
+
+
+def _chunk_name(level: int, written_at: int) -> str:
+    """Chunks carry when their first vector was written, so reading them in that order keeps the order items were
+    added in (a catalog read in product order is then looked up without a copy)."""
+    return f"chunk-{level}-{written_at:020d}-{uuid.uuid4().hex}.npz"
+
+
+def _written_at(path: Path) -> int:
+    parts = path.stem.split("-")
+    return int(parts[2]) if len(parts) == 4 else 0  # chunks named before this order was kept come first
 
 
 def open_cache(folder: Path, fingerprint: str, dim: int) -> VectorCache:
