@@ -22,6 +22,7 @@ from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conf
 from prodsim.similarity import HybridWeights
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
+PAIR_BLOCK = 200_000  # candidate pairs scored at once by duplicate_pairs (memory, not speed)
 SCORE_ALL_LIMIT = 20_000  # up to this many products a query scores every product; above, the index's candidates
 DUPLICATE_THRESHOLD = 0.8  # default hybrid score above which two listings are shown as likely duplicates
 
@@ -192,9 +193,15 @@ class ProductSimilarity:
         sellers = self.products["seller"].to_numpy() if "seller" in self.products else None
         if not same_seller and sellers is not None:
             pairs = pairs[(sellers[pairs[:, 0]] != sellers[pairs[:, 1]]) | (sellers[pairs[:, 0]] == "")]
-        scored = self._score_pairs(pairs[:, 0], pairs[:, 1]).rename(columns={"candidate": "right"})
-        scored.insert(0, "left", pairs[:, 0])
-        scored = scored[scored["score"] >= threshold].sort_values("score", ascending=False).reset_index(drop=True)
+        kept = []
+        for start in range(0, max(len(pairs), 1), PAIR_BLOCK):  # blocks: a million products' 10M pairs took 20 GB at once
+            block = pairs[start:start + PAIR_BLOCK]
+            scored = self._score_pairs(block[:, 0], block[:, 1]).rename(columns={"candidate": "right"})
+            scored.insert(0, "left", block[:, 0])
+            kept.append(scored[scored["score"] >= threshold])
+            if progress:
+                progress("Scoring candidate pairs", min(start + PAIR_BLOCK, len(pairs)), len(pairs))
+        scored = pd.concat(kept, ignore_index=True).sort_values("score", ascending=False).reset_index(drop=True)
         titles = self.products["title"].to_numpy()
         conflict = [variant_conflict(titles[a], titles[b]) for a, b in zip(scored["left"], scored["right"])]
         return scored.assign(suggested=np.where(conflict, "variant", "duplicate"))

@@ -72,8 +72,13 @@ class ReviewStore:
     def _snapshot(connection, product_ids: set[str]) -> dict:
         """All groups (there are few) and the assignments of the products an operation touches."""
         groups = [dict(r) for r in connection.execute("SELECT * FROM review_groups")]
-        products = {p: dict(r) if (r := connection.execute("SELECT * FROM review_assignments WHERE product_id=?", (p,)).fetchone()) else None
-                    for p in product_ids}
+        # One join instead of a query per product (accepting a group of 240k products took 240k queries).
+        connection.execute("CREATE TEMP TABLE IF NOT EXISTS touched (product_id TEXT PRIMARY KEY)")
+        connection.execute("DELETE FROM touched")
+        connection.executemany("INSERT OR IGNORE INTO touched VALUES (?)", ((p,) for p in product_ids))
+        products = dict.fromkeys(product_ids)
+        products.update({r["product_id"]: dict(r) for r in connection.execute(
+            "SELECT a.* FROM review_assignments a JOIN touched t ON t.product_id = a.product_id")})
         return {"groups": groups, "assignments": products}
 
     @staticmethod

@@ -244,21 +244,33 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         def header(number: int) -> str:
             return groups.nth(number).locator("summary").inner_text()
 
+        def accept_until_shown(button, before: int, header_before: str) -> None:
+            """Clicks Accept until the page shows the decision. A click that lands while Streamlit swaps the page's
+            elements after the previous rerun can be dropped by the browser; clicking again is what a person does
+            (a second click on an accepted group is refused and changes nothing)."""
+            for _ in range(3):
+                if button.count():
+                    button.click()
+                settle()
+                try:
+                    # The accepted group leaves the list; the next Accept must hit another group, not its stale button.
+                    wait_until(lambda: reviewed_count() > before and header(0) != header_before, seconds=60)
+                    return
+                except AssertionError:
+                    continue
+            raise AssertionError("the page did not show the decision after three clicks")
+
         settle()
         before, first = reviewed_count(), header(0)
         open_first_group()
         groups.nth(0).get_by_label("Name", exact=True).fill("Kitchen & coffee")
         groups.nth(0).get_by_label("Name", exact=True).press("Enter")
         settle()
-        groups.nth(0).get_by_role("button", name=re.compile("^Accept .* as 'Kitchen & coffee'")).click()
-        settle()
-        # The accepted group leaves the list; the next Accept must hit another group, not its stale button.
-        wait_until(lambda: reviewed_count() > before and header(0) != first)
+        groups.nth(0).get_by_role("button", name=re.compile("^Accept .* as 'Kitchen & coffee'")).wait_for()
+        accept_until_shown(groups.nth(0).get_by_role("button", name=re.compile("^Accept .* as 'Kitchen & coffee'")), before, first)
         before, second = reviewed_count(), header(0)
         open_first_group()
-        groups.nth(0).get_by_role("button", name=re.compile("^Accept")).click()
-        settle()
-        wait_until(lambda: reviewed_count() > before and header(0) != second)
+        accept_until_shown(groups.nth(0).get_by_role("button", name=re.compile("^Accept")), before, second)
         page.get_by_role("tab", name="Reviewed categories").click()
         page.get_by_text(re.compile("^Kitchen & coffee —")).click()
         page.get_by_role("button", name="Merge").first.click()
