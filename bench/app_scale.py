@@ -236,10 +236,14 @@ def drive(url: str, n: int, timeout_s: float, screens: Path, memory: ServerMemor
     return results
 
 
-def run(n: int, synthetic: bool, keep: Path | None, timeout_s: float) -> dict:
+def run(n: int, synthetic: bool, keep: Path | None, timeout_s: float, reuse: bool = False) -> dict:
     root = keep or Path(tempfile.mkdtemp(prefix=f"prodsim-scale-{n}-"))
     root.mkdir(parents=True, exist_ok=True)
-    built = build_workspace(n, root, synthetic)
+    if reuse and (root / "workspaces" / "scale" / "meta.json").is_file():
+        built = {"products": n, "reused": f"{root} as an earlier run left it (vectors, lexical views, map and groups kept): "
+                                          "first visits are a restarted server's"}
+    else:
+        built = build_workspace(n, root, synthetic)
     print("built", built, flush=True)
     port = free_port()
     env = {**os.environ, "PRODSIM_WORKSPACES": str(root / "workspaces"), "PRODSIM_PREPARE_DEMO": "0"}
@@ -268,11 +272,13 @@ def main() -> None:
     parser.add_argument("--synthetic-vectors", action="store_true", help="made-up vectors (always at 1M and above)")
     parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds any one step may take")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: serve the workspace an earlier run built there")
     args = parser.parse_args()
     report = {"bench": "app_scale", "machine": {**cpu_info(), "cores": os.cpu_count()}, "how_the_data_was_made": __doc__.split("How the data")[1].split("Then")[0].strip(),
               "runs": {}}
     for n in args.n:
-        report["runs"][str(n)] = run(n, args.synthetic_vectors or n >= 1_000_000, args.keep and args.keep / str(n), args.timeout)
+        report["runs"][str(n)] = run(n, args.synthetic_vectors or n >= 1_000_000, args.keep and args.keep / str(n), args.timeout,
+                                  args.reuse)
         print(json.dumps(report["runs"][str(n)]), flush=True)
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
