@@ -101,6 +101,12 @@ def embed(
         image_encoder = load_image_encoder(image_spec, device, precision)
     image_encoder = image_encoder if use_images else None
     template = template or load_settings(workspace).template()
+    counts = count_cached(workspace, text_encoder, image_encoder, template)
+    if counts["texts_cached"] < counts["products"] or (image_encoder is not None and counts["photos_cached"] < counts["photos"]):
+        from prodsim.capacity import check_fits
+
+        # A reading pass is due: refused before it starts when the catalog cannot fit.
+        check_fits(counts["products"], text_encoder.dim + (image_encoder.dim if image_encoder is not None else 0))
     vectors, stats = embed_products(workspace, text_encoder, image_encoder, template, progress, should_stop)
     if stats.text_encoded + stats.images_encoded:
         workspace.record("embed", {"text": text_encoder.fingerprint, "image": image_encoder.fingerprint if image_encoder else None,

@@ -142,3 +142,23 @@ def test_mixed_archive_keeps_the_good_photos_and_reports_the_rest(demo_slice, ro
     stored = workspace.products().set_index("id")["image_sha1"]
     assert workspace.thumbnail_path(stored[target]) is not None
     assert report.images_matched == SLICE - 1  # the slice's last product never had a photo
+
+
+def test_catalog_too_big_for_memory_is_refused_before_reading(demo_workspace, text_encoder, monkeypatch):
+    """A reading pass that cannot fit is refused at the start, with the size it needs and the batch-job way out;
+    nothing is read or written. With enough memory the same call reads the catalog."""
+    from prodsim import api
+    from prodsim.capacity import bytes_needed
+
+    products = len(demo_workspace.products())
+    needed = bytes_needed(products, text_encoder.dim)
+    monkeypatch.setenv("PRODSIM_MEMORY_GB", str(needed / 2 / 1e9))
+    before = tree_digest(demo_workspace.path)
+    with pytest.raises(BadInputError, match=r"need about .* GB of memory.*Nothing was started.*attach-vectors"):
+        api.embed(demo_workspace, text_encoder, use_images=False)
+    assert tree_digest(demo_workspace.path) == before
+    monkeypatch.setenv("PRODSIM_MEMORY_GB", str(needed * 2 / 1e9))
+    vectors, stats = api.embed(demo_workspace, text_encoder, use_images=False)
+    assert stats.text_encoded > 0 and stats.text_encoded + stats.text_cached == products  # (identical texts are read once)
+    monkeypatch.setenv("PRODSIM_MEMORY_GB", "0.001")  # everything read: reopening is not a reading pass, never refused
+    assert api.embed(demo_workspace, text_encoder, use_images=False)[1].text_encoded == 0
