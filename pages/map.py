@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -39,37 +37,42 @@ elif size_by == "units sold":
     sizes = 4 + 16 * api.product_sales(behaviour[0], products)["units"].clip(lower=0).rank(pct=True)
 
 
-def hover_text(row: int) -> str:
-    """Title, then brand and price where known, then the colour value."""
-    details = [str(products["brand"][row])] if products["brand"][row] else []
-    if pd.notna(products["price"][row]):
-        details.append(f"{products['price'][row]:,.2f}")
-    return "<br>".join([f"<b>{html.escape(products['title'][row][:70])}</b>", html.escape(" · ".join(details)),
-                        html.escape(values[row])]).replace("<br><br>", "<br>")
+@st.cache_resource(show_spinner=False, max_entries=8)
+def map_figure(state: str, decisions: tuple, colour_by: str, size_by: tuple, three_d: bool, _products, _coordinates, _values,
+               _sizes):
+    """(figure, layers) per workspace state, decisions and choices: a page switch reuses it instead of rebuilding
+    15k hover labels and traces."""
+    layers = api.map_layers(_coordinates)
+    figure = go.Figure()
+    if layers.sampled and not three_d:  # every product as density, a sample as points
+        figure.add_trace(go.Heatmap(z=np.log1p(layers.density), x=(layers.x_edges[:-1] + layers.x_edges[1:]) / 2,
+                                    y=(layers.y_edges[:-1] + layers.y_edges[1:]) / 2, colorscale="Greys", showscale=False,
+                                    hoverinfo="skip", zsmooth="best", opacity=0.55))
+    labels = pd.Series(api.hover_texts(_products, layers.rows, _values), index=layers.rows)
+    drawn = _values.iloc[layers.rows]
+    for value in drawn.value_counts().index:
+        rows = drawn.index[drawn == value].to_numpy()
+        common = {"mode": "markers", "name": value[:40], "customdata": rows.tolist(), "text": labels[rows].tolist(),
+                  "hovertemplate": "%{text}<extra></extra>"}
+        marker = {"size": _sizes if isinstance(_sizes, float) else _sizes[rows], "opacity": 0.8}
+        if three_d:
+            marker["size"] = marker["size"] / 2  # 3-D points read larger
+            figure.add_trace(go.Scatter3d(x=_coordinates[rows, 0], y=_coordinates[rows, 1], z=_coordinates[rows, 2],
+                                          marker=marker, **common))
+        else:
+            figure.add_trace(go.Scattergl(x=_coordinates[rows, 0], y=_coordinates[rows, 1], marker=marker, **common))
+    hidden = {"visible": False}
+    figure.update_layout(height=620, margin={"l": 0, "r": 0, "t": 10, "b": 0}, dragmode="lasso", legend={"itemsizing": "constant"},
+                         xaxis=hidden, yaxis=hidden, scene={"xaxis": hidden, "yaxis": hidden, "zaxis": hidden})
+    return figure, layers
 
 
-figure = go.Figure()
 if three_d:
     coordinates = ui.map_3d(workspace, view.vectors)
-layers = api.map_layers(coordinates)
-if layers.sampled and not three_d:  # every product as density, a sample as points
-    figure.add_trace(go.Heatmap(z=np.log1p(layers.density), x=(layers.x_edges[:-1] + layers.x_edges[1:]) / 2,
-                                y=(layers.y_edges[:-1] + layers.y_edges[1:]) / 2, colorscale="Greys", showscale=False,
-                                hoverinfo="skip", zsmooth="best", opacity=0.55))
-shown = values.iloc[layers.rows]
-for value in shown.value_counts().index:
-    rows = shown.index[shown == value].to_numpy()
-    common = {"mode": "markers", "name": value[:40], "customdata": rows.tolist(), "text": [hover_text(r) for r in rows],
-              "hovertemplate": "%{text}<extra></extra>"}
-    marker = {"size": sizes if isinstance(sizes, float) else sizes[rows], "opacity": 0.8}
-    if three_d:
-        marker["size"] = marker["size"] / 2  # 3-D points read larger
-        figure.add_trace(go.Scatter3d(x=coordinates[rows, 0], y=coordinates[rows, 1], z=coordinates[rows, 2], marker=marker, **common))
-    else:
-        figure.add_trace(go.Scattergl(x=coordinates[rows, 0], y=coordinates[rows, 1], marker=marker, **common))
-hidden = {"visible": False}
-figure.update_layout(height=620, margin={"l": 0, "r": 0, "t": 10, "b": 0}, dragmode="lasso", legend={"itemsizing": "constant"},
-                     xaxis=hidden, yaxis=hidden, scene={"xaxis": hidden, "yaxis": hidden, "zaxis": hidden})
+# Sizes by units sold follow the log: the cached log object changes with its version.
+figure, layers = map_figure(view.state, store.version() if colour_by == FINAL else (), colour_by,
+                            (size_by, id(behaviour) if size_by == "units sold" else None), three_d, products, coordinates, values,
+                            sizes)
 sample_note = (f" Shown as density, with {len(layers.rows):,} sample points; a region you draw selects every product in it."
                if layers.sampled else "")
 if three_d:

@@ -9,9 +9,11 @@ the sampled points.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 POINT_LIMIT = 15_000  # points sent with hover text; about 1.5 MB of chart
 GRID = 160  # density cells per side
@@ -46,6 +48,18 @@ def map_layers(coordinates: np.ndarray, limit: int = POINT_LIMIT, seed: int = 0)
     rows = np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
     density, x_edges, y_edges = np.histogram2d(coordinates[:, 0], coordinates[:, 1], bins=GRID)
     return MapLayers(rows, density.T, x_edges, y_edges)  # transposed: rows of the grid are y
+
+
+def hover_texts(products: pd.DataFrame, rows: np.ndarray, values: pd.Series) -> list[str]:
+    """Hover labels of the drawn rows: the title (70 characters, bold), brand and price where known, the colour value.
+    HTML-escaped: plotly renders hover text as HTML."""
+    chosen = products.iloc[rows]
+    titles = chosen["title"].astype(str).str.slice(0, 70).map(html.escape)
+    price = chosen["price"].map(lambda p: "" if pd.isna(p) else f"{p:,.2f}")
+    details = (chosen["brand"].astype(str) + " · " + price).str.strip(" ·").map(html.escape)
+    colour = values.iloc[rows].astype(str).map(html.escape)
+    lines = "<b>" + titles + "</b><br>" + details + "<br>" + colour
+    return lines.str.replace("<br><br>", "<br>", regex=False).tolist()
 
 
 def rows_in_box(coordinates: np.ndarray, x_range: tuple[float, float], y_range: tuple[float, float]) -> np.ndarray:
