@@ -107,6 +107,7 @@ def test_fine_tuning_saves_a_loadable_encoder_and_a_cancel_keeps_nothing_half_tr
     assert vectors.shape == (2, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
 
 
+@pytest.mark.datasets  # its model is trained on Abt-Buy
 def test_registry_activates_and_deletes_models(abt_pair_model, demo_workspace):
     import shutil
 
