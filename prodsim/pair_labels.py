@@ -88,10 +88,6 @@ class PairLabels:
         connection.close()
         return frame
 
-    def lookup(self) -> dict[tuple[str, str], str]:
-        """(left id, right id) in sorted order -> label, for joining with suggestions."""
-        return {(a, b): label for a, b, label in self.labels()[["left_id", "right_id", "label"]].itertuples(index=False)}
-
     def labels_of(self, left_ids, right_ids) -> np.ndarray:
         """The decided label of each pair (either order), "" where nobody decided: one join, no loop over pairs."""
         left, right = np.asarray(left_ids, dtype=object).astype(str), np.asarray(right_ids, dtype=object).astype(str)
