@@ -1,6 +1,6 @@
 """prodsim dashboard: ``streamlit run app.py``.
 
-Sets up the shared sidebar and session keys, then runs the page the user picked.
+Signs the person in, sets up the shared sidebar and session keys, then runs the page they picked.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import streamlit as st  # noqa: E402  (the offline switches must be set before any HF import)
 
-from pages import ui  # noqa: E402
+from pages import team, ui  # noqa: E402
 
 st.set_page_config(page_title="prodsim", page_icon=":material/shopping_bag:", layout="wide")
 
@@ -27,6 +27,7 @@ navigation = st.navigation([
     st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/model_training:", url_path="evaluation"),
 ])
+team.person()  # the sign-in page (or the reason there is none) until someone is signed in
 workspace = ui.current_workspace()
 ui.sidebar(workspace)
 navigation.run()

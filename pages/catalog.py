@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import ui
+from pages import team, ui
 from prodsim import api
+from prodsim.display import literal
 from prodsim.limits import human_size
 
 ui.ensure_app_shell()
@@ -15,7 +16,7 @@ ui.ensure_app_shell()
 NOT_MAPPED = ""
 FIELD_LABELS = {"id": "Product id", "title": "Title", "description": "Description", "brand": "Brand",
                 "category": "Category", "price": "Price", "seller": "Seller / merchant", "image": "Photo file name"}
-read_only = ui.read_only()
+read_only = not team.allowed("admin")  # uploads, training and model changes are an admin's
 
 
 def browse(workspace: api.Workspace) -> None:
@@ -64,14 +65,23 @@ def upload() -> None:
     st.dataframe(raw.frame.head(5), hide_index=True, width="stretch", key="catalog_preview")
     mapping = mapping_form(raw)
     name = st.text_input("Workspace name", value=Path(catalog_file.name).stem, key="catalog_ws_name")
-    exists = any(w.name == name or w.slug == api.slugify(name) for w in api.list_workspaces(ui.workspace_root()))
-    if exists:
-        st.warning(f"A workspace called '{name}' exists: its products will be replaced by this file. "
-                   "Photos of products that are still there, saved results and the history are kept.")
-    if st.button("Update workspace" if exists else "Create workspace", type="primary", key="catalog_ingest", disabled=read_only):
+    existing = next((w for w in api.list_workspaces(ui.workspace_root()) if w.name == name or w.slug == api.slugify(name)), None)
+    replace_confirmed = True
+    if existing is not None:
+        meta = existing.meta
+        by = f" by {meta['uploaded_by']}" if meta.get("uploaded_by") else ""
+        st.warning(literal(f"A workspace called '{existing.name}' exists (catalog uploaded{by} on {str(meta.get('updated', ''))[:10]}): "
+                           "its products will be replaced by this file. Photos of products that are still there, saved "
+                           "results, decisions and the history are kept."))
+        replace_confirmed = st.checkbox(f"Yes, replace the products of '{existing.name}'", key="catalog_replace_confirm")
+    if st.button("Update workspace" if existing else "Create workspace", type="primary", key="catalog_ingest",
+                 disabled=read_only or not replace_confirmed, help=team.needs("admin")):
+        target = existing.path if existing is not None else ui.show_errors(api.workspace_dir_for, name, ui.workspace_root())
+        if target is None:
+            return
         tracker = ui.progress_reporter("Reading photos…")
         result = ui.show_errors(
-            api.ingest, catalog_file.getvalue(), workspace_dir=ui.workspace_root() / api.slugify(name),
+            api.ingest, catalog_file.getvalue(), workspace_dir=target,
             catalog_name=catalog_file.name, name=name, mapping=mapping,
             images=photos.getvalue() if photos else None, images_name=photos.name if photos else "",
             progress=lambda done, total: tracker("Reading photos", done, total))

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import ui
+from pages import team, ui
 from prodsim import api
 from prodsim.display import literal
 
@@ -24,13 +24,7 @@ view = ui.grouping_page("Categories")
 workspace, products, clusters, store, suggested, final = (view.workspace, view.products, view.clusters, view.store,
                                                          view.suggested, view.final)
 reviewed_mask = (final["source"] != "suggested").to_numpy()
-read_only = ui.read_only()
-
-
-def act(function, *args) -> None:
-    """Runs a decision, then redraws (errors are shown instead)."""
-    if ui.show_errors(function, *args) is not None:
-        st.rerun()
+seen = {"seen": view.seen}  # every decision carries the step this page was drawn at
 
 
 def split_form(name: str, rows, column, key: str) -> None:
@@ -38,8 +32,8 @@ def split_form(name: str, rows, column, key: str) -> None:
     if len(rows) < 4:
         return
     parts = column.number_input("Parts", 2, min(8, len(rows)), 2, key=f"{key}_parts", label_visibility="collapsed")
-    if column.button(f"Split into {parts}", key=key, disabled=read_only, help="Groups the products again, inside this group only."):
-        act(api.split_group, store, name, products, view.vectors, rows, int(parts))
+    team.decision_button(column, f"Split into {parts}", key, "reviewer", api.split_group, store, name, products, view.vectors, rows,
+                         team.Widget(f"{key}_parts", int), help="Groups the products again, inside this group only.", **seen)
 
 
 def page_of(items: list, key: str) -> list:
@@ -75,12 +69,12 @@ def suggested_groups() -> None:
             ui.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{cluster.cluster}", score_column=None)
             name = st.text_input("Name", value=cluster.name, key=f"categories_name_{cluster.cluster}")
             accept, split, reject = st.columns([2, 2, 1])
-            if accept.button(f"Accept {len(members):,} products as '{literal(name)}'", key=f"categories_accept_{cluster.cluster}",
-                             type="primary", disabled=read_only):
-                act(store.accept, name, products["id"].to_numpy()[members].tolist())
+            ids = products["id"].to_numpy()[members].tolist()
+            team.decision_button(accept, f"Accept {len(members):,} products as '{literal(name)}'", f"categories_accept_{cluster.cluster}",
+                                 "reviewer", store.accept, team.Widget(f"categories_name_{cluster.cluster}"), ids, type="primary", **seen)
             split_form(name, members, split, f"categories_split_{cluster.cluster}")
-            if reject.button("Reject this grouping", key=f"categories_reject_{cluster.cluster}", disabled=read_only):
-                act(store.reject, cluster.name, products["id"].to_numpy()[members].tolist())
+            team.decision_button(reject, "Reject this grouping", f"categories_reject_{cluster.cluster}", "reviewer",
+                                 store.reject, cluster.name, ids, **seen)
 
 
 def reviewed_categories() -> None:
@@ -95,14 +89,14 @@ def reviewed_categories() -> None:
             continue
         with section:
             new_name = st.text_input("Rename to", value=group.name, key=f"categories_rename_text_{group.group_id}")
-            if st.button("Rename", key=f"categories_rename_{group.group_id}", disabled=read_only or new_name == group.name):
-                act(store.rename, group.group_id, new_name)
+            team.decision_button(st, "Rename", f"categories_rename_{group.group_id}", "reviewer", store.rename, group.group_id,
+                                 team.Widget(f"categories_rename_text_{group.group_id}"), disabled=new_name == group.name, **seen)
             others = groups[groups["group_id"] != group.group_id]
             if not others.empty:
-                target = st.selectbox("Merge into", others["group_id"].tolist(), key=f"categories_merge_target_{group.group_id}",
-                                      format_func=dict(zip(others["group_id"], others["name"])).get)
-                if st.button("Merge", key=f"categories_merge_{group.group_id}", disabled=read_only):
-                    act(store.merge, group.group_id, target)
+                st.selectbox("Merge into", others["group_id"].tolist(), key=f"categories_merge_target_{group.group_id}",
+                             format_func=dict(zip(others["group_id"], others["name"])).get)
+                team.decision_button(st, "Merge", f"categories_merge_{group.group_id}", "reviewer", store.merge, group.group_id,
+                                     team.Widget(f"categories_merge_target_{group.group_id}"), **seen)
             ids = assigned.loc[assigned["group_id"] == group.group_id, "product_id"]
             members = row_of.reindex(ids).dropna().astype(int).to_numpy()
             split_form(group.name, np.sort(members), st, f"categories_split_reviewed_{group.group_id}")
@@ -113,9 +107,10 @@ def reviewed_categories() -> None:
         st.caption(f"{len(found):,} products match; the first {api.PICKER_LIMIT:,} are offered. Type more words to narrow it.")
     wanted = st.multiselect("Products", options, key="categories_move_products",
                             format_func=lambda r: f"{products['title'][r][:60]} · {products['id'][r]}")
-    target_name = st.text_input("To the category", key="categories_move_target", placeholder="new or existing name")
-    if st.button("Move", key="categories_move", disabled=read_only or not wanted):
-        act(store.move, products["id"][wanted].tolist(), target_name)
+    st.text_input("To the category", key="categories_move_target", placeholder="new or existing name")
+    team.decision_button(st, "Move", "categories_move", "reviewer", store.move,
+                         team.Widget("categories_move_products", lambda rows: products["id"][rows].tolist()),
+                         team.Widget("categories_move_target"), disabled=not wanted, **seen)
 
 
 def misfiled_products() -> None:
@@ -134,8 +129,8 @@ def misfiled_products() -> None:
         line = st.columns([3, 2, 1])
         line[0].text(f"{product['title']} · {product['id']}")
         line[1].markdown(f"{literal(item.category)} → **{literal(item.suggested)}** ({item.confidence:.0%} of its neighbours)")
-        if line[2].button("Move", key=f"categories_misfiled_{item.row}", disabled=read_only):
-            act(store.move, [product["id"]], item.suggested)
+        team.decision_button(line[2], "Move", f"categories_misfiled_{item.row}", "reviewer", store.move, [product["id"]],
+                             item.suggested, **seen)
 
 
 def sales_and_prices() -> None:
@@ -162,12 +157,9 @@ def history_and_export() -> None:
 top = st.columns([2, 1, 1])
 top[0].caption(f"{len(clusters.names):,} suggested groups · {int(reviewed_mask.sum()):,} of {len(products):,} products reviewed · "
                f"{clusters.outlier_share:.0%} were hard to place and sit in their nearest group (marked low confidence).")
-if top[1].button("Undo", key="categories_undo", disabled=read_only):
-    st.toast(f"Undone: {store.undo() or 'nothing to undo'}")
-    st.rerun()
-if top[2].button("Redo", key="categories_redo", disabled=read_only):
-    st.toast(f"Redone: {store.redo() or 'nothing to redo'}")
-    st.rerun()
+team.decision_button(top[1], "Undo my last decision", "categories_undo", "reviewer", store.undo, done="Undone: {result}",
+                     help="Undoes your own latest decision; a colleague's stay.")
+team.decision_button(top[2], "Redo", "categories_redo", "reviewer", store.redo, done="Redone: {result}")
 
 SECTIONS = {"Suggested groups": suggested_groups, "Reviewed categories": reviewed_categories, "Misfiled?": misfiled_products,
             "Sales and prices": sales_and_prices, "History and export": history_and_export}

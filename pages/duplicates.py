@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import ui
+from pages import team, ui
 from prodsim import api
 from prodsim.display import literal
 
@@ -17,6 +17,7 @@ COMPARED = ["title", "brand", "category", "price", "seller", "description", "id"
 LABEL_BUTTONS = {"duplicate": "Same product", "variant": "Variant (size, colour…)", "different": "Different products"}
 
 workspace, similarity = ui.similarity_page("Duplicate listings")
+team.decision_feedback()
 products = similarity.products
 store = api.PairLabels(workspace)
 text, image = ui.encoders_for(workspace)
@@ -80,6 +81,14 @@ def comparison(left: pd.Series, right: pd.Series) -> None:
                  hide_index=True, width="stretch", key="duplicates_comparison")
 
 
+def label_pair(left_id: str, right_id: str, label: str, shown: str, position: int) -> str:
+    """Saves a decision on the pair the page showed (refused if its label changed since) and moves on."""
+    store.set(left_id, right_id, label, expected=shown)
+    if not only_open:
+        st.session_state["duplicates_position"] = position + 1
+    return label
+
+
 def review_pairs() -> None:
     if queue.empty:
         st.success("Nothing left to review at this threshold." if len(shown) else "No pairs at this threshold: lower it to see more.")
@@ -98,19 +107,14 @@ def review_pairs() -> None:
         comparison(left, right)
         buttons = st.columns(len(LABEL_BUTTONS) + 2)
         for column, (label, caption) in zip(buttons, LABEL_BUTTONS.items()):
-            if column.button(caption, key=f"duplicates_label_{label}", disabled=ui.read_only(),
-                             type="primary" if label == pair["suggested"] else "secondary"):
-                store.set(pair["left_id"], pair["right_id"], label)
-                if not only_open:
-                    st.session_state["duplicates_position"] = position + 1
-                st.rerun()
+            # The click labels the pair this run drew, checked against the label it showed (a colleague may have decided since).
+            team.decision_button(column, caption, f"duplicates_label_{label}", "reviewer", label_pair, pair["left_id"], pair["right_id"],
+                                 label, pair["label"], position, type="primary" if label == pair["suggested"] else "secondary")
         if buttons[-2].button("Skip", key="duplicates_skip"):
             st.session_state["duplicates_position"] = (position + 1) % len(queue)
             st.rerun()
-        if buttons[-1].button("Undo last decision", key="duplicates_undo", disabled=ui.read_only()):
-            undone = store.undo()
-            st.toast("Undid the last decision." if undone else "There is no decision to undo.")
-            st.rerun()
+        team.decision_button(buttons[-1], "Undo my last decision", "duplicates_undo", "reviewer", store.undo,
+                             done="Undid your last decision.", help="Undoes your own latest label; a colleague's stay.")
 
 
 def listing_groups() -> None:
@@ -133,7 +137,7 @@ def decisions() -> None:
         st.markdown("**Learn from my decisions.** Once you have marked at least 20 pairs as the same product and 10 as "
                     "not, prodsim learns what you call a duplicate and re-ranks every pair with it.")
         if st.button(f"Learn from {len(labels):,} decisions ({same:,} same product)", key="duplicates_learn",
-                     disabled=ui.read_only() or labels.empty):
+                     disabled=not team.allowed("reviewer") or labels.empty, help=team.needs("reviewer")):
             with st.spinner("Learning from your decisions…"):
                 model = ui.show_errors(api.learn_duplicates, workspace, candidate_pairs(state, same_seller), products, state)
             if model is not None:

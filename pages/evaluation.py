@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import ui
+from pages import team, ui
 from prodsim import api
 from prodsim.display import literal
 from prodsim.training import PREDICTIONS_FILE, read_description, registry
@@ -24,7 +24,7 @@ workspace = ui.current_workspace()
 if workspace is None:
     st.info("Open or create a workspace first (Catalog page); trained models are kept in it.")
     st.stop()
-read_only = ui.read_only()
+read_only = not team.allowed("admin")  # uploads, training and model changes are an admin's
 
 train_tab, models_tab = st.tabs(["Train on labelled pairs", "Trained models"])
 with train_tab:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import ui
+from pages import team, ui
 from prodsim import api
 from prodsim.encoders.fusion import DEFAULT_IMAGE_WEIGHT
 from prodsim.progress import format_seconds
@@ -45,7 +45,7 @@ def settings_form(workspace: api.Workspace) -> None:
                            DEFAULT_IMAGE_WEIGHT if settings.image_weight is None else settings.image_weight, 0.05,
                            key="home_image_weight", disabled=not use_photos,
                            help="Products without a photo are always compared on their text alone.")
-        if st.button("Save", key="home_save_settings", disabled=ui.read_only()):
+        if st.button("Save", key="home_save_settings", disabled=not team.allowed("admin"), help=team.needs("admin")):
             chosen = api.WorkspaceSettings(
                 text_model=text_model, image_model=image_model, use_images=use_photos if has_photos else None,
                 image_weight=weight, template_fields=tuple(fields), description_words=words)

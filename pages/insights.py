@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import ui
+from pages import team, ui
 from prodsim import api
 from prodsim.display import literal
 from prodsim.insights import demand, recommend
@@ -25,7 +25,7 @@ def attach_form(expanded: bool) -> None:
         st.caption("A table of who bought (or viewed) which product when: a user or customer id, a product id that matches "
                    "the catalog's ids, a timestamp; optionally a quantity and an order or invoice number. CSV, Excel, "
                    "Parquet or JSON, also gzip-compressed.")
-        upload = st.file_uploader("Behaviour log", type=LOG_TYPES, key="insights_upload", disabled=ui.read_only())
+        upload = st.file_uploader("Behaviour log", type=LOG_TYPES, key="insights_upload", disabled=not team.allowed("admin"), help=team.needs("admin"))
         if upload is None:
             return
         raw = ui.show_errors(ui.read_upload, upload.getvalue(), upload.name)
@@ -40,7 +40,7 @@ def attach_form(expanded: bool) -> None:
                                       key=f"insights_map_{field}")
             mapping[field] = None if picked == "(none)" else picked
         st.dataframe(raw.frame.head(5), hide_index=True, key="insights_preview")
-        if st.button("Attach this log", type="primary", key="insights_attach", disabled=ui.read_only()):
+        if st.button("Attach this log", type="primary", key="insights_attach", disabled=not team.allowed("admin"), help=team.needs("admin")):
             with st.spinner("Reading the log…"):
                 report = ui.show_errors(api.attach_behaviour, workspace, upload.getvalue(), upload.name, mapping)
             if report is not None:

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import ui
+from pages import team, ui
 from prodsim import api
 
 ui.ensure_app_shell()
@@ -96,8 +96,8 @@ ui.product_table(workspace, chosen, key="map_selected")
 ui.export_buttons(chosen.drop(columns=["image_sha1", "row"]), f"{workspace.slug}-selection", key="map_export")
 with st.form("map_assign"):
     existing = store.groups().query("status == 'accepted'")["name"].tolist()
-    name = st.text_input("Put them into the category", placeholder="new or existing category name", key="map_category")
+    st.text_input("Put them into the category", placeholder="new or existing category name", key="map_category")
     st.caption("Existing categories: " + (", ".join(existing) if existing else "none yet"))
-    if st.form_submit_button("Assign", disabled=ui.read_only()):
-        if ui.show_errors(store.move, chosen["id"].tolist(), name):
-            st.success(f"Moved {len(chosen):,} products to '{name.strip()}'. Undo it on the Categories page.")
+    st.form_submit_button("Assign", disabled=not team.allowed("reviewer"), help=team.needs("reviewer"),
+                          **team.on_click(store.move, chosen["id"].tolist(), team.Widget("map_category"), seen=view.seen,
+                                          done="Moved {result:,} products to '{args[1]}'. Undo it on the Categories page."))

@@ -115,8 +115,11 @@ def select_workspace(slug: str) -> None:
 
 def sidebar(workspace: api.Workspace | None) -> None:
     """The workspace picker and the active models, the same on every page."""
+    from pages import team
+
     workspaces = api.list_workspaces(workspace_root())
     with st.sidebar:
+        team.sidebar_identity()
         if workspaces:
             labels = {w.slug: f"{w.name} · {w.summary()['products']:,} products" for w in workspaces}
             # The picker follows the current workspace (which an upload may have just changed);
@@ -129,7 +132,7 @@ def sidebar(workspace: api.Workspace | None) -> None:
             tour_panel(workspace)
             last_read = next((h["at"] for h in workspace.history() if h["action"] == "embed"), None)
             st.caption(f"Last read by the models: {last_read.replace('T', ' ')[:16]} UTC" if last_read else "Not read by the models yet")
-            if not read_only():
+            if team.allowed("admin"):
                 _manage(workspace)
         st.caption(models_caption(workspace))
         if read_only():
@@ -577,6 +580,7 @@ class GroupingView:
     suggested: pd.Series  # suggested group name per product
     final: pd.DataFrame  # decisions first, suggestions for the rest
     state: str  # the workspace state the map and groups belong to (a cache key)
+    seen: int  # the step of the decisions this page is drawn at: its decisions are refused if a colleague's came between
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -616,10 +620,14 @@ def grouping_page(title: str) -> GroupingView:
     vectors, coordinates, clusters = grouping
     text, image = encoders_for(workspace)
     state = api.workspace_state(workspace, text, image)
+    from pages import team
+
     store = ReviewStore(workspace)
+    team.decision_feedback()
+    seen = team.colleagues_since(store, workspace)
     suggested = _suggested(clusters, state)
-    final = _final(workspace, suggested, state, store.version())
-    return GroupingView(workspace, workspace.products(), vectors, coordinates, clusters, store, suggested, final, state)
+    final = _final(workspace, suggested, state, (seen,))
+    return GroupingView(workspace, workspace.products(), vectors, coordinates, clusters, store, suggested, final, state, seen)
 
 
 def report_button(workspace: api.Workspace, vectors, key: str) -> None:

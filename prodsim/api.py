@@ -31,7 +31,7 @@ from prodsim.demo import demo_for_new_root
 from prodsim.mapview import hover_texts, map_layers, selected_rows
 from prodsim.exports import XLSX_ROW_LIMIT, csv_bytes, spreadsheet_safe, xlsx_bytes
 from prodsim.product_search import PICKER_LIMIT, find_products
-from prodsim.workspace import Workspace, default_root, list_workspaces, read_only, slugify
+from prodsim.workspace import Workspace, default_root, list_workspaces, read_only, slugify, workspace_dir_for
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
@@ -41,7 +41,7 @@ __all__ = [
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "hover_texts", "selected_rows", "PICKER_LIMIT", "find_products", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes", "cached_counts", "default_root", "embed",
     "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
-    "model_specs", "local_models", "models_root", "packaged_models", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "suggest_text_model",
+    "model_specs", "local_models", "models_root", "packaged_models", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "workspace_dir_for", "suggest_text_model",
 ]
 
 
@@ -507,10 +507,11 @@ def naming_texts(products) -> list[str]:
             for title, brand in zip(products["title"], products["brand"])]
 
 
-def split_group(store: ReviewStore, label: str, products, vectors, rows, k: int = 2) -> dict[str, int]:
+def split_group(store: ReviewStore, label: str, products, vectors, rows, k: int = 2, seen: int | None = None) -> dict[str, int]:
     """Re-clusters the products at ``rows`` into ``k`` parts and files each under its own name.
 
     Parts are named "<label> · <distinguishing words>"; the split is one decision (one undo).
+    ``seen``: the step the page was drawn at (see ReviewStore.accept).
 
     Returns:
         part name -> number of products.
@@ -519,7 +520,7 @@ def split_group(store: ReviewStore, label: str, products, vectors, rows, k: int 
 
     parts, names = split_labels(vectors[rows], naming_texts(products.iloc[rows]), k)
     ids = products["id"].to_numpy()[rows]
-    return store.split(label, {pid: f"{label} · {names[part]}" for pid, part in zip(ids, parts)})
+    return store.split(label, {pid: f"{label} · {names[part]}" for pid, part in zip(ids, parts)}, seen=seen)
 
 
 def clustering_agreement(labels, categories) -> dict | None:

@@ -199,7 +199,7 @@ def attach(workspace: Workspace, folder: str | Path) -> dict:
     from prodsim.index import attach_index
     from prodsim.settings import load_settings
 
-    check_writable("attaching vectors")
+    check_writable("attaching vectors", "admin")
     folder = Path(folder)
     if not (folder / MANIFEST).is_file():
         raise BadInputError(f"{folder} has no {MANIFEST}: it is not the output of `python -m prodsim embed --engine ray`.")

@@ -189,6 +189,30 @@ def _behaviour_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
+def _users(args) -> dict:
+    """The local accounts file: add, remove, list, set-role (passwords from --password-stdin or a prompt)."""
+    import getpass
+    import sys
+
+    from prodsim.accounts import Accounts
+
+    accounts = Accounts(args.accounts)
+    if args.action == "list":
+        return {"accounts": str(accounts.path), "users": accounts.users()}
+    if not args.name:
+        from prodsim.errors import BadInputError
+
+        raise BadInputError(f"users {args.action} needs a user name.")
+    if args.action == "add":
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {args.name}: ")
+        return {"accounts": str(accounts.path), "added": accounts.add(args.name, password, args.role or "viewer")}
+    if args.action == "remove":
+        accounts.remove(args.name)
+        return {"accounts": str(accounts.path), "removed": args.name}
+    accounts.set_role(args.name, args.role or "viewer")
+    return {"accounts": str(accounts.path), "name": args.name, "role": args.role or "viewer"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all verbs."""
     from prodsim.catalog import FIELDS
@@ -286,6 +310,15 @@ def build_parser() -> argparse.ArgumentParser:
     demand.add_argument("--end", default="2011-09-30", help="last day of the launches predicted")
     demand.add_argument("--weeks", type=int, default=8)
     demand.set_defaults(run=_demand_eval)
+
+    users = verbs.add_parser("users", help="who may sign in to the dashboard: add, remove, list, set-role")
+    users.add_argument("action", choices=["add", "remove", "list", "set-role"])
+    users.add_argument("name", nargs="?", help="user name (an e-mail address for people signed in by the identity provider)")
+    users.add_argument("--role", choices=["viewer", "reviewer", "admin"], help="viewer: looks and exports; reviewer: "
+                       "category and duplicate decisions; admin: uploads, models, settings, rename/delete (default viewer)")
+    users.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    users.add_argument("--accounts", help="the accounts file (default: $PRODSIM_ACCOUNTS, else .accounts.json in the workspaces folder)")
+    users.set_defaults(run=_users)
     return parser
 
 

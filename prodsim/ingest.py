@@ -95,7 +95,7 @@ def ingest(
     Raises:
         BadInputError: any problem with the files, or read-only mode; nothing is written then.
     """
-    check_writable("loading a catalog")
+    actor = check_writable("loading a catalog", "admin")
     raw = read_table(catalog, catalog_name)
     final_mapping = resolve_mapping(raw, mapping)
     products, report = build_products(raw, final_mapping)
@@ -114,19 +114,22 @@ def ingest(
     staging = new_staging_dir(target.parent)
     try:
         staged = stage_images(matches.matched, staging)
-        meta = Workspace(target).meta if existing else {"name": display_name, "created": now_iso()}
-        meta["name"] = name or meta["name"]
-        meta.update(source=raw.source_name, mapping=final_mapping, encoding=raw.encoding, updated=now_iso())
+        update = {"source": raw.source_name, "mapping": final_mapping, "encoding": raw.encoding, "updated": now_iso(),
+                  "uploaded_by": actor}
         if existing:
             merge_staged_images(staged, target)
             atomic_write_parquet(target / PRODUCTS, products)
             atomic_write_json(target / QUALITY, report.to_dict())
-            atomic_write_json(target / META, meta)
+            Workspace(target).update_meta(lambda meta: meta.update(update, name=name or meta["name"]))
         else:
             products.to_parquet(staging / PRODUCTS, index=False)
             atomic_write_json(staging / QUALITY, report.to_dict())
-            atomic_write_json(staging / META, meta)
-            staging.rename(target)
+            atomic_write_json(staging / META, {"name": display_name, "created": now_iso()} | update)
+            try:
+                staging.rename(target)
+            except OSError as err:  # a colleague created it since this upload began
+                raise BadInputError(f"A workspace '{target.name}' was created a moment ago by someone else; "
+                                    "nothing was changed. Pick it in the sidebar, or upload under another name.") from err
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -147,7 +150,7 @@ def attach_images(
         BadInputError: unsafe or unreadable archives, or archives in which no photo can be
             used; the workspace is unchanged then.
     """
-    check_writable("adding photos")
+    check_writable("adding photos", "admin")
     products = workspace.products()
     files = list_image_source(images, images_name)
     matches = match_images(files, products, progress)

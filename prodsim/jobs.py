@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from prodsim import access
 from prodsim.errors import Cancelled, ProdsimError
 from prodsim.progress import ProgressState, ProgressTracker
 
@@ -53,6 +54,7 @@ class Job:
         self.state = JobState()
         self.result = None
         self._stop = threading.Event()
+        self.person = access.current()  # the work acts, and is recorded, as whoever started it
         self._thread = threading.Thread(target=self._run, args=(work,), name=f"job-{label}", daemon=True)
 
     def start(self) -> Job:
@@ -74,7 +76,8 @@ class Job:
 
     def _run(self, work: Work) -> None:
         try:
-            self.result = work(ProgressTracker(self._progress), self._stop.is_set)
+            with access.acting_as(self.person):
+                self.result = work(ProgressTracker(self._progress), self._stop.is_set)
         except Cancelled as stop:
             self.state.status, self.state.message = "cancelled", str(stop)
         except ProdsimError as err:

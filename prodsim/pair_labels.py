@@ -13,16 +13,7 @@ from prodsim.errors import BadInputError
 from prodsim.workspace import Workspace, check_writable, now_iso
 
 LABELS = ("duplicate", "variant", "different")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS pair_labels (
-    left_id TEXT NOT NULL, right_id TEXT NOT NULL, label TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,
-    PRIMARY KEY (left_id, right_id)
-);
-CREATE TABLE IF NOT EXISTS pair_label_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, left_id TEXT NOT NULL, right_id TEXT NOT NULL,
-    before TEXT, after TEXT, at TEXT NOT NULL, actor TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0
-);
-"""
+UNSEEN = object()  # ``expected`` default: no check of what the page showed
 
 
 def _key(left_id: str, right_id: str) -> tuple[str, str]:
@@ -31,47 +22,73 @@ def _key(left_id: str, right_id: str) -> tuple[str, str]:
 
 
 class PairLabels:
-    """The label store of one workspace."""
+    """The label store of one workspace (the tables are in prodsim.workspace.SCHEMA)."""
 
     def __init__(self, workspace: Workspace):
         self.workspace = workspace
-        with workspace.connect() as connection:
-            connection.executescript(SCHEMA)
-        connection.close()
+        workspace.connect().close()  # creates or migrates the database now, so a newer one is refused here
 
-    def _write(self, left_id: str, right_id: str, label: str | None, actor: str, log: bool = True) -> None:
-        check_writable("labelling a pair")
-        with self.workspace.connect() as connection:
-            row = connection.execute("SELECT label FROM pair_labels WHERE left_id=? AND right_id=?", (left_id, right_id)).fetchone()
-            before = row[0] if row else None
-            if label is None:
-                connection.execute("DELETE FROM pair_labels WHERE left_id=? AND right_id=?", (left_id, right_id))
-            else:
-                connection.execute("INSERT OR REPLACE INTO pair_labels VALUES (?, ?, ?, ?, ?)", (left_id, right_id, label, now_iso(), actor))
-            if log:
-                connection.execute("INSERT INTO pair_label_log (left_id, right_id, before, after, at, actor) VALUES (?, ?, ?, ?, ?, ?)",
-                                   (left_id, right_id, before, label, now_iso(), actor))
-        connection.close()
+    @staticmethod
+    def _write(connection, left_id: str, right_id: str, label: str | None, actor: str) -> None:
+        if label is None:
+            connection.execute("DELETE FROM pair_labels WHERE left_id=? AND right_id=?", (left_id, right_id))
+        else:
+            connection.execute("INSERT OR REPLACE INTO pair_labels VALUES (?, ?, ?, ?, ?)", (left_id, right_id, label, now_iso(), actor))
 
-    def set(self, left_id: str, right_id: str, label: str, actor: str = "user") -> None:
-        """Records a decision on a pair (replacing an earlier one)."""
+    def set(self, left_id: str, right_id: str, label: str, expected=UNSEEN) -> None:
+        """Records the acting person's decision on a pair (replacing an earlier one).
+
+        Args:
+            expected: the label the deciding page showed ("" for none); if a colleague changed it since, the decision
+                is refused with a message naming them (the default skips the check, for the library and CLI).
+        """
         if label not in LABELS:
             raise BadInputError(f"'{label}' is not a pair label; use one of {', '.join(LABELS)}.")
-        self._write(*_key(str(left_id), str(right_id)), label, actor)
-
-    def undo(self, actor: str = "user") -> dict | None:
-        """Reverts the latest decision not yet undone; returns what was undone (None if nothing)."""
-        check_writable("undo")
+        actor = check_writable("labelling a pair", "reviewer")
+        left_id, right_id = _key(str(left_id), str(right_id))
         with self.workspace.connect() as connection:
-            last = connection.execute("SELECT id, left_id, right_id, before, after FROM pair_label_log "
-                                      "WHERE undone=0 ORDER BY id DESC LIMIT 1").fetchone()
-            if last is not None:
-                connection.execute("UPDATE pair_label_log SET undone=1 WHERE id=?", (last[0],))
+            connection.execute("BEGIN IMMEDIATE")  # read and write as one step: two reviewers never both win
+            row = connection.execute("SELECT label, actor, at FROM pair_labels WHERE left_id=? AND right_id=?", (left_id, right_id)).fetchone()
+            before = row[0] if row else None
+            if expected is not UNSEEN and (before or "") != (expected or ""):
+                connection.rollback()
+                raise BadInputError(f"{row[1] if row else 'A colleague'} changed this pair to '{before or 'not decided'}' at "
+                                    f"{(row[2] if row else now_iso())[11:16]} UTC, after this page was drawn; nothing was changed. "
+                                    "The page now shows the current decision.")
+            self._write(connection, left_id, right_id, label, actor)
+            connection.execute("INSERT INTO pair_label_log (left_id, right_id, before, after, at, actor) VALUES (?, ?, ?, ?, ?, ?)",
+                               (left_id, right_id, before, label, now_iso(), actor))
         connection.close()
-        if last is None:
-            return None
-        _, left_id, right_id, before, after = last
-        self._write(left_id, right_id, before, actor, log=False)
+
+    def undo(self, force: bool = False) -> dict | None:
+        """Reverts the acting person's latest decision not yet undone; returns what was undone (None if nothing).
+
+        Raises:
+            UndoConflict: a colleague decided the same pair later (``force=True`` undoes anyway).
+        """
+        from prodsim.review import UndoConflict
+
+        actor = check_writable("undo", "reviewer")
+        with self.workspace.connect() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            last = connection.execute("SELECT id, left_id, right_id, before, after FROM pair_label_log "
+                                      "WHERE undone=0 AND actor=? ORDER BY id DESC LIMIT 1", (actor,)).fetchone()
+            if last is None:
+                connection.rollback()
+                return None
+            entry, left_id, right_id, before, after = last
+            later = connection.execute("SELECT actor, after, at FROM pair_label_log WHERE id > ? AND left_id=? AND right_id=? "
+                                       "AND undone=0 AND actor != ? ORDER BY id DESC LIMIT 1", (entry, left_id, right_id, actor)).fetchone()
+            if later is not None and not force:
+                connection.rollback()
+                raise UndoConflict(f"{later[0]} labelled this pair '{later[1]}' at {later[2][11:16]} UTC, after your decision. "
+                                   "Undoing puts back the label from before yours, over theirs. Nothing was changed yet: "
+                                   "undo anyway, or leave it.")
+            connection.execute("UPDATE pair_label_log SET undone=1 WHERE id=?", (entry,))
+            prior = connection.execute("SELECT actor FROM pair_label_log WHERE id < ? AND left_id=? AND right_id=? AND undone=0 "
+                                       "ORDER BY id DESC LIMIT 1", (entry, left_id, right_id)).fetchone()
+            self._write(connection, left_id, right_id, before, prior[0] if prior else actor)  # the label is theirs again
+        connection.close()
         return {"left_id": left_id, "right_id": right_id, "before": after, "after": before}
 
     def labels(self) -> pd.DataFrame:

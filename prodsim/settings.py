@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from prodsim.catalog import FIELDS
 from prodsim.embedding import TextTemplate
 from prodsim.errors import BadInputError
-from prodsim.workspace import META, Workspace, atomic_write_json, check_writable, now_iso
+from prodsim.workspace import Workspace, check_writable, now_iso
 
 TEMPLATE_FIELDS = tuple(f for f in FIELDS if f not in ("id", "price", "seller", "image"))
 
@@ -64,13 +64,10 @@ def load_settings(workspace: Workspace) -> WorkspaceSettings:
 
 def save_settings(workspace: Workspace, settings: WorkspaceSettings) -> WorkspaceSettings:
     """Validates and stores settings, and notes a change in the history; returns them."""
-    check_writable("changing settings")
+    check_writable("changing settings", "admin")
     settings.validate()
-    meta = workspace.meta
-    before = meta.get("settings", {})
     after = asdict(settings) | {"template_fields": list(settings.template_fields)}
-    if before != after:
-        meta.update(settings=after, updated=now_iso())
-        atomic_write_json(workspace.path / META, meta)
+    if workspace.meta.get("settings", {}) != after:
+        before = workspace.update_meta(lambda meta: meta.update(settings=after, updated=now_iso())).get("settings", {})
         workspace.record("settings", {k: v for k, v in after.items() if before.get(k) != v})
     return settings

@@ -31,6 +31,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from prodsim import access
 from prodsim.errors import BadInputError
 
 DEFAULT_ROOT_ENV = "PRODSIM_WORKSPACES"
@@ -40,29 +41,65 @@ META = "meta.json"
 QUALITY = "quality.json"
 DATABASE = "prodsim.db"
 
+# Every table of the database, in one place so that its version below describes all of it. Decisions
+# (review_*, pair_label*) are kept by product id, with the person who made them.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    details TEXT NOT NULL
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, details TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS review_groups (
+    group_id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, status TEXT NOT NULL, created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS review_assignments (
+    product_id TEXT PRIMARY KEY, group_id INTEGER NOT NULL, source TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS review_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+    summary TEXT NOT NULL, changes TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0, changed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS review_log_products (log_id INTEGER NOT NULL, product_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS review_log_products_by_product ON review_log_products (product_id);
+CREATE INDEX IF NOT EXISTS review_log_products_by_log ON review_log_products (log_id);
+CREATE TABLE IF NOT EXISTS review_log_groups (log_id INTEGER NOT NULL, group_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS review_clock (step INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pair_labels (
+    left_id TEXT NOT NULL, right_id TEXT NOT NULL, label TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,
+    PRIMARY KEY (left_id, right_id)
+);
+CREATE TABLE IF NOT EXISTS pair_label_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, left_id TEXT NOT NULL, right_id TEXT NOT NULL,
+    before TEXT, after TEXT, at TEXT NOT NULL, actor TEXT NOT NULL, undone INTEGER NOT NULL DEFAULT 0
 );
 """
 
 
-# The database's schema version, kept in PRAGMA user_version. 0: files from before versioning (the same tables
-# as 1, created on demand by each store); 1: versioned.
-SCHEMA_VERSION = 1
-MIGRATIONS: dict[int, str] = {1: ""}  # target version -> SQL that brings the version below it there
+def _add_column(connection: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
+    if column not in {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}:
+        connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
+def _to_version_2(connection: sqlite3.Connection) -> None:
+    """Names on category assignments, and the step at which each decision last changed (for colleagues' checks)."""
+    _add_column(connection, "review_assignments", "actor", "TEXT NOT NULL DEFAULT ''")
+    _add_column(connection, "review_log", "changed", "INTEGER NOT NULL DEFAULT 0")
+    connection.execute("UPDATE review_log SET changed = id WHERE changed = 0")
+    for row in connection.execute("SELECT id, changes FROM review_log").fetchall():  # which products each decision touched
+        changes = json.loads(row[1])
+        touched = set(changes["before"]["assignments"]) | set(changes["after"]["assignments"])
+        connection.executemany("INSERT INTO review_log_products VALUES (?, ?)", [(row[0], p) for p in touched])
+
+
+# The database's schema version, kept in PRAGMA user_version. 0: files from before versioning; 1: versioned;
+# 2: who made each category assignment, decision steps and the products each decision touched.
+SCHEMA_VERSION = 2
+MIGRATIONS = {1: lambda connection: None, 2: _to_version_2}  # target version -> the step from the version below
 
 
 def _migrate(connection: sqlite3.Connection, version: int) -> None:
     """Runs each migration above ``version`` in order and records the new version, all in one transaction."""
     with connection:
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in filter(str.strip, MIGRATIONS[target].split(";")):
-                connection.execute(statement)
+            MIGRATIONS[target](connection)
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -76,14 +113,16 @@ def read_only() -> bool:
     return os.environ.get(READ_ONLY_ENV) == "1"
 
 
-def check_writable(action: str) -> None:
-    """Refuses a change in read-only mode; every decision and upload path calls this first.
+def check_writable(action: str, role: str) -> str:
+    """Refuses a change in read-only mode or by someone whose role does not include ``role``; every decision,
+    upload, setting and model path calls this first. Returns the name of the person acting (for the record).
 
     Raises:
-        BadInputError: the app runs read-only.
+        BadInputError: the app runs read-only (PermissionRefused: the role is not enough).
     """
     if read_only():
         raise BadInputError(f"This prodsim runs read-only (PRODSIM_READ_ONLY=1), so {action} is not possible; nothing was changed.")
+    return access.require(role, action).name
 
 
 def now_iso() -> str:
@@ -234,16 +273,16 @@ class Workspace:
             connection.close()
             raise BadInputError(f"{self.path.name}'s database has schema version {version}, newer than this prodsim "
                                 f"understands ({SCHEMA_VERSION}); update prodsim to open it. Nothing was changed.")
-        connection.executescript(SCHEMA)
         if version < SCHEMA_VERSION:
+            connection.executescript(SCHEMA)  # new tables; the migrations add columns to old ones
             _migrate(connection, version)
         return connection
 
-    def record(self, action: str, details: dict, actor: str = "user") -> None:
-        """Appends an entry to the workspace history."""
+    def record(self, action: str, details: dict) -> None:
+        """Appends an entry to the workspace history, under the name of the person acting."""
         with self.connect() as connection:
             connection.execute("INSERT INTO history (at, actor, action, details) VALUES (?, ?, ?, ?)",
-                               (now_iso(), actor, action, json.dumps(details, default=str)))
+                               (now_iso(), access.current().name, action, json.dumps(details, default=str)))
         connection.close()
 
     def history(self) -> list[dict]:
@@ -255,19 +294,31 @@ class Workspace:
 
     def rename(self, new_name: str) -> None:
         """Changes the display name (the folder keeps its slug so links keep working)."""
-        check_writable("renaming a workspace")
+        check_writable("renaming a workspace", "admin")
         new_name = new_name.strip()
         if not new_name:
             raise BadInputError("A workspace needs a name; the new name was empty.")
-        meta = self.meta
-        old = meta["name"]
-        meta.update(name=new_name, updated=now_iso())
-        atomic_write_json(self.path / META, meta)
+        old = self.update_meta(lambda meta: meta.update(name=new_name, updated=now_iso()))["name"]
         self.record("rename", {"from": old, "to": new_name})
+
+    def update_meta(self, change) -> dict:
+        """Applies ``change(meta)`` to meta.json under the workspace's lock; returns meta.json as it was before.
+
+        Two people saving settings and renaming at the same moment both land: each change reads the
+        other's result, never a copy from before it.
+        """
+        from filelock import FileLock
+
+        with FileLock(str(self.path / ".meta.lock")):
+            before = self.meta
+            meta = self.meta
+            change(meta)
+            atomic_write_json(self.path / META, meta)
+        return before
 
     def delete(self) -> None:
         """Removes the workspace folder (moved aside first, so a crash never leaves half of it)."""
-        check_writable("deleting a workspace")
+        check_writable("deleting a workspace", "admin")
         trash = self.path.with_name(f".deleted-{self.slug}-{uuid.uuid4().hex[:8]}")
         os.rename(self.path, trash)
         shutil.rmtree(trash)
@@ -285,12 +336,28 @@ class Workspace:
         }
 
 
+def workspace_dir_for(name: str, root: str | Path | None = None) -> Path:
+    """The folder of the workspace called ``name``: always a direct child of ``root``, whatever the name holds
+    (``../``, a path, NUL bytes: :func:`slugify` keeps letters, digits and dashes).
+
+    Raises:
+        BadInputError: that folder is a link (which could point out of the root).
+    """
+    root = Path(root) if root else default_root()
+    path = root / slugify(name)
+    if path.is_symlink() or (path.exists() and path.resolve().parent != root.resolve()):
+        raise BadInputError(f"'{path.name}' in the workspaces folder is a link, not a workspace; nothing was changed. "
+                            "Pick another name (the operator can remove the link).")
+    return path
+
+
 def list_workspaces(root: str | Path | None = None) -> list[Workspace]:
-    """All workspaces under ``root``, by display name."""
+    """All workspaces under ``root``, by display name (links are skipped: they could lead out of the root)."""
     root = Path(root) if root else default_root()
     if not root.is_dir():
         return []
-    found = [Workspace(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / META).is_file()]
+    found = [Workspace(p) for p in root.iterdir()
+             if not p.is_symlink() and p.is_dir() and not p.name.startswith(".") and (p / META).is_file()]
     return sorted(found, key=lambda w: w.name.lower())
 
 

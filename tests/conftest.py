@@ -42,12 +42,24 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def tests_act_as_the_local_operator():
+    """Library calls a test makes itself act as the CLI's local operator (an admin) would. Without this, once a test
+    has imported the app, code outside any browser session acts as nobody (a viewer), as on a server; the app's
+    own sessions (AppTest runs them on their threads) still act as their signed-in person."""
+    from prodsim import access
+
+    with access.acting_as(access.local_operator()) as operator:
+        yield operator
+
+
 def tree_digest(path: Path) -> dict[str, str]:
     """Every file under ``path`` with the SHA-1 of its bytes (empty dict if it does not exist)."""
     if not path.exists():
         return {}
+    # SQLite's -shm file is its shared-memory index of the WAL, which readers update too; it holds no data.
     return {str(p.relative_to(path)): hashlib.sha1(p.read_bytes()).hexdigest()
-            for p in sorted(path.rglob("*")) if p.is_file()}
+            for p in sorted(path.rglob("*")) if p.is_file() and not p.name.endswith("-shm")}
 
 
 def make_zip(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:

@@ -209,7 +209,7 @@ def log_version(workspace: Workspace) -> int | None:
 
 def save_log(workspace: Workspace, events: pd.DataFrame, report: LogReport, source_name: str) -> None:
     """Keeps the mapped log in the workspace (replacing an earlier log)."""
-    check_writable("attaching a behaviour log")
+    check_writable("attaching a behaviour log", "admin")
     folder = log_dir(workspace)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(folder / "events.parquet", events.to_parquet(index=False))

@@ -95,7 +95,7 @@ def train_duplicate_model(pairs: pd.DataFrame, products: pd.DataFrame, decisions
 
 def save(workspace: Workspace, model: DuplicateModel) -> None:
     """Keeps the model in the workspace (replacing an earlier one)."""
-    check_writable("training the duplicate model")
+    check_writable("training the duplicate model", "reviewer")
     model.pair_model.save(workspace.path / MODEL_FOLDER, model.details)
     workspace.record("train_duplicate_model", {k: model.details[k] for k in ("decisions", "same_product", "not_same")})
 

@@ -58,7 +58,7 @@ def list_models(workspace: Workspace) -> pd.DataFrame:
 
 def activate(workspace: Workspace, name: str | None) -> str:
     """Makes the model's encoder the workspace's text model (None: back to the default); returns what is active."""
-    check_writable("switching models")
+    check_writable("switching models", "admin")
     settings = load_settings(workspace)
     if name is None:
         settings.text_model = None
@@ -74,7 +74,7 @@ def activate(workspace: Workspace, name: str | None) -> str:
 
 def delete(workspace: Workspace, name: str) -> None:
     """Deletes a trained model; if it was active, the workspace goes back to the default text model."""
-    check_writable("deleting a model")
+    check_writable("deleting a model", "admin")
     folder = models_dir(workspace) / name
     if not (folder / MODEL_FILE).is_file():
         raise BadInputError(f"There is no trained model called '{name}'.")
