@@ -5,6 +5,7 @@ Signs the person in, sets up the shared sidebar and session keys, then runs the 
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -14,8 +15,15 @@ import streamlit as st  # noqa: E402  (the offline switches must be set before a
 
 from pages import team, ui  # noqa: E402
 
+if not logging.getLogger("prodsim").handlers:  # the server log: sign-ins, model loads, failures with their reference
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("prodsim").addHandler(_handler)
+    logging.getLogger("prodsim").setLevel(logging.INFO)
+
 st.set_page_config(page_title="prodsim", page_icon=":material/shopping_bag:", layout="wide")
 
+person = team.signed_in()
 navigation = st.navigation([
     st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="home", default=True),
     st.Page("pages/catalog.py", title="Catalog", icon=":material/inventory_2:", url_path="catalog"),
@@ -26,8 +34,9 @@ navigation = st.navigation([
     st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:", url_path="duplicates"),
     st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/model_training:", url_path="evaluation"),
-])
-team.person()  # the sign-in page (or the reason there is none) until someone is signed in
+], position="sidebar" if person else "hidden")  # before sign-in, nothing of the app shows
+if person is None:
+    team.sign_in_page()  # or why this server serves nothing yet; stops the run
 workspace = ui.current_workspace()
 ui.sidebar(workspace)
 navigation.run()

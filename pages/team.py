@@ -64,8 +64,8 @@ def mode() -> str:
     return "single" if listens_locally() else "refused"
 
 
-def person() -> access.Person:
-    """The signed-in person; shows the sign-in page (or the refusal) and stops the run until there is one."""
+def signed_in() -> access.Person | None:
+    """The person of this browser session, or None until they sign in (draws nothing)."""
     current = mode()
     if current == "single":
         st.session_state[PERSON_KEY] = access.local_operator()
@@ -73,12 +73,27 @@ def person() -> access.Person:
         st.session_state[PERSON_KEY] = access.Person("visitor", "viewer")
     elif current == "refused":
         st.session_state.pop(PERSON_KEY, None)
+    elif current == "provider":
+        if st.user.is_logged_in:
+            name = str(st.user.get("email") or st.user.get("name") or st.user.get("sub"))
+            st.session_state[PERSON_KEY] = access.Person(name, Accounts().role_of(name))
+        else:
+            st.session_state.pop(PERSON_KEY, None)
+    return st.session_state.get(PERSON_KEY)
+
+
+def sign_in_page() -> None:
+    """The sign-in page (or why this server serves nothing yet); stops the run."""
+    current = mode()
+    if current == "refused":
         _refusal()
     elif current == "provider":
-        _provider_sign_in()
-    elif PERSON_KEY not in st.session_state:
+        st.title("Sign in to prodsim")
+        st.write("prodsim is shared by your team; sign in with your work account.")
+        st.button("Sign in", type="primary", key="sign_in_provider", on_click=st.login)
+    else:
         _sign_in_form()
-    return st.session_state[PERSON_KEY]
+    st.stop()
 
 
 def _refusal() -> None:
@@ -89,18 +104,6 @@ def _refusal() -> None:
              "provider is set in `.streamlit/secrets.toml` (`[auth]`, see Streamlit's `st.login`); or\n"
              "- the server listens on this computer only: `make run`, or `--server.address localhost`; or\n"
              "- it is a read-only demo: `PRODSIM_READ_ONLY=1`.")
-    st.stop()
-
-
-def _provider_sign_in() -> None:
-    if not st.user.is_logged_in:
-        st.session_state.pop(PERSON_KEY, None)
-        st.title("Sign in to prodsim")
-        st.write("prodsim is shared by your team; sign in with your work account.")
-        st.button("Sign in", type="primary", key="sign_in_provider", on_click=st.login)
-        st.stop()
-    name = str(st.user.get("email") or st.user.get("name") or st.user.get("sub"))
-    st.session_state[PERSON_KEY] = access.Person(name, Accounts().role_of(name))
 
 
 def _sign_in_form() -> None:
@@ -119,7 +122,6 @@ def _sign_in_form() -> None:
             log.info("signed in: %s (%s)", found.name, found.role)
             st.session_state[PERSON_KEY] = found
             st.rerun()
-    st.stop()
 
 
 def sidebar_identity() -> None:

@@ -70,12 +70,14 @@ def start_map_warm_up() -> None:
 @st.cache_resource(show_spinner="Loading the text model (once per server)…", max_entries=3)
 def text_encoder(spec: str, device: str = "auto", precision: str = "auto"):
     """The text encoder for ``spec``, loaded once per process."""
+    log.info("loading the text model %s (once per server process)", spec)
     return api.load_text_encoder(spec, device, precision)
 
 
 @st.cache_resource(show_spinner="Loading the photo model (once per server)…", max_entries=3)
 def image_encoder(spec: str | None = None, device: str = "auto", precision: str = "auto"):
     """The image encoder for ``spec``, loaded once per process."""
+    log.info("loading the photo model %s (once per server process)", spec)
     return api.load_image_encoder(spec, device, precision)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from prodsim import access
 from prodsim.workspace import Workspace, list_workspaces, read_only, slugify
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -23,11 +24,19 @@ def add_demo(root: Path, name: str = DEMO_NAME) -> Workspace:
     return workspace
 
 
+SETUP = access.Person("prodsim (first start)", "admin")
+
+
 def demo_for_new_root(root: Path) -> Workspace | None:
-    """The demo workspace, added the first time a writable, empty workspaces folder is opened; else None."""
+    """The demo workspace, added the first time a writable, empty workspaces folder is opened; else None.
+
+    It is the server's own setup, whoever's visit opens the folder first (a viewer's too), so it is recorded
+    as prodsim's, not theirs.
+    """
     marker = root / ADDED_MARKER
     if read_only() or marker.exists() or list_workspaces(root):
         return None
-    workspace = add_demo(root)
+    with access.acting_as(SETUP):
+        workspace = add_demo(root)
     marker.touch()
     return workspace

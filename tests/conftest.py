@@ -42,11 +42,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="session")
 def tests_act_as_the_local_operator():
     """Library calls a test makes itself act as the CLI's local operator (an admin) would. Without this, once a test
     has imported the app, code outside any browser session acts as nobody (a viewer), as on a server; the app's
-    own sessions (AppTest runs them on their threads) still act as their signed-in person."""
+    own sessions (AppTest runs them on their threads) still act as their signed-in person, and threads a test
+    starts act as whoever it names (see test_review's two reviewers)."""
     from prodsim import access
 
     with access.acting_as(access.local_operator()) as operator:

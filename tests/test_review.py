@@ -113,12 +113,15 @@ def test_two_reviewers_accepting_one_group_at_once_lose_nothing(demo_workspace):
     start, outcomes = threading.Barrier(2), {}
 
     def reviewer(name: str) -> None:
+        from prodsim import access
+
         store = ReviewStore(Workspace(demo_workspace.path))
-        start.wait()
-        try:
-            outcomes[name] = store.accept(f"Group by {name}", ids)
-        except BadInputError as err:
-            outcomes[name] = str(err)
+        with access.acting_as(access.Person(name, "reviewer")):
+            start.wait()
+            try:
+                outcomes[name] = store.accept(f"Group by {name}", ids)
+            except BadInputError as err:
+                outcomes[name] = str(err)
 
     threads = [threading.Thread(target=reviewer, args=(name,)) for name in ("anna", "ben")]
     for thread in threads:
@@ -131,7 +134,7 @@ def test_two_reviewers_accepting_one_group_at_once_lose_nothing(demo_workspace):
     loser = next(v for v in outcomes.values() if isinstance(v, str))
     assert "nothing was changed" in loser and "colleague" in loser  # whichever check caught it
     assert store.groups()["name"].tolist() == [f"Group by {winner}"] and len(store.assignments()) == 40
-    assert store.log()["action"].tolist() == ["accept"]
+    assert store.log()[["action", "actor"]].values.tolist() == [["accept", winner]]
 
 
 def test_database_schema_is_versioned_and_newer_files_are_refused(demo_workspace):
