@@ -74,7 +74,7 @@ def signed_in() -> access.Person | None:
     elif current == "refused":
         st.session_state.pop(PERSON_KEY, None)
     elif current == "provider":
-        if st.user.is_logged_in:
+        if getattr(st.user, "is_logged_in", False):  # (absent where no auth runtime is set up, as under AppTest)
             name = str(st.user.get("email") or st.user.get("name") or st.user.get("sub"))
             st.session_state[PERSON_KEY] = access.Person(name, Accounts().role_of(name))
         else:

@@ -520,3 +520,14 @@ def test_a_network_address_without_accounts_is_refused_until_someone_can_sign_in
         assert app.title[0].value != "prodsim cannot start on this address yet" and not app.exception
     finally:
         config.set_option("server.address", address)
+
+
+def test_an_identity_provider_in_the_secrets_signs_people_in_through_st_login(root, monkeypatch):
+    monkeypatch.setenv("PRODSIM_PREPARE_DEMO", "0")
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", NavigationOnlyPagesManager)
+    app = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    app.secrets["auth"] = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "a long random secret",
+                           "client_id": "prodsim", "client_secret": "s", "server_metadata_url": "https://id.example/.well-known/openid-configuration"}
+    app.run()
+    assert app.title[0].value == "Sign in to prodsim" and app.button(key="sign_in_provider").label == "Sign in"
+    assert not [t for t in app.text_input if t.key == "sign_in_password"] and not app.selectbox  # no local form, no app

@@ -386,8 +386,10 @@ def password(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def team(shared_server):
-    """The module's server with an accounts file; the demo read and its groups drawn; a second small workspace."""
+def team(shared_server, page):
+    """The module's server with an accounts file, after its first start added the demo; a second small workspace."""
+    page.goto(shared_server.url)  # a no-op when the journeys above ran: the first visit adds the demo
+    page.get_by_role("heading", name="Demo catalog").wait_for(timeout=120_000)
     from prodsim import access
     from prodsim.accounts import Accounts
     from prodsim.demo import DEMO_CATALOG
@@ -410,7 +412,7 @@ def signed_in(browser, url: str, name: str, path: str = ""):
     tab.set_default_timeout(60_000)
     tab.goto(f"{url}/{path}")
     tab.get_by_label("User name").fill(name)
-    tab.get_by_label("Password").fill(password(name))
+    tab.get_by_label("Password", exact=True).fill(password(name))
     tab.get_by_role("button", name="Sign in").click()
     tab.get_by_test_id("stSidebar").get_by_text(f"Signed in as {name}").wait_for(timeout=180_000)
     return tab
@@ -443,7 +445,7 @@ def test_sign_in_then_two_reviewers_on_one_group_lose_nothing_and_undo_only_thei
     login.goto(team.url)
     login.get_by_role("heading", name="Sign in to prodsim").wait_for()
     login.get_by_label("User name").fill("ann")
-    login.get_by_label("Password").fill("a wrong password")
+    login.get_by_label("Password", exact=True).fill("a wrong password")
     login.get_by_role("button", name="Sign in").click()
     login.get_by_text("That user name and password do not match.").wait_for()
     login.screenshot(path=ARTIFACTS / "20-sign-in.png", full_page=True)
@@ -502,6 +504,7 @@ def test_sign_in_then_two_reviewers_on_one_group_lose_nothing_and_undo_only_thei
     group.get_by_role("button", name=re.compile("^Accept")).wait_for()
     assert group.get_by_role("button", name=re.compile("^Accept")).is_disabled()
     assert vic.get_by_role("button", name="Undo my last decision").is_disabled()
+    wait_for_photos(vic, 8)
     vic.screenshot(path=ARTIFACTS / "22-viewer-categories.png", full_page=True)
     for tab in (ann, ben, vic):
         tab.context.close()

@@ -185,3 +185,45 @@ def test_databases_from_before_names_are_migrated_with_their_decisions(demo_work
     with access.acting_as(ANN):
         with pytest.raises(UndoConflict):  # the migrated decision knows which products it touched
             store.undo()
+
+
+def test_colleagues_saving_settings_and_renaming_at_once_both_land(demo_workspace, monkeypatch):
+    """meta.json is read, changed and written under the workspace's lock: no change overwrites another's."""
+    import threading
+    import time
+
+    import prodsim.workspace
+
+    write = prodsim.workspace.atomic_write_json
+
+    def slow_disk(path, payload):  # widens the window between reading and writing, as a busy disk does
+        time.sleep(0.005)
+        write(path, payload)
+
+    monkeypatch.setattr(prodsim.workspace, "atomic_write_json", slow_disk)
+    start = threading.Barrier(2)
+
+    def rename() -> None:
+        start.wait()
+        for number in range(15):
+            Workspace(demo_workspace.path).rename(f"Demo {number}")
+
+    def save() -> None:
+        start.wait()
+        for words in range(15):
+            api.save_settings(Workspace(demo_workspace.path), api.WorkspaceSettings(description_words=words + 1))
+
+    def as_operator(work):
+        def run():
+            with access.acting_as(access.Person("ada", "admin")):
+                work()
+        return threading.Thread(target=run)
+
+    threads = [as_operator(rename), as_operator(save)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    meta = Workspace(demo_workspace.path).meta
+    assert meta["name"] == "Demo 14" and meta["settings"]["description_words"] == 15
+    assert [h["action"] for h in demo_workspace.history()].count("rename") == 15
