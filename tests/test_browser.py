@@ -154,6 +154,20 @@ def test_neighbours_with_photos_focus_and_back_button(server, page):
     page.get_by_text(f"id {first_id}").first.wait_for()
 
 
+def settled(tab) -> None:
+    """Waits until the script run a click started has finished (Streamlit's running icon is gone)."""
+    tab.wait_for_timeout(400)
+    tab.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=120_000)
+
+
+def wait_for(condition, seconds: float = 120) -> None:
+    """Polls what the page shows or the workspace holds (the app's state), not a clock budget."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the page or the workspace did not reach the expected state"
+        time.sleep(0.25)
+
+
 def lasso(page, fractions: list[tuple[float, float]]) -> None:
     """Draws a lasso on the plotly chart through points given as fractions of its drag area."""
     area = page.locator(".nsewdrag").first.bounding_box()
@@ -237,16 +251,6 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         def reviewed_count() -> int:
             return int(re.search(r"([\d,]+) of 244 products reviewed", reviewed.inner_text()).group(1).replace(",", ""))
 
-        def settle() -> None:
-            """Waits until the script run a click started has finished (Streamlit's running icon is gone)."""
-            page.wait_for_timeout(400)
-            page.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=120_000)
-
-        def wait_until(condition, seconds: float = 180) -> None:
-            deadline = time.monotonic() + seconds
-            while not condition():
-                assert time.monotonic() < deadline, "the page did not show the decision"
-                page.wait_for_timeout(250)
 
         def open_first_group() -> None:
             """Opens the first suggested group unless Streamlit kept it open from the last run."""
@@ -264,21 +268,21 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
             for _ in range(3):
                 if button.count():
                     button.click()
-                settle()
+                settled(page)
                 try:
                     # The accepted group leaves the list; the next Accept must hit another group, not its stale button.
-                    wait_until(lambda: reviewed_count() > before and header(0) != header_before, seconds=60)
+                    wait_for(lambda: reviewed_count() > before and header(0) != header_before, seconds=60)
                     return
                 except AssertionError:
                     continue
             raise AssertionError("the page did not show the decision after three clicks")
 
-        settle()
+        settled(page)
         before, first = reviewed_count(), header(0)
         open_first_group()
         groups.nth(0).get_by_label("Name", exact=True).fill("Kitchen & coffee")
         groups.nth(0).get_by_label("Name", exact=True).press("Enter")
-        settle()
+        settled(page)
         groups.nth(0).get_by_role("button", name=re.compile("^Accept .* as 'Kitchen & coffee'")).wait_for()
         accept_until_shown(groups.nth(0).get_by_role("button", name=re.compile("^Accept .* as 'Kitchen & coffee'")), before, first)
         before, second = reviewed_count(), header(0)
@@ -287,10 +291,10 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         page.get_by_role("tab", name="Reviewed categories").click()
         page.get_by_text(re.compile("^Kitchen & coffee —")).click()
         page.get_by_role("button", name="Merge").first.click()
-        settle()
+        settled(page)
         page.get_by_text(re.compile("^Kitchen & coffee —")).wait_for(state="detached", timeout=60_000)
         page.get_by_role("button", name="Undo").click()  # takes the merge back
-        settle()
+        settled(page)
         page.get_by_role("tab", name="Reviewed categories").click()
         page.get_by_text(re.compile("^Kitchen & coffee —")).wait_for()
         page.get_by_text(re.compile("^Summer picks —")).wait_for()
@@ -421,19 +425,6 @@ def signed_in(browser, url: str, name: str, path: str = ""):
 def open_page(tab, title: str) -> None:
     """Opens a page from the sidebar, as a person does (an address typed anew would be a new session)."""
     tab.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-
-
-def settled(tab) -> None:
-    tab.wait_for_timeout(300)
-    tab.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=120_000)
-
-
-def wait_for(condition, seconds: float = 120) -> None:
-    """Polls the workspace (the app's state on disk), not a clock budget."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the workspace did not reach the expected state"
-        time.sleep(0.25)
 
 
 def test_sign_in_then_two_reviewers_on_one_group_lose_nothing_and_undo_only_their_own(team, page):
