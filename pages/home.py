@@ -122,6 +122,8 @@ products_col.metric("Products", f"{summary['products']:,}")
 photos_col.metric("With a photo", f"{summary['images']:,} of {summary['products']:,}")
 read_col.metric("Read by the models", f"{counts['texts_cached']:,} of {summary['products']:,}")
 settings_form(workspace)
+team.decision_feedback()
+team.people_panel()
 
 quality = workspace.quality()
 if quality:

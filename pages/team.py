@@ -257,3 +257,28 @@ def _colleague_notice(slug: str, drawn: int) -> None:
         line[0].caption(f"{len(news):,} new decision{'s' if len(news) > 1 else ''} by colleagues since this page was drawn.")
         if line[1].button("Refresh", key="colleagues_refresh", type="tertiary"):
             st.rerun(scope="app")
+
+
+def people_panel() -> None:
+    """Admins manage who may sign in (the same file and checks as ``python -m prodsim users``)."""
+    if mode() not in ("accounts", "provider") or not allowed("admin"):
+        return
+    accounts = Accounts()
+    with st.expander("People who may sign in"):
+        st.dataframe(accounts.users(), hide_index=True, width="stretch", key="people_list")
+        with st.form("people_add", clear_on_submit=True):
+            name, secret, role = st.columns([2, 2, 1])
+            name.text_input("User name (an e-mail address for the identity provider)", key="people_name")
+            secret.text_input("Password (at least 10 characters)", type="password", key="people_password")
+            role.selectbox("Role", access.ROLES, key="people_role")
+            st.form_submit_button("Add", **on_click(accounts.add, Widget("people_name"), Widget("people_password"),
+                                                    Widget("people_role"), done="Added {args[0]}."))
+        names = [u["name"] for u in accounts.users()]
+        if names:
+            who, role, change, remove = st.columns([2, 1, 1, 1])
+            who.selectbox("Person", names, key="people_who")
+            role.selectbox("New role", access.ROLES, key="people_new_role")
+            change.button("Set role", key="people_set_role", **on_click(accounts.set_role, Widget("people_who"), Widget("people_new_role"),
+                                                                        done="{args[0]} is now {args[1]}."))
+            remove.button("Remove", key="people_remove", **on_click(accounts.remove, Widget("people_who"),
+                                                                   done="Removed {args[0]}; their decisions keep their name."))

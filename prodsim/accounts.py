@@ -18,7 +18,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from prodsim.access import Person, check_role
+from prodsim.access import Person, check_role, require
 from prodsim.errors import BadInputError
 from prodsim.workspace import atomic_write_json, default_root, now_iso
 
@@ -79,7 +79,8 @@ class Accounts:
         self.path = Path(path) if path else accounts_path()
 
     def _change(self, change) -> None:
-        """One read-modify-write under the file's lock (two admins adding users at once both land)."""
+        """One read-modify-write under the file's lock (two admins adding users at once both land); admins only."""
+        require("admin", "managing accounts")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.path) + ".lock"):
             data = _read(self.path)
@@ -110,15 +111,16 @@ class Accounts:
         self._change(change)
         return {"name": name, "role": role, "added": entry["added"]}
 
-    def remove(self, name: str) -> None:
-        """Removes a person (their past decisions keep their name)."""
+    def remove(self, name: str) -> str:
+        """Removes a person (their past decisions keep their name); returns the name."""
         def change(users):
             if users.pop(name, None) is None:
                 raise BadInputError(f"There is no user called {name}.")
         self._change(change)
+        return name
 
-    def set_role(self, name: str, role: str) -> None:
-        """Gives a person another role."""
+    def set_role(self, name: str, role: str) -> str:
+        """Gives a person another role; returns it."""
         check_role(role)
 
         def change(users):
@@ -126,6 +128,7 @@ class Accounts:
                 raise BadInputError(f"There is no user called {name}.")
             users[name]["role"] = role
         self._change(change)
+        return role
 
     def sign_in(self, name: str, password: str) -> Person | None:
         """The person if the name and password match, else None (the same answer for an unknown name)."""

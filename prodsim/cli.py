@@ -195,13 +195,12 @@ def _users(args) -> dict:
     import sys
 
     from prodsim.accounts import Accounts
+    from prodsim.errors import BadInputError
 
     accounts = Accounts(args.accounts)
     if args.action == "list":
         return {"accounts": str(accounts.path), "users": accounts.users()}
     if not args.name:
-        from prodsim.errors import BadInputError
-
         raise BadInputError(f"users {args.action} needs a user name.")
     if args.action == "add":
         password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {args.name}: ")
@@ -209,8 +208,9 @@ def _users(args) -> dict:
     if args.action == "remove":
         accounts.remove(args.name)
         return {"accounts": str(accounts.path), "removed": args.name}
-    accounts.set_role(args.name, args.role or "viewer")
-    return {"accounts": str(accounts.path), "name": args.name, "role": args.role or "viewer"}
+    if not args.role:
+        raise BadInputError("users set-role needs --role viewer, reviewer or admin.")
+    return {"accounts": str(accounts.path), "name": args.name, "role": accounts.set_role(args.name, args.role)}
 
 
 def build_parser() -> argparse.ArgumentParser:

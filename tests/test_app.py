@@ -495,6 +495,7 @@ def test_with_accounts_everyone_signs_in_and_sees_only_what_their_role_may_chang
     assert not app.exception and app.title[0].value == "Demo catalog"
     assert "Signed in as vic · viewer" in texts(app).replace("**", "")
     assert app.button(key="home_save_settings").disabled and not [b for b in app.button if b.key == "sidebar_rename"]
+    assert not [e for e in app.expander if e.label == "People who may sign in"]  # admins only
     app.button(key="sign_out").click().run()
     assert app.title[0].value == "Sign in to prodsim"
     sign_in(app, "ada", "ada-password-123")
@@ -502,6 +503,15 @@ def test_with_accounts_everyone_signs_in_and_sees_only_what_their_role_may_chang
     app.text_input(key="sidebar_rename_text").set_value("Ada's demo")
     app.button(key="sidebar_rename").click().run()
     assert api.list_workspaces(root)[0].history()[0]["actor"] == "ada"  # the page's change carries her name
+    app.text_input(key="people_name").set_value("ben")
+    app.text_input(key="people_password").set_value("ben-password-123")
+    app.selectbox(key="people_role").set_value("reviewer")
+    next(b for b in app.button if b.label == "Add").click().run()
+    assert "Added ben." in texts(app) and team_accounts.sign_in("ben", "ben-password-123").role == "reviewer"
+    app.selectbox(key="people_who").set_value("vic")
+    app.selectbox(key="people_new_role").set_value("reviewer")
+    app.button(key="people_set_role").click().run()
+    assert "vic is now reviewer." in texts(app) and team_accounts.role_of("vic") == "reviewer"
 
 
 def test_a_network_address_without_accounts_is_refused_until_someone_can_sign_in(root, monkeypatch):

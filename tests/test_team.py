@@ -43,6 +43,10 @@ def test_accounts_keep_salted_hashes_and_the_cli_manages_them(tmp_path):
     assert users("remove", "vic") == {"accounts": str(path), "removed": "vic"}
     assert "There is no user called vic" in users("remove", "vic")["error"]
     assert accounts.role_of("someone@shop.example") == "viewer"  # signed in by the identity provider, not listed
+    before = path.read_bytes()
+    with access.acting_as(ANN), pytest.raises(access.PermissionRefused, match="managing accounts needs the admin role"):
+        accounts.set_role("ann@shop.example", "admin")  # a reviewer cannot make herself an admin
+    assert path.read_bytes() == before
 
 
 def test_each_role_may_change_only_what_it_is_for_and_refusals_change_no_byte(demo_workspace):
