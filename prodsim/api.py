@@ -492,6 +492,8 @@ def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None,
 
     truth = truth_column(workspace, truth_col) if truth_col else None
     matrix = grouping_vectors(workspace) if vectors is None else vectors
+    if k is not None and not 2 <= k <= len(matrix):
+        raise BadInputError(f"k-means needs between 2 and {len(matrix):,} groups (the products of this workspace); k was {k}.")
     clusters = cluster_products(matrix, naming_texts(workspace.products()), method, k, assign_outliers, workspace.path / "clusters")
     figures = {"n_clusters": len(clusters.names), "outlier_share": clusters.outlier_share}
     if truth is not None:

@@ -100,7 +100,12 @@ class QualityReport:
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
-    """Returns (text, encoding) for a text table, detecting UTF-8/BOM, GB18030 and Latin-1."""
+    """Returns (text, encoding) for a text table, detecting UTF-8/BOM, UTF-16 (Excel's "Unicode text"), GB18030, Latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as err:
+            raise BadInputError(f"{name} starts as UTF-16 text but breaks off at byte {err.start:,}. Export it again.") from None
     if b"\x00" in data[:4096]:
         raise BadInputError(
             f"{name} does not look like a text table (it contains binary data). "
@@ -122,15 +127,22 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
 
 
 def _parse_delimited(text: str, name: str, suffix: str) -> pd.DataFrame:
+    text = text.replace("\x00", "")  # NUL bytes deep in a file (a broken export) carry nothing
+    declared = re.match(r"sep=(.)\r?\n", text)  # Excel's "sep=;" first line names the separator
+    if declared:
+        text = text[declared.end():]
     sample = text[:65536]
-    if suffix == ".tsv" or suffix == ".tab":
+    if declared:
+        delimiter = declared.group(1)
+    elif suffix == ".tsv" or suffix == ".tab":
         delimiter = "\t"
     else:
         try:
             delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
         except csv.Error:
             delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
-    rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter) if any(c.strip() for c in row)]
+    csv.field_size_limit(max(csv.field_size_limit(), max_upload_bytes()))  # a long description is no reason to refuse
+    rows = _rows(text, delimiter, name)
     if not rows:
         raise BadInputError(f"{name} is empty. Upload a file with a header line and one product per row.")
     header, body = rows[0], rows[1:]
@@ -143,6 +155,35 @@ def _parse_delimited(text: str, name: str, suffix: str) -> pd.DataFrame:
             f"{name}: {len(ragged):,} rows do not have the {len(header)} fields of the header ({where}). "
             "This usually means an unquoted separator inside a value; fix those rows or export the file again with quoting.")
     return pd.DataFrame(body, columns=_unique_names(header))
+
+
+def _rows(text: str, delimiter: str, name: str) -> list[list[str]]:
+    """The non-empty rows; strict first, so that a quote left open (which would swallow every row after it
+    into one cell) is refused, and leniently when strict reading trips over a stray quote inside a value."""
+    def read(strict: bool) -> list[list[str]]:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+        return [row for row in reader if any(c.strip() for c in row)]
+    try:
+        return read(strict=True)
+    except csv.Error as err:
+        if "unexpected end of data" in str(err):
+            line = text.count("\n", 0, _last_open_quote(text)) + 1
+            raise BadInputError(f"{name}: a quote opened on line {line:,} is never closed, so every row after it would "
+                                "become one value. Close that quote (or export the file again with quoting).") from None
+    try:
+        return read(strict=False)
+    except csv.Error as err:
+        raise BadInputError(f"{name} cannot be read as a table ({err}). Export it again as CSV.") from None
+
+
+def _last_open_quote(text: str) -> int:
+    """Where the quote still open at the end of the text was opened (doubled quotes inside a value toggle twice)."""
+    inside, opened = False, 0
+    for quote in re.finditer('"', text):
+        if not inside:
+            opened = quote.start()
+        inside = not inside
+    return opened
 
 
 def _unique_names(header: list[str]) -> list[str]:
@@ -159,6 +200,23 @@ def _unique_names(header: list[str]) -> list[str]:
     return names
 
 
+def _json_lines(text: str) -> bool:
+    """True for one object per line; False for one document (a list, or an object holding a list of products,
+    pretty-printed or not)."""
+    if not text.lstrip().startswith("{"):
+        return False
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return True
+    except RecursionError:
+        return False
+    return False
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _parse_json(text: str, name: str, lines: bool) -> pd.DataFrame:
     try:
         if lines:
@@ -169,9 +227,15 @@ def _parse_json(text: str, name: str, lines: bool) -> pd.DataFrame:
                 (v for v in loaded.values() if isinstance(v, list)), None) if isinstance(loaded, dict) else None
     except json.JSONDecodeError as err:
         raise BadInputError(f"{name} is not valid JSON (line {err.lineno}: {err.msg}). Fix the file or upload it as CSV.") from err
+    except RecursionError:
+        raise BadInputError(f"{name} nests its JSON too deeply to be a product list. JSON must be a list of objects, "
+                            "one per product.") from None
     if not records or not all(isinstance(r, dict) for r in records):
         raise BadInputError(f"{name} holds no list of product records. JSON must be a list of objects, one per product.")
-    return pd.DataFrame.from_records(records)
+    # Lone surrogates (escapes like "\ud800") cannot be stored as UTF-8 text: each becomes U+FFFD.
+    def clean(value):
+        return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
+    return pd.DataFrame.from_records([{clean(k): clean(v) for k, v in record.items()} for record in records])
 
 
 def read_table(source: str | Path | bytes, name: str | None = None) -> RawTable:
@@ -212,7 +276,7 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> RawTable:
     else:
         text, encoding = _decode(data, name)
         if suffix in {".json", ".jsonl", ".ndjson"}:
-            frame = _parse_json(text, name, lines=suffix != ".json" or text.lstrip().startswith("{"))
+            frame = _parse_json(text, name, lines=suffix != ".json" or _json_lines(text))
         else:
             frame = _parse_delimited(text, name, suffix)
     if frame.empty:
@@ -253,7 +317,8 @@ def _read_binary_table(data: bytes, name: str, suffix: str) -> tuple[pd.DataFram
     try:
         if suffix == ".parquet":
             return pd.read_parquet(io.BytesIO(data)), "parquet"
-        return pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl"), "xlsx"
+        # "NA", "null" and "None" are text (they can be real ids or brands); only empty cells are empty
+        return pd.read_excel(io.BytesIO(data), dtype=str, engine="openpyxl", keep_default_na=False, na_values=[""]), "xlsx"
     except Exception as err:  # pandas raises many types for corrupt files; all mean "not this format"
         raise BadInputError(
             f"{name} could not be read as {suffix.lstrip('.').upper()} ({type(err).__name__}). "
@@ -322,12 +387,22 @@ def label_columns(products: pd.DataFrame) -> list[str]:
             and 1 < products[c].nunique() <= 500]
 
 
+PRICE_NUMBER = re.compile(r"-?\d(?:[\d.,'\u00a0\u202f ]*\d)?")
+SCIENTIFIC = re.compile(r"\+?\d+(?:\.\d+)?[eE][+-]?\d+")
+
+
 def parse_price(values: pd.Series) -> pd.Series:
-    """Parses prices written as "₹1,299", "$12.99", "12,99 €" or "1.299,00" into floats (NaN if unreadable)."""
+    """Parses prices written as "₹1,299", "Rs. 1,299", "$12.99", "12,99 €", "1.299,00", "1 299,00" or "1e3" into
+    floats. NaN (counted as unread in the quality report) where the text is not one price: two numbers ("2 for $5",
+    a range "40-60"), a negative number, or no number at all."""
     def one(text: str) -> float:
-        cleaned = re.sub(r"[^\d.,-]", "", str(text))
-        if not re.search(r"\d", cleaned):
+        text = str(text).strip()
+        if SCIENTIFIC.fullmatch(text):
+            return float(text)
+        numbers = PRICE_NUMBER.findall(text)
+        if len(numbers) != 1 or numbers[0].startswith("-"):
             return float("nan")
+        cleaned = re.sub(r"[\s'\u00a0\u202f]", "", numbers[0])
         if "," in cleaned and "." in cleaned:
             decimal = "," if cleaned.rfind(",") > cleaned.rfind(".") else "."
             thousands = "." if decimal == "," else ","
@@ -335,6 +410,8 @@ def parse_price(values: pd.Series) -> pd.Series:
         elif "," in cleaned:
             head, _, tail = cleaned.rpartition(",")
             cleaned = cleaned.replace(",", "") if len(tail) == 3 else f"{head.replace(',', '')}.{tail}"
+        elif cleaned.count(".") > 1:  # "1.299.000": dots that group thousands
+            cleaned = cleaned.replace(".", "")
         try:
             return float(cleaned)
         except ValueError:

@@ -213,11 +213,41 @@ def _users(args) -> dict:
     return {"accounts": str(accounts.path), "name": args.name, "role": accounts.set_role(args.name, args.role)}
 
 
+class _JsonArgumentParser(argparse.ArgumentParser):
+    """Argument mistakes come out as the one JSON object too (``{"error": ...}``, exit 2), not as usage text."""
+
+    def error(self, message: str):
+        print(json.dumps({"error": f"{self.prog}: {message}. See --help."}, ensure_ascii=False))
+        raise SystemExit(2)
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 1 (--k, --weeks, --epochs)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return value
+
+
+def _share(text: str) -> float:
+    """A share between 0 and 1 (--content-weight)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not between 0 and 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for all verbs."""
     from prodsim.catalog import FIELDS
 
-    parser = argparse.ArgumentParser(prog="python -m prodsim", description=__doc__)
+    parser = _JsonArgumentParser(prog="python -m prodsim", description=__doc__)
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     ingest = verbs.add_parser("ingest", help="read a catalog (and photos) into a workspace")
@@ -269,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--out", required=True, help="folder for the trained model (replaced only when training ends)")
     finetune.add_argument("--test", help="labelled test pairs, only for the before/after figures")
     finetune.add_argument("--gold", help="true pairs, for recall@k before/after")
-    finetune.add_argument("--epochs", type=int, help="most passes over the matching pairs (default 4; stops early)")
+    finetune.add_argument("--epochs", type=_count, help="most passes over the matching pairs (default 4; stops early)")
     finetune.add_argument("--pair-model-only", action="store_true", help="keep the encoder; train only the pair model")
     finetune.set_defaults(run=_finetune)
 
@@ -277,7 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     categories.add_argument("--workspace", required=True)
     categories.add_argument("--column", required=True, help="the category column, named as in the uploaded catalog")
     categories.add_argument("--out", required=True, help="folder for the trained model (replaced only when training ends)")
-    categories.add_argument("--epochs", type=int, help="most passes over the products (default 4; stops early)")
+    categories.add_argument("--epochs", type=_count, help="most passes over the products (default 4; stops early)")
     categories.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     categories.set_defaults(run=_finetune_categories)
 
@@ -294,21 +324,21 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = verbs.add_parser("cluster", help="suggest groups of products; compare with a category column")
     cluster.add_argument("--workspace", required=True)
     cluster.add_argument("--method", default="hdbscan", choices=["hdbscan", "kmeans"])
-    cluster.add_argument("--k", type=int, help="number of groups for k-means")
+    cluster.add_argument("--k", type=_count, help="number of groups for k-means")
     cluster.add_argument("--truth-col", help="a column of the uploaded catalog to compare with (ARI, NMI)")
     cluster.set_defaults(run=_cluster)
 
     recommend = _behaviour_args(verbs.add_parser("recommend-eval", help="recommendations: hide each customer's last order, "
                                                                          "report hit-rate@k and recall@k of four methods"))
-    recommend.add_argument("--k", type=int, default=10)
-    recommend.add_argument("--content-weight", type=float, help="share of content similarity in the blend (default: measured)")
+    recommend.add_argument("--k", type=_count, default=10)
+    recommend.add_argument("--content-weight", type=_share, help="share of content similarity in the blend (default: measured)")
     recommend.set_defaults(run=_recommend_eval)
 
     demand = _behaviour_args(verbs.add_parser("demand-eval", help="demand hints: predict new products' first weeks from "
                                                                   "similar products; WAPE vs a naive baseline"))
     demand.add_argument("--start", default="2011-03-01", help="first day of the launches predicted")
     demand.add_argument("--end", default="2011-09-30", help="last day of the launches predicted")
-    demand.add_argument("--weeks", type=int, default=8)
+    demand.add_argument("--weeks", type=_count, default=8)
     demand.set_defaults(run=_demand_eval)
 
     users = verbs.add_parser("users", help="who may sign in to the dashboard: add, remove, list, set-role")
@@ -332,5 +362,16 @@ def main(argv: list[str] | None = None) -> int:
     except ProdsimError as err:
         print(json.dumps({"error": str(err)}, ensure_ascii=False))
         return 2
+    except Exception as err:  # never a bare traceback: one JSON object, the trace on stderr only when asked for
+        import sys
+        import traceback
+
+        if os.environ.get("PRODSIM_DEBUG") == "1":
+            traceback.print_exc()
+        else:
+            print(f"prodsim: unexpected {type(err).__name__} (set PRODSIM_DEBUG=1 for the trace)", file=sys.stderr)
+        print(json.dumps({"error": f"Something went wrong on our side ({type(err).__name__}: {err}); "
+                                   "please report it with the command you ran."}, ensure_ascii=False))
+        return 1
     print(json.dumps(result, ensure_ascii=False, default=str))
     return 0

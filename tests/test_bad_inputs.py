@@ -162,3 +162,74 @@ def test_catalog_too_big_for_memory_is_refused_before_reading(demo_workspace, te
     assert stats.text_encoded > 0 and stats.text_encoded + stats.text_cached == products  # (identical texts are read once)
     monkeypatch.setenv("PRODSIM_MEMORY_GB", "0.001")  # everything read: reopening is not a reading pass, never refused
     assert api.embed(demo_workspace, text_encoder, use_images=False)[1].text_encoded == 0
+
+
+# --- files as real exports go wrong: read right, or refused with what to do (none of these may end in a traceback) ---
+def test_text_exports_that_trip_parsers_are_read_right():
+    from prodsim.catalog import read_table
+
+    unicode_text = read_table("id\ttitle\n1\tKettle\n2\tMug\n".encode("utf-16"), "excel-unicode.txt")  # Excel's UTF-16
+    assert unicode_text.encoding == "utf-16" and unicode_text.frame["title"].tolist() == ["Kettle", "Mug"]
+    declared = read_table(b"sep=;\nid;title;price\n1;Kettle;2,50\n", "excel.csv")  # Excel's separator line
+    assert list(declared.frame.columns) == ["id", "title", "price"] and declared.frame["price"][0] == "2,50"
+    long_cell = read_table(b"id,title,description\n1,Kettle," + b"x" * 300_000 + b"\n2,Mug,m\n", "long.csv")  # over csv's 128 KB
+    assert len(long_cell.frame["description"][0]) == 300_000 and len(long_cell.frame) == 2
+    late_nul = read_table(b"id,title\n" + b"1,Kettle\n" * 2000 + b"2,Mu\x00g\n", "nul.csv")  # NUL past the first kilobytes
+    assert late_nul.frame["title"].iloc[-1] == "Mug" and len(late_nul.frame) == 2001
+    stray = read_table(b'id,title\n1,"12"" Kettle"\n2,Mug 5" tall\n', "inches.csv")  # a stray quote inside a value is text
+    assert stray.frame["title"].tolist() == ['12" Kettle', 'Mug 5" tall']
+
+
+def test_json_documents_are_read_as_a_list_of_products_whatever_their_layout():
+    import json
+
+    from prodsim.catalog import read_table
+
+    products = [{"id": "1", "title": "Kettle"}, {"id": "2", "title": "Mug \ud800 blue"}]
+    for text in (json.dumps({"products": products}, indent=2), json.dumps({"products": products}), json.dumps(products)):
+        frame = read_table(text.encode("utf-8"), "catalog.json").frame
+        assert frame["id"].tolist() == ["1", "2"]
+    assert frame["title"][1] == "Mug \ufffd blue"  # a lone surrogate cannot be stored; it becomes the replacement mark
+    lines = read_table(b'{"id": "1", "title": "a"}\n{"id": "2", "title": "b"}\n', "catalog.json").frame
+    assert lines["title"].tolist() == ["a", "b"]
+
+
+@pytest.mark.parametrize("data, name, expected", [
+    (b'id,title\n1,"Kettle\n2,Mug\n3,Cup\n', "unclosed.csv", "a quote opened on line 2 is never closed"),
+    (b"[" * 100_000 + b"]" * 100_000, "deep.json", "nests its JSON too deeply"),
+])
+def test_malformed_text_is_refused_with_where_and_what_to_do(root, data, name, expected):
+    message = refused(root, ingest, data, workspace_dir=root / "bad", catalog_name=name)
+    assert expected in message
+
+
+def test_prices_are_read_as_one_price_or_left_empty_and_counted():
+    from prodsim.catalog import parse_price
+
+    written = {"Rs. 1,299": 1299.0, "₹1,299": 1299.0, "approx. 40": 40.0, "1e3": 1000.0, "1 299,00": 1299.0,
+               "1.299.000": 1299000.0, "USD 20": 20.0, "12,99 €": 12.99, "2 for $5": None, "40-60": None, "-5": None}
+    read = parse_price(pd.Series(list(written))).tolist()
+    assert [None if pd.isna(v) else v for v in read] == list(written.values())
+
+
+def test_excel_keeps_ids_that_look_like_missing_values(tmp_path):
+    from prodsim.catalog import read_table
+
+    path = tmp_path / "ids.xlsx"
+    pd.DataFrame({"id": ["NA", "null", "None", "A1"], "title": ["Kettle", "Mug", "Cup", "Jug"]}).to_excel(path, index=False)
+    assert read_table(path).frame["id"].tolist() == ["NA", "null", "None", "A1"]
+
+
+def test_cli_arguments_out_of_range_print_one_json_error(demo_workspace):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    for args, expected in ((["recommend-eval", "--k", "0"], "--k: 0 is not at least 1"),
+                           (["recommend-eval", "--content-weight", "1.5"], "--content-weight: 1.5 is not between 0 and 1"),
+                           (["cluster", "--method", "kmeans", "--k", "100000"], "k-means needs between 2 and 244 groups")):
+        done = subprocess.run([sys.executable, "-m", "prodsim", *args, "--workspace", str(demo_workspace.path)], cwd=REPO,
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode != 0 and expected in json.loads(done.stdout)["error"] and "Traceback" not in done.stderr
