@@ -435,6 +435,10 @@ def report(workspace: Workspace, out: str | Path, text_encoder: Encoder | None =
     """
     from prodsim.report import build_report, write_report
 
+    out = Path(out)
+    if out.is_dir() or not out.parent.is_dir():  # said now, not after minutes of work
+        raise BadInputError(f"{out} is a folder; give the report a file name, e.g. {out / 'report.html'}." if out.is_dir()
+                            else f"The folder {out.parent} does not exist; create it or write the report elsewhere.")
     if similarity_model is None:
         text_spec, image_spec = model_specs(workspace)
         text_encoder = text_encoder or load_text_encoder(text_spec)

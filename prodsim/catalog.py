@@ -70,6 +70,7 @@ class QualityReport:
     images_unmatched: list[str] = field(default_factory=list)  # files that match no product
     images_corrupt: list[dict] = field(default_factory=list)  # {"file": ..., "reason": ...}
     files_skipped: list[str] = field(default_factory=list)  # not images at all
+    images_dropped: int = 0  # photos of the previous upload whose id now names another product
     encoding: str = ""
 
     def to_dict(self) -> dict:
@@ -94,6 +95,9 @@ class QualityReport:
         if self.images_corrupt:
             first = self.images_corrupt[0]
             lines.append(f"{len(self.images_corrupt):,} image files could not be used (e.g. {first['file']}: {first['reason']}).")
+        if self.images_dropped:
+            lines.append(f"{self.images_dropped:,} photos of the previous catalog were not kept: their product id now names "
+                         "another product. Upload its photos again.")
         if self.files_skipped:
             lines.append(f"{len(self.files_skipped):,} files in the archive are not images and were ignored (e.g. {self.files_skipped[0]}).")
         return lines

@@ -51,6 +51,8 @@ def list_image_source(source: str | Path | bytes, name: str = "archive") -> list
             than ``MAX_ZIP_RATIO`` times its size or past the configured cap (zip bomb), or one
             that is not a ZIP at all. Nothing is extracted before these checks pass.
     """
+    if isinstance(source, (str, Path)) and not Path(source).exists():
+        raise BadInputError(f"{source} does not exist: give a ZIP archive or a folder of photos.")
     if isinstance(source, (str, Path)) and Path(source).is_dir():
         root = Path(source)
         return [ImageFile(p.relative_to(root).as_posix(), p.stat().st_size, p.read_bytes)

@@ -7,6 +7,8 @@ file therefore leaves the workspaces on disk exactly as they were.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +55,53 @@ def _apply_images(products: pd.DataFrame, matches: ImageMatch, report: QualityRe
     report.images_unmatched = matches.unmatched
     report.images_corrupt = matches.corrupt
     report.files_skipped = matches.skipped
+
+
+def _check_target(target: Path) -> bool:
+    """True for an existing workspace, False for a new or empty folder; refuses anything else before any work.
+
+    Raises:
+        BadInputError: a file, a folder holding other things, a damaged workspace, or a folder prodsim may not write.
+    """
+    if target.exists() and not target.is_dir():
+        raise BadInputError(f"{target} is a file, not a folder; give a new folder for the workspace.")
+    if not (target / META).is_file():
+        if target.is_dir() and any(target.iterdir()):
+            raise BadInputError(f"{target} already holds other files and is not a prodsim workspace; give a new or empty folder.")
+        parent = target if target.is_dir() else target.parent
+        while not parent.exists():
+            parent = parent.parent
+        if not os.access(parent, os.W_OK):
+            raise BadInputError(f"prodsim may not write in {parent}; give a folder it can write to.")
+        return False
+    try:
+        Workspace(target).meta["name"]
+    except (ValueError, KeyError, TypeError):
+        raise BadInputError(f"{target / META} is damaged, so {target} cannot be updated safely. Restore the file from a "
+                            "backup, or load the catalog into a new workspace.") from None
+    if not os.access(target, os.W_OK):
+        raise BadInputError(f"prodsim may not write in {target}; nothing was changed.")
+    return True
+
+
+def _photos_still_theirs(previous: pd.DataFrame, products: pd.DataFrame, report: QualityReport) -> dict[str, str]:
+    """The previous upload's photos by id, for products that are still the same product (their titles share most
+    words); an id that now names another product does not keep the other product's photo."""
+    def words(title: str) -> set[str]:
+        return set(re.findall(r"\w+", str(title).casefold()))
+
+    before = previous.set_index("id")[["title", "image_sha1"]]
+    before = before[before["image_sha1"] != ""]
+    now = products.set_index("id")["title"]
+    kept, dropped = {}, 0
+    for product_id, title in now.reindex(before.index).dropna().items():
+        old, new = words(before.at[product_id, "title"]), words(title)
+        if old and len(old & new) / len(old | new) >= 0.5:
+            kept[product_id] = before.at[product_id, "image_sha1"]
+        else:
+            dropped += 1
+    report.images_dropped = dropped
+    return kept
 
 
 def _refuse_if_unusable(matches: ImageMatch, source_name: str) -> None:
@@ -106,9 +155,9 @@ def ingest(
         _refuse_if_unusable(matches, images_name if isinstance(images, bytes) else Path(images).name)
     display_name = name or Path(raw.source_name).stem
     target = Path(workspace_dir) if workspace_dir else default_root() / slugify(display_name)
-    existing = (target / META).is_file()
+    existing = _check_target(target)
     previous = Workspace(target).products() if existing else None
-    kept = dict(zip(previous["id"], previous["image_sha1"])) if previous is not None else {}
+    kept = _photos_still_theirs(previous, products, report) if previous is not None else {}
     _apply_images(products, matches, report, kept)
 
     staging = new_staging_dir(target.parent)

@@ -233,3 +233,42 @@ def test_cli_arguments_out_of_range_print_one_json_error(demo_workspace):
         done = subprocess.run([sys.executable, "-m", "prodsim", *args, "--workspace", str(demo_workspace.path)], cwd=REPO,
                               capture_output=True, text=True, timeout=300)
         assert done.returncode != 0 and expected in json.loads(done.stdout)["error"] and "Traceback" not in done.stderr
+
+
+def test_workspace_folders_that_cannot_take_a_catalog_are_refused_before_any_work(root, tmp_path):
+    catalog = b"id,title\n1,Kettle\n2,Mug\n"
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "holiday-photos").mkdir()
+    (tmp_path / "holiday-photos" / "beach.jpg").write_bytes(b"x")
+    damaged = ingest(catalog, workspace_dir=root / "damaged", catalog_name="c.csv").workspace
+    (damaged.path / "meta.json").write_text("{ not json")
+    for folder, expected in ((tmp_path / "a-file", "is a file, not a folder"),
+                             (tmp_path / "holiday-photos", "already holds other files and is not a prodsim workspace"),
+                             (damaged.path, "meta.json is damaged")):
+        before = tree_digest(tmp_path)
+        with pytest.raises(BadInputError, match=expected):
+            ingest(catalog, workspace_dir=folder, catalog_name="c.csv")
+        assert tree_digest(tmp_path) == before
+    with pytest.raises(BadInputError, match="does not exist: give a ZIP archive or a folder"):
+        ingest(catalog, workspace_dir=root / "new", catalog_name="c.csv", images=tmp_path / "missing.zip")
+    assert not (root / "new").exists()
+
+
+def test_a_different_catalog_under_the_same_ids_does_not_keep_the_other_products_photos(demo_slice, root, tmp_path):
+    workspace, products = demo_slice
+    changed = products.copy()
+    changed.loc[:4, "title"] = ["Garden hose 20 m", "Tent for two", "Bicycle bell", "Yoga mat", "Desk lamp"]
+    changed.loc[5, "title"] = products.loc[5, "title"] + " (new box)"  # the same product, a retouched title
+    changed.to_csv(tmp_path / "changed.csv", index=False)
+    result = ingest(tmp_path / "changed.csv", workspace_dir=workspace.path)
+    photos = result.workspace.products().set_index("id")["image_sha1"]
+    assert (photos[products["id"][:5]] == "").all() and photos[products["id"][5]] != ""
+    assert result.report.images_dropped == 5 and "5 photos of the previous catalog were not kept" in " ".join(result.report.summary_lines())
+
+
+def test_a_report_over_a_folder_or_into_a_missing_folder_is_refused_at_once(demo_workspace, tmp_path):
+    from prodsim import api
+
+    for out, expected in ((tmp_path, "is a folder; give the report a file name"), (tmp_path / "no" / "r.html", "does not exist")):
+        with pytest.raises(BadInputError, match=expected):
+            api.report(demo_workspace, out)
