@@ -272,3 +272,32 @@ def test_a_report_over_a_folder_or_into_a_missing_folder_is_refused_at_once(demo
     for out, expected in ((tmp_path, "is a folder; give the report a file name"), (tmp_path / "no" / "r.html", "does not exist")):
         with pytest.raises(BadInputError, match=expected):
             api.report(demo_workspace, out)
+
+
+def read_events(rows: list[list[str]]):
+    from prodsim.catalog import RawTable
+    from prodsim.insights.behaviour import read_log
+
+    products = pd.DataFrame({"id": ["A1", "A2", "A3"], "title": ["Kettle", "Mug", "Cup"]})
+    frame = pd.DataFrame(rows, columns=["user", "product", "timestamp", "quantity"])
+    mapping = {name: name for name in frame.columns}
+    return read_log(RawTable(frame, "utf-8", "log.csv"), mapping, products)
+
+
+def test_behaviour_logs_are_read_in_one_clock_and_one_date_order():
+    events, _ = read_events([["u1", "A1", "2011-01-02T10:00:00+01:00", "1"], ["u2", "A2", "2011-01-02T10:00:00-05:00", "2"],
+                             ["u3", "A3", "2011-01-03 10:00", "1"]])  # offsets that differ within one log
+    assert events["timestamp"].dt.hour.tolist() == [9, 15, 10]
+    events, _ = read_events([["u1", "A1", "13/01/2011", "1"], ["u2", "A2", "01/02/2011", "1"]])  # 13/01 proves day first
+    assert events["timestamp"].dt.strftime("%Y-%m-%d").tolist() == ["2011-01-13", "2011-02-01"]
+    with pytest.raises(BadInputError, match="both day first .* and month first"):
+        read_events([["u1", "A1", "31/01/2011", "1"], ["u2", "A2", "01/31/2011", "1"]])
+
+
+def test_behaviour_logs_without_purchases_dates_to_come_and_addresses_as_ids():
+    with pytest.raises(BadInputError, match="holds no purchase or view"):
+        read_events([["u1", "A1", "2011-01-02", "-1"], ["u2", "A2", "2011-01-02", "-2"]])  # returns only
+    events, report = read_events([["ann@shop.example", "A1", "2011-01-02", "1"], ["u2", "A2", "2099-01-02", "1"],
+                                  ["u2", "A2", "2011-01-02", "1"]])
+    assert report.future_timestamps == 1 and len(events) == 2 and "dated after today" in " ".join(report.messages())
+    assert not events["user"].str.contains("@").any() and events["user"][0].startswith("user-") and report.email_users == 1

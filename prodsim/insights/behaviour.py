@@ -10,6 +10,7 @@ earlier one only when the new one is valid.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,7 @@ LOG_SYNONYMS: dict[str, tuple[str, ...]] = {
 # Codes in retail logs that are charges, not products (UCI Online Retail: POST, DOT, M, C2, BANK CHARGES, gift_...).
 SERVICE_WORDS = re.compile(r"\b(?:postage|carriage|fee|charges?|manual|samples?|voucher|discount|adjust(?:ment)?|commission|"
                            r"shipping|delivery charge)\b", re.IGNORECASE)
+EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 MIN_PARSED_SHARE = 0.9  # below this share of parseable timestamps the column is the wrong one
 
 
@@ -58,10 +60,13 @@ class LogReport:
     bad_quantities: int = 0
     bad_quantity_examples: list[str] = field(default_factory=list)
     no_quantity: int = 0  # rows with an empty quantity, counted as one unit
+    future_timestamps: int = 0  # rows dated after the day the log was read
+    email_users: int = 0  # user ids that were e-mail addresses, kept only as pseudonyms
 
     def dropped(self) -> int:
         """Rows not used, each counted once (unknown product, service code, timestamp, quantity, zero quantity)."""
-        return (self.unknown_products + self.service_rows + self.bad_timestamps + self.bad_quantities + self.zero_quantity)
+        return (self.unknown_products + self.service_rows + self.bad_timestamps + self.bad_quantities + self.zero_quantity
+                + self.future_timestamps)
 
     def messages(self) -> list[str]:
         """One sentence per thing a person should know, most important first."""
@@ -79,6 +84,11 @@ class LogReport:
             said.append(f"{self.no_user:,} rows have no user id: they count as sales but not in anyone's history.")
         if self.bad_timestamps:
             said.append(f"{self.bad_timestamps:,} rows have a timestamp that could not be read; they are not used.")
+        if self.future_timestamps:
+            said.append(f"{self.future_timestamps:,} rows are dated after today; they are not used.")
+        if self.email_users:
+            said.append(f"{self.email_users:,} user ids are e-mail addresses: prodsim keeps them only as pseudonyms "
+                        "(user-<hash>), never the addresses.")
         if self.bad_quantities:
             said.append(f"{self.bad_quantities:,} rows have a quantity that is not a number (e.g. "
                         f"{', '.join(map(repr, self.bad_quantity_examples))}); they are not used.")
@@ -134,12 +144,17 @@ def read_log(raw: RawTable, mapping: dict[str, str | None], products: pd.DataFra
     user = frame[mapping["user"]].str.strip().str.replace(r"\.0$", "", regex=True)
     if (user == "").all():
         raise BadInputError(f"The user id column '{mapping['user']}' is empty in every row; pick the column that says who bought.")
-    timestamp = pd.to_datetime(frame[mapping["timestamp"]], errors="coerce", format="mixed")
-    parsed = timestamp.notna()
-    if parsed.mean() < MIN_PARSED_SHARE:
-        bad = frame.loc[~parsed, mapping["timestamp"]].head(3).tolist()
-        raise BadInputError(f"Only {parsed.mean():.0%} of the values in '{mapping['timestamp']}' read as dates or times "
+    emails = user.str.fullmatch(EMAIL)
+    if emails.any():  # who bought what is kept in the workspace; an address there would be personal data
+        user = user.where(~emails, user[emails].map(lambda address: "user-" + hashlib.sha256(address.lower().encode()).hexdigest()[:16]))
+    timestamp = parse_timestamps(frame[mapping["timestamp"]], mapping["timestamp"])
+    readable = timestamp.notna()
+    if readable.mean() < MIN_PARSED_SHARE:
+        bad = frame.loc[~readable, mapping["timestamp"]].head(3).tolist()
+        raise BadInputError(f"Only {readable.mean():.0%} of the values in '{mapping['timestamp']}' read as dates or times "
                             f"(e.g. {', '.join(map(repr, bad))}); pick the column with the event time.")
+    future = timestamp > pd.Timestamp.now() + pd.Timedelta(days=1)  # a typo'd year, not an event
+    parsed = readable & ~future
     quantity_text = frame[mapping["quantity"]].str.strip() if mapping.get("quantity") else pd.Series("", index=frame.index)
     quantity = parse_quantities(quantity_text)
     no_quantity = (quantity_text == "") & bool(mapping.get("quantity"))
@@ -155,9 +170,12 @@ def read_log(raw: RawTable, mapping: dict[str, str | None], products: pd.DataFra
     service = pd.Series(False, index=frame.index)
     service[known] = service_products(products)[rows[known.to_numpy()]]
     returns = quantity < 0
+    if not (known & ~service & parsed & (quantity > 0)).any():
+        raise BadInputError("This log holds no purchase or view of a catalog product (only returns, zero quantities or "
+                            "unusable rows), so there is nothing to learn from. Attach the log of purchases.")
     # Each unused row is counted under the first reason that applies, so the counts add up to the rows.
     kept = known & ~service
-    reasons = {"bad_timestamps": kept & ~parsed, "bad_quantities": kept & parsed & bad_quantity,
+    reasons = {"future_timestamps": kept & future, "bad_timestamps": kept & ~parsed & ~future, "bad_quantities": kept & parsed & bad_quantity,
                "zero_quantity": kept & parsed & ~bad_quantity & (quantity == 0)}
     usable = kept & parsed & ~bad_quantity & (quantity != 0)
     order = frame[mapping["order"]].str.strip() if mapping.get("order") else user + "@" + timestamp.astype(str)
@@ -174,8 +192,25 @@ def read_log(raw: RawTable, mapping: dict[str, str | None], products: pd.DataFra
         service_rows=int(service.sum()), service_examples=_examples(product[service]),
         returns=int((usable & returns).sum()), no_user=int((events["user"] == "").sum()),
         **{name: int(rows_.sum()) for name, rows_ in reasons.items()},
-        bad_quantity_examples=_examples(quantity_text[reasons["bad_quantities"]]), no_quantity=int((usable & no_quantity).sum()))
+        bad_quantity_examples=_examples(quantity_text[reasons["bad_quantities"]]), no_quantity=int((usable & no_quantity).sum()),
+        email_users=int(user[emails].nunique()))
     return events, report
+
+
+def parse_timestamps(text: pd.Series, column: str) -> pd.Series:
+    """Event times, naive UTC: offsets in one log may differ (each converted), and dates written d/m/y or m/d/y are
+    read one way for the whole column (the way some value proves: a first number above 12 means day first).
+
+    Raises:
+        BadInputError: the column proves both orders (31/01 and 01/31), so no reading is safe.
+    """
+    parts = text.str.extract(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-]\d{2,4}").dropna().astype(int)
+    day_first, month_first = bool((parts[0] > 12).any()), bool((parts[1] > 12).any())
+    if day_first and month_first:
+        raise BadInputError(f"'{column}' writes dates both day first (e.g. 31/01) and month first (e.g. 01/31), so none of "
+                            "them can be read safely. Export the log with ISO dates (2011-01-31).")
+    stamps = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=day_first, utc=True)
+    return stamps.dt.tz_convert(None)
 
 
 def parse_quantities(text: pd.Series) -> pd.Series:
