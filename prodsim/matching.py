@@ -57,21 +57,26 @@ def retrieval_metrics(scores: MatchScores, gold: pd.DataFrame) -> dict:
         gold: two columns, left id then right id (any names), one row per true pair.
     """
     left_col, right_col = gold.columns[:2]
-    truth = gold.astype(str).groupby(left_col)[right_col].apply(set)
+    gold = gold.astype(str)
     row_of = {pid: i for i, pid in enumerate(scores.left_ids.astype(str))}
     right_ids = scores.right_ids.astype(str)
+    known = gold[left_col].isin(row_of.keys()) & gold[right_col].isin(set(right_ids))
+    truth = gold[known].groupby(left_col)[right_col].apply(set)
     ranks = []
     for left_id, matches in truth.items():
-        if left_id not in row_of:
-            continue
         order = np.argsort(-scores.total[row_of[left_id]], kind="stable")
         hit = np.flatnonzero(np.isin(right_ids[order], list(matches)))
         ranks.append(int(hit[0]) + 1 if len(hit) else len(right_ids) + 1)
     if not ranks:
-        raise BadInputError("None of the gold pairs' left ids is in the left table; check --id-col and the gold file.")
+        raise BadInputError("None of the gold pairs names a left id and a right id of the tables; check --id-col and the gold file.")
     ranks = np.array(ranks)
-    return {"queries": len(ranks), "recall_at_1": float((ranks == 1).mean()), "recall_at_10": float((ranks <= 10).mean()),
-            "mrr": float((1 / ranks).mean())}
+    figures = {"queries": len(ranks), "recall_at_1": float((ranks == 1).mean()), "recall_at_10": float((ranks <= 10).mean()),
+               "mrr": float((1 / ranks).mean()), "gold_pairs": len(gold), "gold_pairs_unknown": int((~known).sum())}
+    if not known.all():  # figures over part of the gold file must say so
+        example = gold[~known].iloc[0]
+        figures["warning"] = (f"{int((~known).sum()):,} of {len(gold):,} gold pairs name ids that are not in the tables (e.g. "
+                              f"{example[left_col]} / {example[right_col]}); the figures are over the other {int(known.sum()):,}.")
+    return figures
 
 
 def pair_positions(scores: MatchScores, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -301,3 +301,18 @@ def test_behaviour_logs_without_purchases_dates_to_come_and_addresses_as_ids():
                                   ["u2", "A2", "2011-01-02", "1"]])
     assert report.future_timestamps == 1 and len(events) == 2 and "dated after today" in " ".join(report.messages())
     assert not events["user"].str.contains("@").any() and events["user"][0].startswith("user-") and report.email_users == 1
+
+
+def test_gold_pairs_naming_unknown_ids_are_counted_and_said_not_scored_as_hits():
+    import numpy as np
+
+    from prodsim.matching import MatchScores, retrieval_metrics
+
+    total = np.array([[0.9, 0.1], [0.2, 0.8]])
+    scores = MatchScores(total, {}, np.array(["L1", "L2"]), np.array(["R1", "R2"]), np.zeros((2, 2)), np.zeros((2, 2)))
+    gold = pd.DataFrame({"left": ["L1", "L2", "L9", "L2"], "right": ["R1", "R2", "R1", "R9"]})
+    figures = retrieval_metrics(scores, gold)
+    assert figures["queries"] == 2 and figures["recall_at_1"] == 1.0 and figures["gold_pairs_unknown"] == 2
+    assert "2 of 4 gold pairs name ids that are not in the tables" in figures["warning"]
+    with pytest.raises(BadInputError, match="None of the gold pairs names"):
+        retrieval_metrics(scores, pd.DataFrame({"left": ["L9"], "right": ["R1"]}))
