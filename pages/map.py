@@ -70,7 +70,7 @@ def map_figure(state: str, decisions: tuple, colour_by: str, size_by: tuple, thr
 if three_d:
     coordinates = ui.map_3d(workspace, view.vectors)
 # Sizes by units sold follow the log: the cached log object changes with its version.
-figure, layers = map_figure(view.state, store.version() if colour_by == FINAL else (), colour_by,
+figure, layers = map_figure(view.state, (view.seen,) if colour_by == FINAL else (), colour_by,
                             (size_by, id(behaviour) if size_by == "units sold" else None), three_d, products, coordinates, values,
                             sizes)
 sample_note = (f" Shown as density, with {len(layers.rows):,} sample points; a region you draw selects every product in it."

@@ -236,20 +236,14 @@ def colleagues_since(store, workspace: api.Workspace) -> int:
             lines = [f"{row.actor}: {'undid ' if row.undone else ''}{row.summary}" for row in news.head(5).itertuples()]
             st.info(f"{len(news):,} new decision{'s' if len(news) > 1 else ''} by colleagues since this page was drawn: "
                     + literal("; ".join(lines)) + ("…" if len(news) > 5 else ""), icon=":material/group:")
-    _colleague_notice(workspace.slug, step)
+    _colleague_notice(store, step)
     return step
 
 
 @st.fragment(run_every=10.0)
-def _colleague_notice(slug: str, drawn: int) -> None:
+def _colleague_notice(store, drawn: int) -> None:
     """Every 10 s: how many decisions colleagues made since the page was drawn, with Refresh."""
-    from prodsim.review import ReviewStore
-
-    workspace = next((w for w in api.list_workspaces(api.default_root()) if w.slug == slug), None)
-    if workspace is None:
-        return
-    store = ReviewStore(workspace)
-    if store.step() == drawn:
+    if not store.workspace.path.is_dir() or store.step() == drawn:  # (an admin may have deleted the workspace)
         return
     news = store.changes_since(drawn, access.current().name)
     if len(news):

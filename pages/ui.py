@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from pages import team
 from prodsim import api
 from prodsim.display import literal
 from prodsim.encoders.device import describe
@@ -117,8 +118,6 @@ def select_workspace(slug: str) -> None:
 
 def sidebar(workspace: api.Workspace | None) -> None:
     """The workspace picker and the active models, the same on every page."""
-    from pages import team
-
     workspaces = api.list_workspaces(workspace_root())
     with st.sidebar:
         team.sidebar_identity()
@@ -622,8 +621,6 @@ def grouping_page(title: str) -> GroupingView:
     vectors, coordinates, clusters = grouping
     text, image = encoders_for(workspace)
     state = api.workspace_state(workspace, text, image)
-    from pages import team
-
     store = ReviewStore(workspace)
     team.decision_feedback()
     seen = team.colleagues_since(store, workspace)

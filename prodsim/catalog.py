@@ -204,29 +204,23 @@ def _unique_names(header: list[str]) -> list[str]:
     return names
 
 
-def _json_lines(text: str) -> bool:
-    """True for one object per line; False for one document (a list, or an object holding a list of products,
-    pretty-printed or not)."""
-    if not text.lstrip().startswith("{"):
-        return False
-    try:
-        json.loads(text)
-    except json.JSONDecodeError:
-        return True
-    except RecursionError:
-        return False
-    return False
-
-
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _parse_json(text: str, name: str, lines: bool) -> pd.DataFrame:
+    """Records of a JSON Lines file, or of one document (a list, or an object holding a list of products, pretty-printed
+    or not); a ``.json`` file that is not one document but starts with an object is read as JSON Lines."""
     try:
+        if not lines:
+            try:
+                loaded = json.loads(text)
+            except json.JSONDecodeError:
+                if not text.lstrip().startswith("{"):
+                    raise
+                lines = True
         if lines:
             records = [json.loads(line) for line in text.splitlines() if line.strip()]
         else:
-            loaded = json.loads(text)
             records = loaded if isinstance(loaded, list) else next(
                 (v for v in loaded.values() if isinstance(v, list)), None) if isinstance(loaded, dict) else None
     except json.JSONDecodeError as err:
@@ -280,7 +274,7 @@ def read_table(source: str | Path | bytes, name: str | None = None) -> RawTable:
     else:
         text, encoding = _decode(data, name)
         if suffix in {".json", ".jsonl", ".ndjson"}:
-            frame = _parse_json(text, name, lines=suffix != ".json" or _json_lines(text))
+            frame = _parse_json(text, name, lines=suffix != ".json")
         else:
             frame = _parse_delimited(text, name, suffix)
     if frame.empty:

@@ -58,10 +58,6 @@ class ReviewStore:
         with self._connect() as connection:
             return _clock(connection)
 
-    def version(self) -> tuple[int]:
-        """Changes with every decision, undo and redo (a cache key for what is derived from the decisions)."""
-        return (self.step(),)
-
     def log(self) -> pd.DataFrame:
         """Every operation, newest first: when, who, what, and whether it was undone."""
         with self._connect() as connection:
