@@ -59,9 +59,20 @@ def upload() -> None:
     raw = ui.show_errors(ui.read_upload, catalog_file.getvalue(), catalog_file.name)
     if raw is None:
         return
-    st.caption(f"{catalog_file.name}: {len(raw.frame):,} rows, {len(raw.frame.columns)} columns, read as {raw.encoding}.")
+    if len(raw.sheets) > 1:
+        sheet = st.selectbox("Sheet with the products", raw.sheets, index=raw.sheets.index(raw.sheet), key="catalog_sheet",
+                             help="prodsim picks the sheet with the most filled cells; choose another if that is wrong.")
+        if sheet != raw.sheet:
+            raw = ui.show_errors(ui.read_upload, catalog_file.getvalue(), catalog_file.name, sheet)
+            if raw is None:
+                return
+    st.caption(literal(f"{catalog_file.name}: {len(raw.frame):,} rows, {len(raw.frame.columns)} columns, read as {raw.encoding}"
+                       + (f" from sheet '{raw.sheet}'." if raw.sheet else ".")))
+    for note in raw.notes:
+        st.caption(literal(note))
     if photos is not None:
-        st.caption(f"Photos: {photos.name} ({human_size(photos.size)}) will be matched to the products when the workspace is created.")
+        st.caption(literal(f"Photos: {photos.name} ({human_size(photos.size)}) will be matched to the products when the "
+                           "workspace is created."))
     st.dataframe(raw.frame.head(5), hide_index=True, width="stretch", key="catalog_preview")
     mapping = mapping_form(raw)
     name = st.text_input("Workspace name", value=Path(catalog_file.name).stem, key="catalog_ws_name")
@@ -82,7 +93,7 @@ def upload() -> None:
         tracker = ui.progress_reporter("Reading photos…")
         result = ui.show_errors(
             api.ingest, catalog_file.getvalue(), workspace_dir=target,
-            catalog_name=catalog_file.name, name=name, mapping=mapping,
+            catalog_name=catalog_file.name, name=name, mapping=mapping, sheet=raw.sheet or None,
             images=photos.getvalue() if photos else None, images_name=photos.name if photos else "",
             progress=lambda done, total: tracker("Reading photos", done, total))
         if result is not None:
@@ -95,8 +106,8 @@ workspace = ui.current_workspace()
 st.title("Catalog")
 if "catalog_last_report" in st.session_state:
     name, lines = st.session_state["catalog_last_report"]
-    st.success(f"Workspace '{name}' is ready. Quality report:")
-    st.markdown("\n".join(f"- {line}" for line in lines))
+    st.success(literal(f"Workspace '{name}' is ready. Quality report:"))
+    st.markdown("\n".join(f"- {literal(line)}" for line in lines))
 browse_tab, upload_tab = st.tabs(["Products", "Upload a catalog"])
 with browse_tab:
     if workspace is None:

@@ -58,7 +58,7 @@ with train_tab:
                                         test=paths.get("test"), gold=paths.get("gold"), fine_tune=fine_tune, epochs=epochs,
                                         progress=ui.progress_reporter("Training"))
             if result is not None:
-                st.success(f"Trained '{out.name}' in {result['seconds'] / 60:.1f} min. See it under Trained models.")
+                st.success(literal(f"Trained '{out.name}' in {result['seconds'] / 60:.1f} min. See it under Trained models."))
 
     st.subheader("Or learn from this workspace's categories")
     st.write("No labelled pairs? prodsim can pull products of one category together (a fifth of the products is held "
@@ -72,9 +72,9 @@ with train_tab:
                 result = ui.show_errors(api.finetune_categories, workspace, column, out, epochs=epochs,
                                         progress=ui.progress_reporter("Training"))
                 if result is not None:
-                    st.success(f"Trained '{out.name}': grouping NMI against '{column}' {result['before']['nmi']:.2f} → "
-                               f"{result['after']['nmi']:.2f} (held-out products {result['before']['held_out_nmi']:.2f} → "
-                               f"{result['after']['held_out_nmi']:.2f}).")
+                    st.success(literal(f"Trained '{out.name}': grouping NMI against '{column}' {result['before']['nmi']:.2f} → "
+                                       f"{result['after']['nmi']:.2f} (held-out products {result['before']['held_out_nmi']:.2f} → "
+                                       f"{result['after']['held_out_nmi']:.2f})."))
 
 with models_tab:
     models = registry.list_models(workspace)

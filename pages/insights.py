@@ -115,7 +115,7 @@ def demand_hints() -> None:
     if complete.empty or (not len(newest) and not len(unsold)):
         st.info("Demand hints need products with at least 8 weeks of sales in the log, and products with fewer.")
     elif not options:
-        st.info(f"No product that never sold matches '{typed}'.")
+        st.info(literal(f"No product that never sold matches '{typed}'."))
     else:
         row = st.selectbox(f"New product ({len(newest):,} launched in the log's last 8 weeks, {len(unsold):,} never sold; "
                            "type above to find others)", options, key="insights_new_product", format_func=label)

@@ -8,6 +8,7 @@ import streamlit as st
 
 from pages import ui
 from prodsim import api
+from prodsim.display import literal
 
 ui.ensure_app_shell()
 
@@ -21,14 +22,14 @@ def pick_product() -> int | None:
     """The focused product: from the URL (?product=id), else chosen here."""
     wanted = st.query_params.get("product")
     if wanted is not None and wanted not in similarity.row_of:
-        st.warning(f"The product '{wanted}' in this link is not in '{workspace.name}' any more (it may have been "
-                   "removed by a newer upload). Pick another product below.")
+        st.warning(literal(f"The product '{wanted}' in this link is not in '{workspace.name}' any more (it may have been "
+                           "removed by a newer upload). Pick another product below."))
         wanted = None
     query = st.text_input("Find a product by title, brand or id", key="neighbours_find", placeholder="e.g. kettle")
     if query:
         matches = api.find_products(products, query).tolist()
         if not matches:
-            st.info(f"No product matches '{query}'.")
+            st.info(literal(f"No product matches '{query}'."))
             return similarity.row_of.get(wanted)
         choice = st.selectbox(f"{len(matches):,} matching products", matches, key="neighbours_pick",
                               format_func=lambda r: f"{products['title'][r]} · {products['id'][r]}")

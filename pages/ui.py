@@ -18,7 +18,7 @@ from pages import team
 from prodsim import api
 from prodsim.display import literal
 from prodsim.encoders.device import describe
-from prodsim.errors import ProdsimError
+from prodsim.errors import ProdsimError, log_unexpected
 from prodsim.progress import ProgressTracker
 from prodsim.review import ReviewStore
 
@@ -251,8 +251,7 @@ def show_errors(function, *args, **kwargs):
     except ProdsimError as err:
         st.error(str(err))
     except Exception:  # the page must never show a stack trace; the log keeps it
-        log.exception("unexpected error in %s", getattr(function, "__name__", function))
-        st.error("Something went wrong on our side; the details are in the server log. Nothing was changed.")
+        st.error(log_unexpected(getattr(function, "__name__", str(function))) + " Nothing was changed.")
     return None
 
 
@@ -313,7 +312,7 @@ def _job_progress(slug: str, key: str) -> None:
         st.rerun(scope="app")
     state = job.state
     with st.container(border=True):
-        st.markdown(f"**{job.label}** — the models read each product once; the results are kept.")
+        st.markdown(f"**{literal(job.label)}** — the models read each product once; the results are kept.")
         st.progress(state.progress.fraction if state.progress else 0.0, text=state.text())
         if st.button("Cancel", key=f"job_cancel_{slug}", help="Stops after the current batch or step; finished work is kept."):
             job.cancel()
@@ -506,9 +505,9 @@ def _grouping(_workspace: api.Workspace, _text, _image, state: str):
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def read_upload(data: bytes, name: str) -> api.RawTable:
-    """An uploaded table, parsed once per distinct file (reruns while its columns are mapped reuse it)."""
-    return api.read_table(data, name)
+def read_upload(data: bytes, name: str, sheet: str | None = None) -> api.RawTable:
+    """An uploaded table, parsed once per distinct file and sheet (reruns while its columns are mapped reuse it)."""
+    return api.read_table(data, name, sheet)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

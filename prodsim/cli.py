@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -21,7 +22,7 @@ def _ingest(args) -> dict:
     overrides = {f: getattr(args, f"{f}_col") for f in api.FIELDS}
     images = Path(args.images) if args.images else None
     result = api.ingest(Path(args.catalog), workspace_dir=Path(args.workspace), name=args.name,
-                        mapping=overrides, images=images, images_name=images.name if images else "")
+                        mapping=overrides, images=images, images_name=images.name if images else "", sheet=args.sheet)
     report = result.report
     return {
         "workspace": str(result.workspace.path),
@@ -37,6 +38,8 @@ def _ingest(args) -> dict:
         "empty_titles": report.empty_titles,
         "unparsed_prices": report.unparsed_prices,
         "encoding": report.encoding,
+        "reading_notes": report.reading_notes,
+        "ids_alike": report.ids_alike,
         "mapping": result.mapping,
         "summary": report.summary_lines(),
     }
@@ -255,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--workspace", required=True, help="workspace folder (created if missing)")
     ingest.add_argument("--images", help="ZIP archive or folder of product photos")
     ingest.add_argument("--name", help="display name (default: the catalog's file name)")
+    ingest.add_argument("--sheet", help="the workbook sheet holding the products (default: the one with the most filled cells)")
     for field in FIELDS:
         ingest.add_argument(f"--{field}-col", dest=f"{field}_col", help=f"column holding the {field} (overrides the guess)")
     ingest.set_defaults(run=_ingest)
@@ -354,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs one verb; returns the exit code."""
-    from prodsim.errors import ProdsimError
+    from prodsim.errors import ProdsimError, log_unexpected
 
     args = build_parser().parse_args(argv)
     try:
@@ -362,16 +366,10 @@ def main(argv: list[str] | None = None) -> int:
     except ProdsimError as err:
         print(json.dumps({"error": str(err)}, ensure_ascii=False))
         return 2
-    except Exception as err:  # never a bare traceback: one JSON object, the trace on stderr only when asked for
-        import sys
-        import traceback
-
-        if os.environ.get("PRODSIM_DEBUG") == "1":
-            traceback.print_exc()
-        else:
-            print(f"prodsim: unexpected {type(err).__name__} (set PRODSIM_DEBUG=1 for the trace)", file=sys.stderr)
-        print(json.dumps({"error": f"Something went wrong on our side ({type(err).__name__}: {err}); "
-                                   "please report it with the command you ran."}, ensure_ascii=False))
+    except Exception:  # never a bare traceback on stdout: one JSON object there, the trace in the log (stderr)
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        print(json.dumps({"error": log_unexpected(f"python -m prodsim {args.verb}") + " Please report it with the "
+                                   "command you ran."}, ensure_ascii=False))
         return 1
     print(json.dumps(result, ensure_ascii=False, default=str))
     return 0

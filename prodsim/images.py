@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import unicodedata
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -77,7 +79,35 @@ def list_image_source(source: str | Path | bytes, name: str = "archive") -> list
         raise BadInputError(
             f"{name} was refused: it would unpack to {human_size(unpacked)} from {human_size(len(data))}, "
             f"more than the {MAX_ZIP_RATIO}x ratio or the {human_size(max_unzipped_bytes())} cap allowed for photos.")
-    return [ImageFile(m.filename, m.file_size, lambda m=m: archive.read(m)) for m in members]
+    return [ImageFile(_entry_name(m), m.file_size, lambda m=m: archive.read(m)) for m in members]
+
+
+def _entry_name(member: zipfile.ZipInfo) -> str:
+    """The entry's name as its maker meant it, in NFC: without the UTF-8 flag, zipfile reads names as CP437, while
+    many tools wrote UTF-8 (or GBK on Chinese Windows) there; macOS writes decomposed accents (NFD)."""
+    name = member.filename
+    if not member.flag_bits & 0x800:
+        raw = name.encode("cp437", errors="replace")
+        for encoding in ("utf-8", "gbk"):
+            try:
+                name = raw.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+    return unicodedata.normalize("NFC", name)
+
+
+def _unreadable_entry(error: Exception) -> str:
+    """Why an archive entry cannot be read, for the report."""
+    text = str(error)
+    if "encrypted" in text or "password" in text:
+        return "the entry is encrypted (password-protected); add it to the archive without a password"
+    if isinstance(error, NotImplementedError):
+        return "the entry is compressed with a method prodsim cannot read; make the ZIP again with standard compression"
+    return f"the entry is damaged in the archive ({text}); make the ZIP again"
+
+
+UNREADABLE_ENTRY = (RuntimeError, NotImplementedError, zipfile.BadZipFile, zlib.error, EOFError, OSError)
 
 
 def _is_unsafe(member: str) -> bool:
@@ -179,18 +209,30 @@ def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) 
     """Assigns photo files to products by the image-file column, else by the product id.
 
     A file matches when its name (or its name without suffix) equals the product's
-    ``image_file`` value without folders, or its stem equals the product id; case is ignored.
+    ``image_file`` value without folders, or its stem equals the product id, compared in NFC; case is ignored
+    where the name fits one product only. Entries that cannot be read (encrypted, damaged) are reported as corrupt.
 
     Args:
         files: from :func:`list_image_source`.
         products: the product table (``id`` and ``image_file`` columns).
         progress: optional callable(done, total) while photos are decoded.
     """
-    by_name: dict[str, str] = {}
+    exact: dict[str, str] = {}
     for pid, image_file in zip(products["id"], products["image_file"]):
         if image_file:
-            by_name[PurePosixPath(image_file.replace("\\", "/")).name.lower()] = pid
-        by_name.setdefault(str(pid).lower(), pid)
+            exact[_key(PurePosixPath(image_file.replace("\\", "/")).name)] = pid
+        exact.setdefault(_key(str(pid)), pid)
+    # Case is ignored only where that names one product: ids "ab1" and "AB1" keep their own photos.
+    folded: dict[str, set[str]] = {}
+    for key, pid in exact.items():
+        folded.setdefault(key.casefold(), set()).add(pid)
+
+    def product_for(name: str) -> str | None:
+        key = _key(name)
+        if key in exact:
+            return exact[key]
+        owners = folded.get(key.casefold(), ())
+        return next(iter(owners)) if len(owners) == 1 else None
     result = ImageMatch([], [], [], [])
     candidates = []
     for f in files:
@@ -198,7 +240,7 @@ def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) 
             if not PurePosixPath(f.name).name.startswith(".") and "__MACOSX" not in f.name:
                 result.skipped.append(f.name)
             continue
-        pid = by_name.get(f.basename.lower()) or by_name.get(f.stem.lower())
+        pid = product_for(f.basename) or product_for(f.stem)
         if pid is None:
             result.unmatched.append(f.name)
         else:
@@ -208,13 +250,12 @@ def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) 
         if pid in seen:
             result.unmatched.append(f.name)
             continue
-        data = f.read()
-        try:
-            thumb = thumbnail_jpeg(load_rgb(data))
-        except ValueError as err:
-            result.corrupt.append({"file": f.name, "reason": str(err)})
+        decoded = _read_and_thumbnail(f)
+        if isinstance(decoded, str):
+            result.corrupt.append({"file": f.name, "reason": decoded})
         else:
             seen.add(pid)
+            data, thumb = decoded
             result.matched.append(MatchedImage(pid, f, data, content_hash(data), thumb))
         if progress:
             progress(done, len(candidates))
@@ -225,6 +266,22 @@ def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) 
 PLACEHOLDER_URI = "data:image/svg+xml;base64," + base64.b64encode(
     b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" rx="6" fill="#eef0f3"/>'
     b'<path d="M18 44l10-12 8 9 6-7 8 10z" fill="#c5cad3"/><circle cx="40" cy="24" r="4" fill="#c5cad3"/></svg>').decode()
+
+
+def _read_and_thumbnail(file: ImageFile) -> tuple[bytes, bytes] | str:
+    """The photo's bytes and thumbnail, or why it cannot be used."""
+    try:
+        data = file.read()
+    except UNREADABLE_ENTRY as err:
+        return _unreadable_entry(err)
+    try:
+        return data, thumbnail_jpeg(load_rgb(data))
+    except ValueError as err:
+        return str(err)
+
+
+def _key(name: str) -> str:
+    return unicodedata.normalize("NFC", name)
 
 
 def data_uri(jpeg: bytes) -> str:

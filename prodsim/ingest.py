@@ -125,6 +125,7 @@ def ingest(
     mapping: dict[str, str | None] | None = None,
     images: str | Path | bytes | None = None,
     images_name: str = "photos.zip",
+    sheet: str | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
     """Reads a catalog (and optionally its photos) into a workspace.
@@ -139,13 +140,14 @@ def ingest(
         mapping: field -> column overrides on top of the guessed mapping.
         images: a ZIP (path or bytes) or a folder of photos.
         images_name: the archive's file name, for messages.
+        sheet: a workbook's sheet; None picks the one holding the table.
         progress: callable(done, total) while photos are decoded.
 
     Raises:
         BadInputError: any problem with the files, or read-only mode; nothing is written then.
     """
     actor = check_writable("loading a catalog", "admin")
-    raw = read_table(catalog, catalog_name)
+    raw = read_table(catalog, catalog_name, sheet)
     final_mapping = resolve_mapping(raw, mapping)
     products, report = build_products(raw, final_mapping)
     matches = ImageMatch([], [], [], [])
@@ -154,7 +156,8 @@ def ingest(
         matches = match_images(files, products, progress)
         _refuse_if_unusable(matches, images_name if isinstance(images, bytes) else Path(images).name)
     display_name = name or Path(raw.source_name).stem
-    target = Path(workspace_dir) if workspace_dir else default_root() / slugify(display_name)
+    # "." or "a/../b" name a folder by its parent; staging beside it needs the normalised path
+    target = Path(os.path.abspath(workspace_dir)) if workspace_dir else default_root() / slugify(display_name)
     existing = _check_target(target)
     previous = Workspace(target).products() if existing else None
     kept = _photos_still_theirs(previous, products, report) if previous is not None else {}
@@ -163,7 +166,7 @@ def ingest(
     staging = new_staging_dir(target.parent)
     try:
         staged = stage_images(matches.matched, staging)
-        update = {"source": raw.source_name, "mapping": final_mapping, "encoding": raw.encoding, "updated": now_iso(),
+        update = {"source": raw.source_name, "mapping": final_mapping, "encoding": raw.encoding, "sheet": raw.sheet, "updated": now_iso(),
                   "uploaded_by": actor}
         if existing:
             merge_staged_images(staged, target)

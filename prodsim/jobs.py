@@ -9,18 +9,15 @@ finishes is kept on disk by that call, so a cancelled or failed job loses only i
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from prodsim import access
-from prodsim.errors import Cancelled, ProdsimError
+from prodsim.errors import Cancelled, ProdsimError, log_unexpected
 from prodsim.progress import ProgressState, ProgressTracker
 
-log = logging.getLogger(__name__)
 Work = Callable[[Callable[[str, int, int], None], Callable[[], bool]], object]
 
 
@@ -83,10 +80,8 @@ class Job:
         except ProdsimError as err:
             self.state.status, self.state.message = "failed", str(err)
         except Exception:  # a job must never die silently: the log keeps the trace, people get a reference
-            reference = uuid.uuid4().hex[:8]
-            log.exception("job %s failed (reference %s)", self.label, reference)
             self.state.status = "failed"
-            self.state.message = f"Something went wrong on our side (reference {reference} in the server log). Finished steps are kept."
+            self.state.message = log_unexpected(f"job {self.label}") + " Finished steps are kept."
         else:
             self.state.status = "done"
         finally:
