@@ -125,10 +125,23 @@ def _read_tables(left: str | Path, right: str | Path, id_col: str | None):
     return tables
 
 
-def _read_pairs(**paths) -> dict:
-    import pandas as pd
+PAIR_COLUMNS = {"gold": ("left id", "right id"), "pairs": ("left id", "right id", "label (0 or 1)")}
 
-    return {name: pd.read_csv(path, dtype=str) if path else None for name, path in paths.items()}
+
+def _read_pairs(**paths) -> dict:
+    """Pair files in any table format, each checked for the columns it needs (gold: two ids; labelled: and a label)."""
+    read = {}
+    for name, path in paths.items():
+        if path is None:
+            read[name] = None
+            continue
+        frame = read_table(path).frame
+        needed = PAIR_COLUMNS["gold" if name == "gold" else "pairs"]
+        if frame.shape[1] < len(needed):
+            raise BadInputError(f"{Path(path).name} has {frame.shape[1]} column{'s' if frame.shape[1] != 1 else ''}; as the "
+                                f"{name} file it needs {len(needed)}: {', '.join(needed)}, in that order.")
+        read[name] = frame
+    return read
 
 
 def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None, pairs: str | Path | None = None,

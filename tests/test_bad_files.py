@@ -250,3 +250,22 @@ def test_an_unexpected_failure_prints_one_json_object_with_a_reference_the_log_h
     reference = re.search(r"reference (\w+) in the server log", out["error"]).group(1)
     assert code == 1 and "Traceback" not in out["error"]
     assert any(reference in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+def test_pair_files_that_are_missing_short_or_in_another_format_are_refused_or_read(tmp_path, monkeypatch):
+    from prodsim import api
+
+    for side in ("left", "right"):
+        (tmp_path / f"{side}.csv").write_bytes(b"id,title\n1,Kettle\n2,Mug\n")
+    (tmp_path / "one-column.csv").write_bytes(b"left\n1\n2\n")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    tables = (tmp_path / "left.csv", tmp_path / "right.csv")
+    for gold, expected in ((tmp_path / "missing.csv", "missing.csv does not exist"),
+                           (tmp_path / "one-column.csv", "has 1 column; as the gold file it needs 2: left id, right id"),
+                           (tmp_path / "empty.csv", "empty.csv is empty")):
+        with pytest.raises(BadInputError, match=expected):
+            api.match(*tables, gold=gold)
+    (tmp_path / "gold.xlsx").write_bytes(workbook({"Pairs": [["left", "right"], ["1", "1"], ["2", "2"]]}))
+    monkeypatch.setattr(api, "load_text_encoder", lambda *args: pytest.fail("stop after reading"))
+    with pytest.raises(pytest.fail.Exception, match="stop after reading"):  # the workbook was read as the gold file
+        api.match(*tables, gold=tmp_path / "gold.xlsx")
