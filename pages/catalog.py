@@ -46,6 +46,22 @@ def mapping_form(raw: api.RawTable) -> dict[str, str]:
     return mapping
 
 
+def roles_form(raw: api.RawTable, mapping: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Identifier and attribute columns among those no field took, starting from prodsim's guess."""
+    free = [c for c in raw.frame.columns if c not in set(mapping.values())]
+    guessed = api.resolve_roles(raw, {k: v or None for k, v in mapping.items()})
+    left, right = st.columns(2)
+    identifiers = left.multiselect(
+        "Identifier columns", free, default=[c for c in guessed.identifiers if c in free], key="catalog_identifiers",
+        help="GTIN/EAN/UPC/ISBN, maker's part number (MPN) or model number: a shared one means the same product, "
+             "different ones mean different products. Check digits are verified.")
+    attributes = right.multiselect(
+        "Attribute columns", [c for c in free if c not in identifiers], key="catalog_attributes",
+        default=[c for c in guessed.attributes if c in free and c not in identifiers],
+        help="Colour, size, capacity, material…: two listings that differ here are variants, not duplicates.")
+    return identifiers, attributes
+
+
 def upload() -> None:
     catalog_file = st.file_uploader("Catalog file (CSV, TSV, Excel, Parquet, JSON or JSON Lines)",
                                     type=["csv", "tsv", "txt", "xlsx", "parquet", "json", "jsonl", "ndjson"],
@@ -75,6 +91,7 @@ def upload() -> None:
                            "workspace is created."))
     st.dataframe(raw.frame.head(5), hide_index=True, width="stretch", key="catalog_preview")
     mapping = mapping_form(raw)
+    identifiers, attributes = roles_form(raw, mapping)
     name = st.text_input("Workspace name", value=Path(catalog_file.name).stem, key="catalog_ws_name")
     existing = next((w for w in api.list_workspaces(ui.workspace_root()) if w.name == name or w.slug == api.slugify(name)), None)
     replace_confirmed = True
@@ -94,6 +111,7 @@ def upload() -> None:
         result = ui.show_errors(
             api.ingest, catalog_file.getvalue(), workspace_dir=target,
             catalog_name=catalog_file.name, name=name, mapping=mapping, sheet=raw.sheet or None,
+            identifiers=identifiers, attributes=attributes,
             images=photos.getvalue() if photos else None, images_name=photos.name if photos else "",
             progress=lambda done, total: tracker("Reading photos", done, total))
         if result is not None:

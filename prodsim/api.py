@@ -20,7 +20,7 @@ from prodsim.encoders.registry import (
 )
 from prodsim.errors import BadInputError
 from prodsim.images import small_thumbnail_uris
-from prodsim.ingest import IngestResult, attach_images, ingest
+from prodsim.ingest import IngestResult, attach_images, ingest, resolve_roles
 from prodsim.insights.behaviour import load_log as behaviour_log
 from prodsim.insights.overlay import group_overview, has_overlay, product_sales
 from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate_groups
@@ -40,7 +40,7 @@ __all__ = [
     "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "showcase_product", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "hover_texts", "selected_rows", "PICKER_LIMIT", "find_products", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes", "cached_counts", "default_root", "embed",
-    "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "resolve_roles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "local_models", "models_root", "packaged_models", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "workspace_dir_for", "suggest_text_model",
 ]
 
@@ -114,15 +114,18 @@ def embed(
     return vectors, stats
 
 
-def _read_tables(left: str | Path, right: str | Path, id_col: str | None):
+def _read_tables(left: str | Path, right: str | Path, id_col: str | None, identifier_cols: list[str] | None = None):
+    """Both tables as products, and each one's identifier columns (those given, else guessed per table)."""
     from prodsim.catalog import build_products
-    from prodsim.ingest import resolve_mapping
+    from prodsim.ingest import resolve_mapping, resolve_roles
 
-    tables = []
+    tables, identifiers = [], []
     for path in (left, right):
         raw = read_table(path)
-        tables.append(build_products(raw, resolve_mapping(raw, {"id": id_col}))[0])
-    return tables
+        mapping = resolve_mapping(raw, {"id": id_col})
+        tables.append(build_products(raw, mapping)[0])
+        identifiers.append(resolve_roles(raw, mapping, identifier_cols).identifiers)
+    return tables, tuple(identifiers)
 
 
 PAIR_COLUMNS = {"gold": ("left id", "right id"), "pairs": ("left id", "right id", "label (0 or 1)")}
@@ -146,7 +149,7 @@ def _read_pairs(**paths) -> dict:
 
 def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None, pairs: str | Path | None = None,
           valid: str | Path | None = None, id_col: str | None = None, text_model: str | None = None,
-          device: str = "auto", precision: str = "auto") -> dict:
+          device: str = "auto", precision: str = "auto", identifier_cols: list[str] | None = None) -> dict:
     """Evaluates matching between two catalog files.
 
     Args:
@@ -155,6 +158,8 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
         pairs, valid: labelled pairs (left id, right id, 0/1) for F1 on ``pairs``; the threshold
             comes from ``valid`` (or from a trained model's pair model).
         id_col: the id column of both tables, when the guess is wrong.
+        identifier_cols: columns holding GTIN/EAN/UPC, MPN or model numbers in both tables; None guesses them
+            per table from names and values, [] uses none.
         text_model: text model name or folder (default MiniLM-L6), or a folder written by
             :func:`finetune` (its encoder and pair model are used).
     """
@@ -166,7 +171,7 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
     started = time.perf_counter()
     if gold is None and pairs is None:
         raise BadInputError("Nothing to evaluate: give a gold file of true pairs, or labelled pairs with a validation file.")
-    left_table, right_table = _read_tables(left, right, id_col)
+    (left_table, right_table), identifiers = _read_tables(left, right, id_col, identifier_cols)
     read = _read_pairs(gold=gold, pairs=pairs, valid=valid)
     pair_model = None
     if text_model is not None and (Path(text_model) / MODEL_FILE).is_file():  # a folder written by finetune
@@ -174,8 +179,9 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
         tuned = Path(text_model) / "encoder"
         text_model = str(tuned) if tuned.is_dir() else None  # no encoder folder: fine-tuning kept the default
     encoder = load_text_encoder(text_model, device, precision)
-    scores = score_tables(left_table, right_table, encoder)
-    result = {"left_rows": len(left_table), "right_rows": len(right_table)}
+    scores = score_tables(left_table, right_table, encoder, identifiers=identifiers)
+    result = {"left_rows": len(left_table), "right_rows": len(right_table),
+              "identifier_columns": {"left": identifiers[0], "right": identifiers[1]}}
     result |= evaluate_scores(scores, left_table, right_table, read["gold"], read["pairs"], read["valid"], pair_model)
     return result | {"text_model": encoder.fingerprint, "pair_model": pair_model is not None,
                      "seconds": round(time.perf_counter() - started, 2)}
@@ -192,7 +198,7 @@ def finetune(left: str | Path, right: str | Path, train: str | Path, valid: str 
     """
     from prodsim.training import FinetuneConfig, staged_model_dir, train_matching
 
-    left_table, right_table = _read_tables(left, right, id_col)
+    (left_table, right_table), _ = _read_tables(left, right, id_col, [])
     read = _read_pairs(train=train, valid=valid, test=test, gold=gold)
     encoder = load_text_encoder(text_model, device)
     config = FinetuneConfig(epochs=epochs) if epochs else FinetuneConfig()
@@ -223,8 +229,11 @@ def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encod
 
     vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=image_encoder is not None)
     encoder, views = lexical_views(workspace)
+    from prodsim.identifiers import ColumnRoles
+
     return ProductSimilarity(workspace.products(), vectors, load_settings(workspace).image_weight,
-                             index_folder=workspace.path / "index", lexical_encoder=encoder, lexical=views)
+                             index_folder=workspace.path / "index", lexical_encoder=encoder, lexical=views,
+                             roles=ColumnRoles.from_dict(workspace.meta.get("roles")))
 
 
 def duplicate_model(workspace: Workspace, state: str):

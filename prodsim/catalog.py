@@ -53,6 +53,7 @@ class QualityReport:
     images_dropped: int = 0  # photos of the previous upload whose id now names another product
     encoding: str = ""
     ids_alike: list[list[str]] = field(default_factory=list)  # ids told apart only by case or accent form, e.g. ["ab1", "AB1"]
+    identifiers: dict = field(default_factory=dict)  # prodsim.identifiers.IdentifierReport as data
     reading_notes: list[str] = field(default_factory=list)  # what the reader adjusted (skipped title lines, a sheet chosen)
 
     def to_dict(self) -> dict:
@@ -84,6 +85,10 @@ class QualityReport:
         if self.images_dropped:
             lines.append(f"{self.images_dropped:,} photos of the previous catalog were not kept: their product id now names "
                          "another product. Upload its photos again.")
+        if self.identifiers:
+            from prodsim.identifiers import IdentifierReport
+
+            lines.extend(IdentifierReport(**self.identifiers).summary_lines())
         if self.files_skipped:
             lines.append(f"{len(self.files_skipped):,} files in the archive are not images and were ignored (e.g. {self.files_skipped[0]}).")
         return lines

@@ -22,7 +22,8 @@ def _ingest(args) -> dict:
     overrides = {f: getattr(args, f"{f}_col") for f in api.FIELDS}
     images = Path(args.images) if args.images else None
     result = api.ingest(Path(args.catalog), workspace_dir=Path(args.workspace), name=args.name,
-                        mapping=overrides, images=images, images_name=images.name if images else "", sheet=args.sheet)
+                        mapping=overrides, images=images, images_name=images.name if images else "", sheet=args.sheet,
+                        identifiers=args.identifier_col, attributes=args.attribute_col)
     report = result.report
     return {
         "workspace": str(result.workspace.path),
@@ -39,6 +40,7 @@ def _ingest(args) -> dict:
         "unparsed_prices": report.unparsed_prices,
         "encoding": report.encoding,
         "reading_notes": report.reading_notes,
+        "identifiers": report.identifiers,
         "ids_alike": report.ids_alike,
         "mapping": result.mapping,
         "summary": report.summary_lines(),
@@ -129,7 +131,7 @@ def _match(args) -> dict:
     from prodsim import api
 
     return api.match(args.left, args.right, gold=args.gold, pairs=args.pairs, valid=args.valid, id_col=args.id_col,
-                     text_model=args.model, device=args.device)
+                     text_model=args.model, device=args.device, identifier_cols=args.identifier_col)
 
 
 def _project(args) -> dict:
@@ -258,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--workspace", required=True, help="workspace folder (created if missing)")
     ingest.add_argument("--images", help="ZIP archive or folder of product photos")
     ingest.add_argument("--name", help="display name (default: the catalog's file name)")
+    _role_arguments(ingest)
     ingest.add_argument("--sheet", help="the workbook sheet holding the products (default: the one with the most filled cells)")
     for field in FIELDS:
         ingest.add_argument(f"--{field}-col", dest=f"{field}_col", help=f"column holding the {field} (overrides the guess)")
@@ -294,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--gold", help="true pairs: left id, right id")
     match.add_argument("--pairs", help="labelled test pairs: left id, right id, label (0/1)")
     match.add_argument("--valid", help="labelled validation pairs; the F1 threshold is chosen on them")
+    match.add_argument("--identifier-col", action="append", dest="identifier_col", metavar="COL",
+                       help="a column of GTIN/EAN/UPC, MPN or model numbers in both tables (repeatable; default: guessed)")
     match.set_defaults(run=_match)
 
     finetune = _two_tables(verbs.add_parser("finetune", help="fine-tune the text encoder and train the pair model on labelled pairs"),
@@ -354,6 +359,13 @@ def build_parser() -> argparse.ArgumentParser:
     users.add_argument("--accounts", help="the accounts file (default: $PRODSIM_ACCOUNTS, else .accounts.json in the workspaces folder)")
     users.set_defaults(run=_users)
     return parser
+
+
+def _role_arguments(parser) -> None:
+    parser.add_argument("--identifier-col", action="append", dest="identifier_col", metavar="COL",
+                        help="a column of GTIN/EAN/UPC, MPN or model numbers (repeatable; default: guessed from names and values)")
+    parser.add_argument("--attribute-col", action="append", dest="attribute_col", metavar="COL",
+                        help="a column of colours, sizes, capacities… (repeatable; default: guessed from names)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from prodsim.catalog import QualityReport, RawTable, build_products, guess_mapping, read_table
 from prodsim.errors import BadInputError
+from prodsim.identifiers import ColumnRoles, guess_roles, identifier_matrix, uninformative
 from prodsim.images import ImageMatch, list_image_source, match_images
 from prodsim.workspace import (
     META, PRODUCTS, QUALITY, Workspace, atomic_write_json, atomic_write_parquet, check_writable,
@@ -44,6 +45,32 @@ def resolve_mapping(raw: RawTable, overrides: dict[str, str | None] | None) -> d
     mapping = guess_mapping(raw.frame)
     mapping.update({k: v or None for k, v in (overrides or {}).items() if v is not None})
     return mapping
+
+
+def resolve_roles(raw: RawTable, mapping: dict[str, str | None], identifiers: list[str] | None = None,
+                  attributes: list[str] | None = None) -> ColumnRoles:
+    """Identifier and attribute columns: the user's lists where given (None keeps the guess, [] means none).
+
+    Raises:
+        BadInputError: a column that is not in the file, or one that already holds a field (a column cannot be
+            both the title and an identifier).
+    """
+    guessed = guess_roles(raw.frame, mapping)
+    roles = ColumnRoles(guessed.identifiers if identifiers is None else list(identifiers),
+                        guessed.attributes if attributes is None else list(attributes))
+    fields_of = {column: name for name, column in mapping.items() if column}
+    for role, columns in (("identifier", roles.identifiers), ("attribute", roles.attributes)):
+        for column in columns:
+            if column not in raw.frame.columns:
+                raise BadInputError(f"{raw.source_name} has no column named '{column}' to use as an {role}. "
+                                    f"Columns are: {', '.join(raw.frame.columns)}.")
+            if column in fields_of:
+                raise BadInputError(f"'{column}' is already the {fields_of[column]} column, so it cannot also be an {role}. "
+                                    f"Map another column as the {fields_of[column]}, or leave '{column}' out of the {role}s.")
+    both = set(roles.identifiers) & set(roles.attributes)
+    if both:
+        raise BadInputError(f"'{sorted(both)[0]}' is given as both an identifier and an attribute; choose one.")
+    return roles
 
 
 def _apply_images(products: pd.DataFrame, matches: ImageMatch, report: QualityReport, kept: dict[str, str]) -> None:
@@ -126,6 +153,8 @@ def ingest(
     images: str | Path | bytes | None = None,
     images_name: str = "photos.zip",
     sheet: str | None = None,
+    identifiers: list[str] | None = None,
+    attributes: list[str] | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
     """Reads a catalog (and optionally its photos) into a workspace.
@@ -141,6 +170,8 @@ def ingest(
         images: a ZIP (path or bytes) or a folder of photos.
         images_name: the archive's file name, for messages.
         sheet: a workbook's sheet; None picks the one holding the table.
+        identifiers, attributes: identifier columns (GTIN, MPN, model number) and attribute columns (colour,
+            size…); None keeps the guess (:func:`prodsim.identifiers.guess_roles`), [] means none.
         progress: callable(done, total) while photos are decoded.
 
     Raises:
@@ -149,7 +180,11 @@ def ingest(
     actor = check_writable("loading a catalog", "admin")
     raw = read_table(catalog, catalog_name, sheet)
     final_mapping = resolve_mapping(raw, mapping)
+    roles = resolve_roles(raw, final_mapping, identifiers, attributes)
     products, report = build_products(raw, final_mapping)
+    found = identifier_matrix(products, roles.identifiers)[2]
+    found.attribute_columns, found.empty_columns = roles.attributes, uninformative(products, roles.identifiers + roles.attributes)
+    report.identifiers = found.to_dict()
     matches = ImageMatch([], [], [], [])
     if images is not None:
         files = list_image_source(images, images_name)
@@ -166,7 +201,8 @@ def ingest(
     staging = new_staging_dir(target.parent)
     try:
         staged = stage_images(matches.matched, staging)
-        update = {"source": raw.source_name, "mapping": final_mapping, "encoding": raw.encoding, "sheet": raw.sheet, "updated": now_iso(),
+        update = {"source": raw.source_name, "mapping": final_mapping, "encoding": raw.encoding, "sheet": raw.sheet,
+                  "roles": roles.to_dict(), "updated": now_iso(),
                   "uploaded_by": actor}
         if existing:
             merge_staged_images(staged, target)

@@ -14,8 +14,9 @@ import pandas as pd
 from prodsim.embedding import TextTemplate
 from prodsim.encoders.base import Encoder
 from prodsim.errors import BadInputError
+from prodsim.identifiers import agreement_all, identifier_matrix
 from prodsim.lexical import LexicalEncoder, view_similarities
-from prodsim.similarity import HybridWeights, combine, csls
+from prodsim.similarity import HybridWeights, combine, csls, identifier_term
 
 
 @dataclass
@@ -38,16 +39,34 @@ class MatchScores:
 
 
 def score_tables(left: pd.DataFrame, right: pd.DataFrame, text_encoder: Encoder,
-                 weights: HybridWeights = HybridWeights(), template: TextTemplate = TextTemplate()) -> MatchScores:
-    """Hybrid scores of all pairs between two product tables (as built by prodsim.catalog)."""
+                 weights: HybridWeights = HybridWeights(), template: TextTemplate = TextTemplate(),
+                 identifiers: tuple[list[str], list[str]] = ([], [])) -> MatchScores:
+    """Hybrid scores of all pairs between two product tables (as built by prodsim.catalog).
+
+    Args:
+        identifiers: each table's identifier columns (GTIN, MPN, model number; see prodsim.identifiers), whose
+            agreement adds to the score; none by default.
+    """
     left_vectors, right_vectors = text_encoder.encode(template.render(left)), text_encoder.encode(template.render(right))
     dense = left_vectors @ right_vectors.T
     lexical_encoder = LexicalEncoder().fit(left, right)
     lexical = view_similarities(lexical_encoder.transform(left), lexical_encoder.transform(right))
     active = weights.active(lexical_encoder.has_codes)
-    total = csls(combine(dense, lexical, active), weights.hubness_k)
-    return MatchScores(total, {"dense": dense, **lexical}, left["id"].to_numpy(), right["id"].to_numpy(),
+    combined = combine(dense, lexical, active)
+    parts = {"dense": dense, **lexical}
+    if identifiers[0] and identifiers[1]:
+        parts["identifier"] = identifier_agreement(left, right, *identifiers)
+        combined = combined + identifier_term(parts["identifier"], weights)
+    return MatchScores(csls(combined, weights.hubness_k), parts, left["id"].to_numpy(), right["id"].to_numpy(),
                        left_vectors, right_vectors)
+
+
+def identifier_agreement(left: pd.DataFrame, right: pd.DataFrame, left_columns: list[str], right_columns: list[str]) -> np.ndarray:
+    """+1 / -1 / 0 for every pair: an identifier shared, both carrying identifiers but none shared, or neither."""
+    left_keys, vocabulary, _ = identifier_matrix(left, left_columns)
+    right_keys, vocabulary, _ = identifier_matrix(right, right_columns, vocabulary)
+    left_keys.resize((left_keys.shape[0], right_keys.shape[1]))
+    return agreement_all(left_keys, right_keys)
 
 
 def retrieval_metrics(scores: MatchScores, gold: pd.DataFrame) -> dict:

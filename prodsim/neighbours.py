@@ -19,7 +19,8 @@ from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
 from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, search_in_blocks
 from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
-from prodsim.similarity import HybridWeights
+from prodsim.identifiers import ColumnRoles, agreement_pairs, attribute_conflicts, carries, identifier_keys, identifier_matrix
+from prodsim.similarity import HybridWeights, identifier_term
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
 PAIR_BLOCK = 200_000  # candidate pairs scored at once by duplicate_pairs (memory, not speed)
@@ -44,11 +45,14 @@ class ProductSimilarity:
         fusion, lexical_encoder, index: the stages, swappable (defaults: :class:`Fusion` of ``vectors`` with
             ``image_weight``, a :class:`LexicalEncoder` fitted on ``products``, :func:`build_index` of the fused vectors).
         lexical: ``products``' views from ``lexical_encoder`` when already computed (then nothing is fitted).
+        roles: identifier columns (a shared GTIN or model number adds to the score, different ones subtract) and
+            attribute columns (different colours or sizes make a pair variants, not duplicates).
     """
 
     def __init__(self, products: pd.DataFrame, vectors: ProductVectors, image_weight: float | None = None,
                  weights: HybridWeights = HybridWeights(), index_folder: Path | None = None, *, fusion: Fusion | None = None,
-                 lexical_encoder: LexicalEncoder | None = None, lexical: LexicalFeatures | None = None, index=None):
+                 lexical_encoder: LexicalEncoder | None = None, lexical: LexicalFeatures | None = None, index=None,
+                 roles: ColumnRoles | None = None):
         self.products = products.reset_index(drop=True)
         self.vectors = vectors
         self.fusion = fusion or Fusion(vectors, image_weight)
@@ -56,6 +60,10 @@ class ProductSimilarity:
         # Views given with their (fitted) encoder are used as they are: a workspace keeps them (prodsim.lexical_store).
         self.lexical = lexical if lexical is not None else self.lexical_encoder.fit_transform(self.products)
         self.weights = weights.active(self.lexical_encoder.has_codes)
+        self.hybrid_weights = weights
+        self.roles = roles or ColumnRoles()
+        self.identifier_keys = identifier_matrix(self.products, self.roles.identifiers)[0] if self.roles.identifiers else None
+        self._carries_identifier = carries(self.identifier_keys) if self.identifier_keys is not None else None
         self.index = index or build_index(self.fusion.matrix(), folder=index_folder)
         self.row_of = {pid: i for i, pid in enumerate(self.products["id"])}
         self._term_columns = None  # words and codes by column, made on the first candidate query of a large catalog
@@ -69,6 +77,10 @@ class ProductSimilarity:
         lex_left = lexical_left if lexical_left is not None else self.lexical.rows(left)
         parts = {view: _rowwise(getattr(lex_left, view), getattr(self.lexical.rows(right), view)) for view in VIEWS}
         total = self.weights["dense"] * fused.total + sum(self.weights[v] * parts[v] for v in VIEWS)
+        if self.identifier_keys is not None:
+            parts["identifier"] = agreement_pairs(self.identifier_keys, self.identifier_keys, left, right,
+                                                  self._carries_identifier, self._carries_identifier)
+            total = total + identifier_term(parts["identifier"], self.hybrid_weights)
         return pd.DataFrame({"candidate": right, "score": total.astype(np.float32), "dense": fused.total, "text": fused.text,
                              "image": fused.image, "image_used": fused.image_used, **parts})
 
@@ -120,6 +132,7 @@ class ProductSimilarity:
             "photo": w["dense"] * self.fusion.image_weight * pair["image"] if pair["image_used"] else 0.0,
             "wording": w["char"] * pair["char"] + w["word"] * pair["word"],
             "model code": w["code"] * pair["code"],
+            "identifier": float(identifier_term(np.array([pair.get("identifier", 0.0)]), self.hybrid_weights)[0]),
         }
         positive = {k: max(v, 0.0) for k, v in contributions.items()}
         total = sum(positive.values()) or 1.0
@@ -133,8 +146,19 @@ class ProductSimilarity:
             "score": float(pair["score"]),
             "shares": {k: float(v / total) for k, v in positive.items()},
             "shared_terms": shared_terms(text_of(a), text_of(b), self.lexical_encoder),
-            "differences": differences,
+            "differences": differences | attribute_conflicts(a, b, self.roles.attributes),
+            "identifiers": self._identifiers_of(a, b),
         }
+
+    def _identifiers_of(self, a: pd.Series, b: pd.Series) -> dict[str, dict]:
+        """Each identifier column's two values and whether they agree ("same", "different", or "one side")."""
+        found = {}
+        for column in self.roles.identifiers:
+            left_keys, right_keys = set(identifier_keys(a[column])[0]), set(identifier_keys(b[column])[0])
+            if left_keys or right_keys:
+                verdict = "same" if left_keys & right_keys else "different" if left_keys and right_keys else "one side"
+                found[column] = {"left": a[column], "right": b[column], "verdict": verdict}
+        return found
 
     def search_text(self, query: str, query_vector: np.ndarray, k: int = 20, keyword_weight: float = 0.5) -> pd.DataFrame:
         """Products for a free-text query.
@@ -204,6 +228,10 @@ class ProductSimilarity:
         scored = pd.concat(kept, ignore_index=True).sort_values("score", ascending=False).reset_index(drop=True)
         titles = self.products["title"].to_numpy()
         conflict = [variant_conflict(titles[a], titles[b]) for a, b in zip(scored["left"], scored["right"])]
+        if self.roles.attributes:  # "same model, other colour": a variant whatever the titles say
+            attributes = self.products[self.roles.attributes]
+            conflict = [c or bool(attribute_conflicts(attributes.iloc[a], attributes.iloc[b], self.roles.attributes))
+                        for c, a, b in zip(conflict, scored["left"], scored["right"])]
         return scored.assign(suggested=np.where(conflict, "variant", "duplicate"))
 
 

@@ -23,6 +23,10 @@ class HybridWeights:
         hubness_k: neighbourhood size for the CSLS correction (0 turns it off). Some
             products are "hubs", close to everything (short generic titles); CSLS
             subtracts each side's mean similarity to its k nearest others.
+        identifier, identifier_conflict: added to the score when two products share an identifier (GTIN, MPN,
+            model number; see prodsim.identifiers), subtracted when both carry identifiers and none is shared.
+            Outside the renormalised sum: a shared GTIN is evidence of another kind than similar wording. The
+            conflict weighs less because shops fill these columns with codes of different schemes.
     """
 
     dense: float = 0.35
@@ -30,6 +34,8 @@ class HybridWeights:
     word: float = 0.15
     code: float = 0.15
     hubness_k: int = 10
+    identifier: float = 0.3
+    identifier_conflict: float = 0.15
 
     def active(self, has_codes: bool) -> dict[str, float]:
         """Signal -> weight, renormalised to sum to 1 over the signals this catalog has."""
@@ -45,6 +51,11 @@ def combine(dense: np.ndarray, lexical: dict[str, np.ndarray], weights: dict[str
         if weights.get(view):
             total = total + weights[view] * lexical[view]
     return total.astype(np.float32)
+
+
+def identifier_term(agreement: np.ndarray, weights: HybridWeights) -> np.ndarray:
+    """The identifier signal's share of the score: +identifier where shared, -identifier_conflict where they differ."""
+    return np.where(agreement > 0, weights.identifier, np.where(agreement < 0, -weights.identifier_conflict, 0.0)).astype(np.float32)
 
 
 def hubness(scores: np.ndarray, k: int, axis: int) -> np.ndarray:

@@ -1,0 +1,204 @@
+"""Identifier and attribute columns: the strongest evidence that two listings are (or are not) one product.
+
+A GTIN/EAN/UPC/ISBN, a maker's part number (MPN) or a model number names one product: two listings that share
+one are the same product whatever their titles say, and two that carry different ones are not. Attribute columns
+(colour, size, capacity…) tell variants of one model apart. Columns get these roles by their names or values
+(:func:`guess_roles`), the user can change them, and every value is normalised before it is compared: case,
+spaces, dashes and leading zeros do not count, and a GTIN whose check digit fails is reported, never trusted.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+# Column names (lower-cased, letters and digits only) that hold identifiers or attributes.
+IDENTIFIER_NAMES = ("gtin", "gtin8", "gtin12", "gtin13", "gtin14", "ean", "ean13", "ean8", "upc", "upca", "isbn", "isbn13",
+                    "barcode", "mpn", "modelno", "modelnumber", "model", "partnumber", "partno", "manufacturerpartnumber",
+                    "mfrpartnumber", "mfgpartnumber", "itemmodelnumber", "manufacturersku", "makersku", "articlenumber")
+ATTRIBUTE_NAMES = ("colour", "color", "size", "capacity", "material", "weight", "volume", "dimensions", "pattern",
+                   "flavour", "flavor", "storage", "memory", "length", "width", "height", "gender", "style")
+GTIN_LENGTHS = (8, 12, 13, 14)
+SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?E\+?\d+$")  # "4.00E+12": Excel showed a long number this way; digits are lost
+_SEPARATORS = re.compile(r"[\s\-_./:#]+")
+_NUMBER_UNIT = re.compile(r"(\d)\s+([a-z]+)")
+_VARIANT_SUFFIX = re.compile(r"^(.*\d)[A-Z]{1,2}$")
+COLOUR_SYNONYMS = {"gray": "grey", "colour": "", "color": ""}
+
+
+@dataclass
+class ColumnRoles:
+    """Which kept columns are identifiers and which are attributes (names as in the product table)."""
+
+    identifiers: list[str] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain data, as stored in a workspace's meta.json."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> ColumnRoles:
+        """Roles from meta.json (an older workspace has none)."""
+        data = data or {}
+        return cls(list(data.get("identifiers", [])), list(data.get("attributes", [])))
+
+
+def _normalise_name(column: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", column.lower())
+
+
+def gtin_check_digit_ok(digits: str) -> bool:
+    """Whether a GTIN-8/12/13/14 (EAN, UPC) or ISBN-13 carries the right check digit (GS1's mod-10 rule)."""
+    if len(digits) not in GTIN_LENGTHS or not digits.isdigit():
+        return False
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def looks_like_gtins(values: pd.Series) -> bool:
+    """Whether most filled values are digit strings of a GTIN length with a correct check digit."""
+    filled = values[values != ""].head(500).map(lambda v: _SEPARATORS.sub("", v))
+    return not filled.empty and filled.map(gtin_check_digit_ok).mean() > 0.8
+
+
+def guess_roles(frame: pd.DataFrame, mapping: dict[str, str | None]) -> ColumnRoles:
+    """Identifier and attribute columns among those no field took, by name (or GTIN-shaped values)."""
+    taken = {c for c in mapping.values() if c}
+    roles = ColumnRoles()
+    for column in frame.columns:
+        if column in taken or not (frame[column] != "").any():
+            continue
+        name = _normalise_name(column)
+        if name in IDENTIFIER_NAMES or any(name.startswith(n) for n in ("gtin", "ean", "upc", "isbn")) or looks_like_gtins(frame[column]):
+            roles.identifiers.append(column)
+        elif name in ATTRIBUTE_NAMES:
+            roles.attributes.append(column)
+    return roles
+
+
+def identifier_keys(value: str) -> tuple[list[str], str | None]:
+    """(keys, problem): the comparable forms of one identifier, or no keys and why it cannot be trusted.
+
+    Digits only: a GTIN length needs its check digit ("G:" key, leading zeros dropped so a UPC-12 equals its
+    EAN-13); other lengths compare as numbers. Anything else (MPN, model number) compares in upper case without
+    spaces, dashes or dots ("KDL-40 V4100" equals "kdl40v4100"), and also without one or two letters after its last
+    digit, the colour or region suffix shops add or leave out ("KDL40V4100B" near "KDL40V4100").
+    """
+    text = unicodedata.normalize("NFKC", str(value)).strip().upper()
+    if not text:
+        return [], None
+    if SCIENTIFIC.match(text):
+        return [], "scientific notation (digits lost in Excel)"
+    compact = _SEPARATORS.sub("", text)
+    if compact.isdigit():
+        if len(compact) in GTIN_LENGTHS:
+            return (["G:" + compact.lstrip("0")], None) if gtin_check_digit_ok(compact) else ([], "check digit fails")
+        return ["N:" + (compact.lstrip("0") or "0")], None
+    if len(compact) < 3:
+        return [], "too short to identify a product"
+    keys = ["C:" + compact]
+    if (stem := _VARIANT_SUFFIX.match(compact)) and len(stem.group(1)) >= 4:
+        keys.append("C:" + stem.group(1))
+    return keys, None
+
+
+@dataclass
+class IdentifierReport:
+    """What the identifier and attribute columns hold, for the quality report."""
+
+    identifier_columns: list[str] = field(default_factory=list)
+    attribute_columns: list[str] = field(default_factory=list)
+    identifiers_read: int = 0
+    identifiers_invalid: int = 0
+    invalid_examples: list[dict] = field(default_factory=list)  # {"row", "column", "value", "problem"}
+    empty_columns: list[str] = field(default_factory=list)  # identifier or attribute columns that carry nothing
+
+    def to_dict(self) -> dict:
+        """Plain data."""
+        return asdict(self)
+
+    def summary_lines(self) -> list[str]:
+        """The report as short sentences."""
+        lines = []
+        if self.identifier_columns:
+            lines.append(f"Identifiers from {', '.join(self.identifier_columns)}: {self.identifiers_read:,} read.")
+        if self.identifiers_invalid:
+            first = self.invalid_examples[0]
+            lines.append(f"{self.identifiers_invalid:,} identifiers are not used ({first['problem']}, e.g. "
+                         f"'{first['value']}' in row {first['row']}, column {first['column']}); fix them in the file.")
+        if self.empty_columns:
+            lines.append(f"Columns {', '.join(self.empty_columns)} carry no information (empty or one value everywhere).")
+        return lines
+
+
+def identifier_matrix(products: pd.DataFrame, columns: list[str], vocabulary: dict[str, int] | None = None
+                      ) -> tuple[sparse.csr_matrix, dict[str, int], IdentifierReport]:
+    """Products × identifier keys (1 where the product carries the key), the key vocabulary, and the report.
+
+    Give another table's ``vocabulary`` to place a second table's keys in the same columns (it grows; resize the
+    first table's matrix to ``len(vocabulary)`` columns before comparing them).
+    """
+    report = IdentifierReport(identifier_columns=list(columns))
+    vocabulary = {} if vocabulary is None else vocabulary
+    rows, cols = [], []
+    for column in columns:
+        values = products[column].astype(str)
+        for row, value in zip(np.flatnonzero(values != ""), values[values != ""]):
+            for part in re.split(r"[;|]", value):  # "a; b": several identifiers in one cell
+                keys, problem = identifier_keys(part)
+                if problem:
+                    report.identifiers_invalid += 1
+                    if len(report.invalid_examples) < 5:
+                        report.invalid_examples.append({"row": int(products["row"].iat[row]) if "row" in products else int(row) + 1,
+                                                        "column": column, "value": part.strip(), "problem": problem})
+                report.identifiers_read += bool(keys)
+                for key in keys:
+                    rows.append(row)
+                    cols.append(vocabulary.setdefault(key, len(vocabulary)))
+    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(products), max(len(vocabulary), 1)))
+    matrix.data[:] = 1.0  # a key listed twice in one product is still one key
+    return matrix, vocabulary, report
+
+
+def uninformative(products: pd.DataFrame, columns: list[str]) -> list[str]:
+    """Columns that carry nothing to compare: empty everywhere, or one value wherever filled."""
+    return [c for c in columns if products[c].astype(str).replace("", pd.NA).nunique() <= 1]
+
+
+def carries(matrix: sparse.csr_matrix) -> np.ndarray:
+    """Which products carry at least one usable identifier."""
+    return np.diff(matrix.indptr) > 0
+
+
+def agreement_pairs(left: sparse.csr_matrix, right: sparse.csr_matrix, left_rows: np.ndarray, right_rows: np.ndarray,
+                    left_has: np.ndarray | None = None, right_has: np.ndarray | None = None) -> np.ndarray:
+    """+1 where pair i shares an identifier, -1 where both carry identifiers and none is shared, 0 otherwise."""
+    shared = np.asarray(left[left_rows].multiply(right[right_rows]).sum(axis=1)).ravel() > 0
+    both = (carries(left) if left_has is None else left_has)[left_rows] & (carries(right) if right_has is None else right_has)[right_rows]
+    return np.where(shared, 1.0, np.where(both, -1.0, 0.0)).astype(np.float32)
+
+
+def agreement_all(left: sparse.csr_matrix, right: sparse.csr_matrix) -> np.ndarray:
+    """The agreement of every left product with every right product (for two tables being matched)."""
+    shared = (left @ right.T).toarray() > 0
+    both = np.outer(carries(left), carries(right))
+    return np.where(shared, 1.0, np.where(both, -1.0, 0.0)).astype(np.float32)
+
+
+def attribute_value(value: str) -> str:
+    """An attribute as compared: case-folded, "64 GB" as "64gb", "Gray" as "grey"."""
+    text = _NUMBER_UNIT.sub(r"\1\2", unicodedata.normalize("NFKC", str(value)).casefold().strip())
+    return " ".join(COLOUR_SYNONYMS.get(word, word) for word in text.split()).strip()
+
+
+def attribute_conflicts(a: pd.Series, b: pd.Series, columns: list[str]) -> dict[str, tuple[str, str]]:
+    """The attributes two products both fill with different values ("same model, other colour")."""
+    return {column: (a[column], b[column]) for column in columns
+            if attribute_value(a[column]) and attribute_value(b[column]) and attribute_value(a[column]) != attribute_value(b[column])}

@@ -1,0 +1,145 @@
+"""Identifier and attribute columns: a shared GTIN or model number decides identity, a bad one is reported."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from prodsim.errors import BadInputError
+from prodsim.identifiers import gtin_check_digit_ok, guess_roles, identifier_keys, identifier_matrix
+
+
+def with_check_digit(body: str) -> str:
+    """A GTIN-13 from its first 12 digits."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
+def shop_pair(n: int = 40, seed: int = 7) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two shops listing the same n products under one identical title; only the GTIN (written differently by each
+    shop) and the model number tell them apart."""
+    rng = random.Random(seed)
+    gtins = [with_check_digit(f"40{rng.randrange(10**10):010d}") for _ in range(n)]
+    models = [f"KX-{rng.randrange(1000, 9999)}{rng.choice('ABCDEFGH')}" for _ in range(n)]
+    left = pd.DataFrame({"id": [f"L{i}" for i in range(n)], "title": "Stainless steel electric kettle 1.7 l",
+                         "ean": gtins, "model number": models})
+    order = rng.sample(range(n), n)
+    right = pd.DataFrame({"id": [f"R{i}" for i in order], "title": "Electric kettle, stainless steel, 1.7 litre",
+                          "gtin": [f"0{gtins[i][:4]} {gtins[i][4:]}" for i in order],  # a leading zero and a space
+                          "mpn": [models[i].lower().replace("-", " ") for i in order]})
+    return left, right
+
+
+def test_gtins_are_checked_and_compared_in_one_form():
+    assert gtin_check_digit_ok("4006381333931") and not gtin_check_digit_ok("4006381333932")
+    assert identifier_keys("04006381333931")[0] == identifier_keys("4006381333931")[0]  # GTIN-14 with a zero = EAN-13
+    assert identifier_keys("4006381333932") == ([], "check digit fails")
+    assert identifier_keys("4.00638E+12") == ([], "scientific notation (digits lost in Excel)")
+    assert identifier_keys("KDL-40 V4100")[0][0] == identifier_keys("kdl40v4100")[0][0]
+    assert "C:KDL40V4100" in identifier_keys("KDL-40V4100B")[0]  # the colour suffix left out by another shop
+
+
+def test_identifier_and_attribute_columns_are_guessed_from_names_and_values():
+    frame = pd.DataFrame({"id": ["1", "2"], "title": ["Kettle", "Mug"], "Model No.": ["A1", "B2"], "Colour": ["red", "blue"],
+                          "code": [with_check_digit("400638133393"), with_check_digit("400638133394")], "notes": ["x", "y"]})
+    roles = guess_roles(frame, {"id": "id", "title": "title"})
+    assert roles.identifiers == ["Model No.", "code"] and roles.attributes == ["Colour"]
+
+
+def test_identical_titles_are_told_apart_by_their_identifiers(tmp_path, text_encoder):
+    from prodsim import api
+
+    left, right = shop_pair()
+    left.to_csv(tmp_path / "left.csv", index=False)
+    right.to_csv(tmp_path / "right.csv", index=False)
+    gold = pd.DataFrame({"left": left["id"], "right": [f"R{i}" for i in range(len(left))]})
+    gold.to_csv(tmp_path / "gold.csv", index=False)
+    result = api.match(tmp_path / "left.csv", tmp_path / "right.csv", gold=tmp_path / "gold.csv")
+    assert result["identifier_columns"] == {"left": ["ean", "model number"], "right": ["gtin", "mpn"]}
+    assert result["recall_at_1"] == 1.0
+    blind = api.match(tmp_path / "left.csv", tmp_path / "right.csv", gold=tmp_path / "gold.csv", identifier_cols=[])
+    assert blind["recall_at_1"] < 0.5  # without the identifiers the titles cannot tell them apart
+
+
+def test_a_gtin_mistyped_in_one_digit_is_flagged_by_its_check_digit_and_not_trusted(root, tmp_path):
+    from prodsim.ingest import ingest
+
+    left, _ = shop_pair(5)
+    typo = left["ean"][2]
+    left.loc[2, "ean"] = typo[:5] + str((int(typo[5]) + 1) % 10) + typo[6:]
+    left.to_csv(tmp_path / "typo.csv", index=False)
+    result = ingest(tmp_path / "typo.csv", workspace_dir=root / "typo")
+    found = result.report.identifiers
+    assert found["identifiers_invalid"] == 1 and found["invalid_examples"][0]["row"] == 3
+    assert found["invalid_examples"][0]["problem"] == "check digit fails"
+    assert "1 identifiers are not used (check digit fails" in " ".join(result.report.summary_lines())
+    assert result.workspace.meta["roles"] == {"identifiers": ["ean", "model number"], "attributes": []}
+    keys, _, _ = identifier_matrix(result.workspace.products(), ["ean"])
+    assert np.diff(keys.indptr).tolist() == [1, 1, 0, 1, 1]
+
+
+def test_bad_identifier_columns_are_reported_or_refused(root, tmp_path):
+    from prodsim.ingest import ingest
+
+    catalog = pd.DataFrame({"id": ["1", "2", "3"], "title": ["Kettle", "Mug", "Cup"], "ean": ["4.00E+12", "4.00E+12", ""],
+                            "colour": ["", "", ""], "size": ["L", "L", "L"]})
+    catalog.to_csv(tmp_path / "c.csv", index=False)
+    result = ingest(tmp_path / "c.csv", workspace_dir=root / "c", attributes=["colour", "size"])
+    found = result.report.identifiers
+    assert found["identifiers_invalid"] == 2 and "scientific notation" in found["invalid_examples"][0]["problem"]
+    assert found["empty_columns"] == ["ean", "colour", "size"]
+    assert "Columns ean, colour, size carry no information" in " ".join(result.report.summary_lines())
+    with pytest.raises(BadInputError, match="'title' is already the title column, so it cannot also be an identifier"):
+        ingest(tmp_path / "c.csv", workspace_dir=root / "d", identifiers=["title"])
+    with pytest.raises(BadInputError, match="no column named 'gtin'"):
+        ingest(tmp_path / "c.csv", workspace_dir=root / "d", identifiers=["gtin"])
+
+
+def test_the_cli_takes_identifier_columns(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    left, _ = shop_pair(4)
+    left.to_csv(tmp_path / "c.csv", index=False)
+    done = subprocess.run([sys.executable, "-m", "prodsim", "ingest", str(tmp_path / "c.csv"), "--workspace", str(tmp_path / "w"),
+                           "--identifier-col", "ean", "--attribute-col", "model number"], cwd=REPO, capture_output=True,
+                          text=True, timeout=300)
+    out = json.loads(done.stdout)
+    assert done.returncode == 0 and out["identifiers"]["identifier_columns"] == ["ean"]
+    assert out["identifiers"]["attribute_columns"] == ["model number"]
+
+
+def test_a_workspace_ranks_the_listing_with_the_same_identifier_first_and_says_why(root, tmp_path, text_encoder):
+    from prodsim import api
+    from prodsim.ingest import ingest
+
+    left, right = shop_pair(30)
+    both = pd.concat([left.rename(columns={"ean": "gtin", "model number": "mpn"}), right], ignore_index=True)
+    both["colour"] = ["white"] * 30 + ["white"] * 29 + ["black"]
+    both.to_csv(tmp_path / "both.csv", index=False)
+    workspace = ingest(tmp_path / "both.csv", workspace_dir=root / "both").workspace
+    assert workspace.meta["roles"] == {"identifiers": ["gtin", "mpn"], "attributes": ["colour"]}
+    similarity = api.similarity(workspace, text_encoder)
+    ids = similarity.products["id"]
+    twins = {f"L{i}": f"R{i}" for i in range(30)}
+    firsts = {ids[row]: ids[similarity.neighbours(row, k=1)["candidate"][0]] for row in range(30)}
+    assert firsts == twins
+    row, other = similarity.row_of["L3"], similarity.row_of["R3"]
+    why = similarity.explain(row, other)
+    assert why["identifiers"]["gtin"]["verdict"] == "same" and why["identifiers"]["mpn"]["verdict"] == "same"
+    assert why["shares"]["identifier"] > 0
+    stranger = similarity.explain(row, similarity.row_of["R4"])
+    assert stranger["identifiers"]["gtin"]["verdict"] == "different" and stranger["score"] < why["score"]
+    black = right["id"].iloc[-1]
+    variant = similarity.explain(similarity.row_of[twins_of(black)], similarity.row_of[black])
+    assert variant["differences"]["colour"] == ("white", "black")
+
+
+def twins_of(right_id: str) -> str:
+    return "L" + right_id[1:]
