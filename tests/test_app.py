@@ -90,7 +90,7 @@ def test_first_start_reads_the_demo_in_the_background_and_shows_results(root, mo
     monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", NavigationOnlyPagesManager)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
-    assert any("Reading 'Demo catalog'" in m.value for m in at.markdown)
+    assert any("Reading \\'Demo catalog\\'" in m.value for m in at.markdown)  # as typed: the name is escaped
     assert at.button(key="job_cancel_demo-catalog")
     wait_for_background_work(at)
     assert not at.exception and "All 244 products have been read" in texts(at)
@@ -370,7 +370,7 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
 
     app = read_demo
     app.switch_page("pages/map.py").run()
-    assert not app.exception and any("Reading 'Demo catalog'" in m.value for m in app.markdown)  # map and groups: once
+    assert not app.exception and any("Reading \\'Demo catalog\\'" in m.value for m in app.markdown)  # map and groups: once
     wait_for_background_work(app)
     assert not app.exception
     assert "244 products. Drag a lasso" in texts(app)
