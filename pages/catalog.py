@@ -46,10 +46,9 @@ def mapping_form(raw: api.RawTable) -> dict[str, str]:
     return mapping
 
 
-def roles_form(raw: api.RawTable, mapping: dict[str, str]) -> tuple[list[str], list[str]]:
+def roles_form(raw: api.RawTable, mapping: dict[str, str], guessed: api.ColumnRoles) -> tuple[list[str], list[str]]:
     """Identifier and attribute columns among those no field took, starting from prodsim's guess."""
     free = [c for c in raw.frame.columns if c not in set(mapping.values())]
-    guessed = api.resolve_roles(raw, {k: v or None for k, v in mapping.items()})
     left, right = st.columns(2)
     identifiers = left.multiselect(
         "Identifier columns", free, default=[c for c in guessed.identifiers if c in free], key="catalog_identifiers",
@@ -75,10 +74,12 @@ def upload() -> None:
     raw = ui.show_errors(ui.read_upload, catalog_file.getvalue(), catalog_file.name)
     if raw is None:
         return
+    chosen_sheet = None  # the picked sheet, until someone chooses another
     if len(raw.sheets) > 1:
         sheet = st.selectbox("Sheet with the products", raw.sheets, index=raw.sheets.index(raw.sheet), key="catalog_sheet",
                              help="prodsim picks the sheet with the most filled cells; choose another if that is wrong.")
         if sheet != raw.sheet:
+            chosen_sheet = sheet
             raw = ui.show_errors(ui.read_upload, catalog_file.getvalue(), catalog_file.name, sheet)
             if raw is None:
                 return
@@ -91,7 +92,7 @@ def upload() -> None:
                            "workspace is created."))
     st.dataframe(raw.frame.head(5), hide_index=True, width="stretch", key="catalog_preview")
     mapping = mapping_form(raw)
-    identifiers, attributes = roles_form(raw, mapping)
+    identifiers, attributes = roles_form(raw, mapping, ui.guessed_roles(catalog_file.getvalue(), catalog_file.name, chosen_sheet))
     name = st.text_input("Workspace name", value=Path(catalog_file.name).stem, key="catalog_ws_name")
     existing = next((w for w in api.list_workspaces(ui.workspace_root()) if w.name == name or w.slug == api.slugify(name)), None)
     replace_confirmed = True

@@ -510,6 +510,13 @@ def read_upload(data: bytes, name: str, sheet: str | None = None) -> api.RawTabl
     return api.read_table(data, name, sheet)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def guessed_roles(data: bytes, name: str, sheet: str | None = None) -> api.ColumnRoles:
+    """The identifier and attribute columns prodsim suggests for an upload, guessed once per file and sheet (the
+    guess reads values of every column, too much for each rerun of the mapping form)."""
+    return api.guess_roles(read_upload(data, name, sheet).frame, {})
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _behaviour(_workspace: api.Workspace, folder: str, version: int):
     return api.behaviour_log(_workspace)

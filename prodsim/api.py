@@ -20,7 +20,8 @@ from prodsim.encoders.registry import (
 )
 from prodsim.errors import BadInputError
 from prodsim.images import small_thumbnail_uris
-from prodsim.ingest import IngestResult, attach_images, ingest, resolve_roles
+from prodsim.identifiers import ColumnRoles, guess_roles
+from prodsim.ingest import IngestResult, attach_images, ingest
 from prodsim.insights.behaviour import load_log as behaviour_log
 from prodsim.insights.overlay import group_overview, has_overlay, product_sales
 from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate_groups
@@ -40,7 +41,7 @@ __all__ = [
     "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "showcase_product", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "hover_texts", "selected_rows", "PICKER_LIMIT", "find_products", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes", "cached_counts", "default_root", "embed",
-    "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "resolve_roles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "guess_roles", "ColumnRoles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "local_models", "models_root", "packaged_models", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "workspace_dir_for", "suggest_text_model",
 ]
 
@@ -229,8 +230,6 @@ def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encod
 
     vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=image_encoder is not None)
     encoder, views = lexical_views(workspace)
-    from prodsim.identifiers import ColumnRoles
-
     return ProductSimilarity(workspace.products(), vectors, load_settings(workspace).image_weight,
                              index_folder=workspace.path / "index", lexical_encoder=encoder, lexical=views,
                              roles=ColumnRoles.from_dict(workspace.meta.get("roles")))

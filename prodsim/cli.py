@@ -297,8 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--gold", help="true pairs: left id, right id")
     match.add_argument("--pairs", help="labelled test pairs: left id, right id, label (0/1)")
     match.add_argument("--valid", help="labelled validation pairs; the F1 threshold is chosen on them")
-    match.add_argument("--identifier-col", action="append", dest="identifier_col", metavar="COL",
-                       help="a column of GTIN/EAN/UPC, MPN or model numbers in both tables (repeatable; default: guessed)")
+    _role_arguments(match, attributes=False)
     match.set_defaults(run=_match)
 
     finetune = _two_tables(verbs.add_parser("finetune", help="fine-tune the text encoder and train the pair model on labelled pairs"),
@@ -361,11 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _role_arguments(parser) -> None:
+def _role_arguments(parser, attributes: bool = True) -> None:
     parser.add_argument("--identifier-col", action="append", dest="identifier_col", metavar="COL",
                         help="a column of GTIN/EAN/UPC, MPN or model numbers (repeatable; default: guessed from names and values)")
-    parser.add_argument("--attribute-col", action="append", dest="attribute_col", metavar="COL",
-                        help="a column of colours, sizes, capacities… (repeatable; default: guessed from names)")
+    if attributes:
+        parser.add_argument("--attribute-col", action="append", dest="attribute_col", metavar="COL",
+                            help="a column of colours, sizes, capacities… (repeatable; default: guessed from names)")
 
 
 def main(argv: list[str] | None = None) -> int:

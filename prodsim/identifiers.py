@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from prodsim.catalog import _normalise
+
 # Column names (lower-cased, letters and digits only) that hold identifiers or attributes.
 IDENTIFIER_NAMES = ("gtin", "gtin8", "gtin12", "gtin13", "gtin14", "ean", "ean13", "ean8", "upc", "upca", "isbn", "isbn13",
                     "barcode", "mpn", "modelno", "modelnumber", "model", "partnumber", "partno", "manufacturerpartnumber",
@@ -49,10 +51,6 @@ class ColumnRoles:
         return cls(list(data.get("identifiers", [])), list(data.get("attributes", [])))
 
 
-def _normalise_name(column: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", column.lower())
-
-
 def gtin_check_digit_ok(digits: str) -> bool:
     """Whether a GTIN-8/12/13/14 (EAN, UPC) or ISBN-13 carries the right check digit (GS1's mod-10 rule)."""
     if len(digits) not in GTIN_LENGTHS or not digits.isdigit():
@@ -75,7 +73,7 @@ def guess_roles(frame: pd.DataFrame, mapping: dict[str, str | None]) -> ColumnRo
     for column in frame.columns:
         if column in taken or not (frame[column] != "").any():
             continue
-        name = _normalise_name(column)
+        name = _normalise(column)
         if name in IDENTIFIER_NAMES or any(name.startswith(n) for n in ("gtin", "ean", "upc", "isbn")) or looks_like_gtins(frame[column]):
             roles.identifiers.append(column)
         elif name in ATTRIBUTE_NAMES:
@@ -107,6 +105,19 @@ def identifier_keys(value: str) -> tuple[list[str], str | None]:
     if (stem := _VARIANT_SUFFIX.match(compact)) and len(stem.group(1)) >= 4:
         keys.append("C:" + stem.group(1))
     return keys, None
+
+
+def cell_keys(cell: str) -> tuple[list[str], int, list[tuple[str, str]]]:
+    """The keys of every identifier in one cell ("a; b" holds two), how many identifiers gave keys, and the
+    (value, problem) of those not trusted."""
+    keys, read, problems = [], 0, []
+    for part in re.split(r"[;|]", str(cell)):
+        found, problem = identifier_keys(part)
+        keys.extend(found)
+        read += bool(found)
+        if problem:
+            problems.append((part.strip(), problem))
+    return keys, read, problems
 
 
 @dataclass
@@ -151,17 +162,15 @@ def identifier_matrix(products: pd.DataFrame, columns: list[str], vocabulary: di
     for column in columns:
         values = products[column].astype(str)
         for row, value in zip(np.flatnonzero(values != ""), values[values != ""]):
-            for part in re.split(r"[;|]", value):  # "a; b": several identifiers in one cell
-                keys, problem = identifier_keys(part)
-                if problem:
-                    report.identifiers_invalid += 1
-                    if len(report.invalid_examples) < 5:
-                        report.invalid_examples.append({"row": int(products["row"].iat[row]) if "row" in products else int(row) + 1,
-                                                        "column": column, "value": part.strip(), "problem": problem})
-                report.identifiers_read += bool(keys)
-                for key in keys:
-                    rows.append(row)
-                    cols.append(vocabulary.setdefault(key, len(vocabulary)))
+            keys, read, problems = cell_keys(value)
+            report.identifiers_read += read
+            report.identifiers_invalid += len(problems)
+            for part, problem in problems[:5 - len(report.invalid_examples)]:
+                report.invalid_examples.append({"row": int(products["row"].iat[row]) if "row" in products else int(row) + 1,
+                                                "column": column, "value": part, "problem": problem})
+            for key in keys:
+                rows.append(row)
+                cols.append(vocabulary.setdefault(key, len(vocabulary)))
     matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(products), max(len(vocabulary), 1)))
     matrix.data[:] = 1.0  # a key listed twice in one product is still one key
     return matrix, vocabulary, report
@@ -177,11 +186,11 @@ def carries(matrix: sparse.csr_matrix) -> np.ndarray:
     return np.diff(matrix.indptr) > 0
 
 
-def agreement_pairs(left: sparse.csr_matrix, right: sparse.csr_matrix, left_rows: np.ndarray, right_rows: np.ndarray,
-                    left_has: np.ndarray | None = None, right_has: np.ndarray | None = None) -> np.ndarray:
-    """+1 where pair i shares an identifier, -1 where both carry identifiers and none is shared, 0 otherwise."""
-    shared = np.asarray(left[left_rows].multiply(right[right_rows]).sum(axis=1)).ravel() > 0
-    both = (carries(left) if left_has is None else left_has)[left_rows] & (carries(right) if right_has is None else right_has)[right_rows]
+def agreement_pairs(keys: sparse.csr_matrix, carrying: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """+1 where pair (left[i], right[i]) of one catalog shares an identifier, -1 where both carry identifiers and
+    none is shared, 0 otherwise; ``carrying`` is :func:`carries` of ``keys``, kept by the caller."""
+    shared = np.asarray(keys[left].multiply(keys[right]).sum(axis=1)).ravel() > 0
+    both = carrying[left] & carrying[right]
     return np.where(shared, 1.0, np.where(both, -1.0, 0.0)).astype(np.float32)
 
 
@@ -196,6 +205,16 @@ def attribute_value(value: str) -> str:
     """An attribute as compared: case-folded, "64 GB" as "64gb", "Gray" as "grey"."""
     text = _NUMBER_UNIT.sub(r"\1\2", unicodedata.normalize("NFKC", str(value)).casefold().strip())
     return " ".join(COLOUR_SYNONYMS.get(word, word) for word in text.split()).strip()
+
+
+def attribute_conflict_pairs(products: pd.DataFrame, columns: list[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """For each pair (left[i], right[i]), whether an attribute is filled on both sides with different values."""
+    conflict = np.zeros(len(left), dtype=bool)
+    for column in columns:
+        values = products[column].map(attribute_value).to_numpy()
+        a, b = values[left], values[right]
+        conflict |= (a != "") & (b != "") & (a != b)
+    return conflict
 
 
 def attribute_conflicts(a: pd.Series, b: pd.Series, columns: list[str]) -> dict[str, tuple[str, str]]:

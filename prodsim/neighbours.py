@@ -19,7 +19,9 @@ from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
 from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, search_in_blocks
 from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
-from prodsim.identifiers import ColumnRoles, agreement_pairs, attribute_conflicts, carries, identifier_keys, identifier_matrix
+from prodsim.identifiers import (
+    ColumnRoles, agreement_pairs, attribute_conflict_pairs, attribute_conflicts, carries, cell_keys, identifier_matrix,
+)
 from prodsim.similarity import HybridWeights, identifier_term
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
@@ -63,7 +65,7 @@ class ProductSimilarity:
         self.hybrid_weights = weights
         self.roles = roles or ColumnRoles()
         self.identifier_keys = identifier_matrix(self.products, self.roles.identifiers)[0] if self.roles.identifiers else None
-        self._carries_identifier = carries(self.identifier_keys) if self.identifier_keys is not None else None
+        self._carries_identifier = carries(self.identifier_keys) if self.identifier_keys is not None else None  # per query
         self.index = index or build_index(self.fusion.matrix(), folder=index_folder)
         self.row_of = {pid: i for i, pid in enumerate(self.products["id"])}
         self._term_columns = None  # words and codes by column, made on the first candidate query of a large catalog
@@ -78,8 +80,7 @@ class ProductSimilarity:
         parts = {view: _rowwise(getattr(lex_left, view), getattr(self.lexical.rows(right), view)) for view in VIEWS}
         total = self.weights["dense"] * fused.total + sum(self.weights[v] * parts[v] for v in VIEWS)
         if self.identifier_keys is not None:
-            parts["identifier"] = agreement_pairs(self.identifier_keys, self.identifier_keys, left, right,
-                                                  self._carries_identifier, self._carries_identifier)
+            parts["identifier"] = agreement_pairs(self.identifier_keys, self._carries_identifier, left, right)
             total = total + identifier_term(parts["identifier"], self.hybrid_weights)
         return pd.DataFrame({"candidate": right, "score": total.astype(np.float32), "dense": fused.total, "text": fused.text,
                              "image": fused.image, "image_used": fused.image_used, **parts})
@@ -154,7 +155,7 @@ class ProductSimilarity:
         """Each identifier column's two values and whether they agree ("same", "different", or "one side")."""
         found = {}
         for column in self.roles.identifiers:
-            left_keys, right_keys = set(identifier_keys(a[column])[0]), set(identifier_keys(b[column])[0])
+            left_keys, right_keys = set(cell_keys(a[column])[0]), set(cell_keys(b[column])[0])
             if left_keys or right_keys:
                 verdict = "same" if left_keys & right_keys else "different" if left_keys and right_keys else "one side"
                 found[column] = {"left": a[column], "right": b[column], "verdict": verdict}
@@ -227,11 +228,9 @@ class ProductSimilarity:
                 progress("Scoring candidate pairs", min(start + PAIR_BLOCK, len(pairs)), len(pairs))
         scored = pd.concat(kept, ignore_index=True).sort_values("score", ascending=False).reset_index(drop=True)
         titles = self.products["title"].to_numpy()
-        conflict = [variant_conflict(titles[a], titles[b]) for a, b in zip(scored["left"], scored["right"])]
-        if self.roles.attributes:  # "same model, other colour": a variant whatever the titles say
-            attributes = self.products[self.roles.attributes]
-            conflict = [c or bool(attribute_conflicts(attributes.iloc[a], attributes.iloc[b], self.roles.attributes))
-                        for c, a, b in zip(conflict, scored["left"], scored["right"])]
+        conflict = np.array([variant_conflict(titles[a], titles[b]) for a, b in zip(scored["left"], scored["right"])], dtype=bool)
+        # "same model, other colour": a variant whatever the titles say
+        conflict |= attribute_conflict_pairs(self.products, self.roles.attributes, scored["left"].to_numpy(), scored["right"].to_numpy())
         return scored.assign(suggested=np.where(conflict, "variant", "duplicate"))
 
 
