@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,11 @@ def _check(vectors: np.ndarray) -> None:
                             "Check that the title column holds the product names.")
 
 
+# numba's default threading layer (workqueue) may not be entered by two threads at once (numba terminates the
+# process when it is): one fit at a time in a process, such as the app's warm-up and a job drawing a map.
+_ONE_UMAP_AT_A_TIME = threading.Lock()
+
+
 def umap_project(vectors: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> np.ndarray:
     """Reduces (n, d) unit vectors to (n, n_components) with cosine UMAP.
 
@@ -72,7 +78,7 @@ def umap_project(vectors: np.ndarray, config: ProjectionConfig = ProjectionConfi
     reducer = umap_reducer(n_components=config.n_components, n_neighbors=n_neighbors, min_dist=config.min_dist,
                            metric="cosine", random_state=config.seed, init="spectral" if len(vectors) > 50 else "random",
                            **({"n_epochs": 200} if sampled else {}))
-    with warnings.catch_warnings():
+    with _ONE_UMAP_AT_A_TIME, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="n_jobs value", category=UserWarning)  # a seed means one thread
         if not sampled:
             return reducer.fit_transform(vectors).astype(np.float32)
