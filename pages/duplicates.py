@@ -57,7 +57,11 @@ shown = pairs[pairs["score"] >= threshold]
 suggested = shown["suggested"].value_counts()
 st.caption(f"{len(shown):,} pairs at this threshold: {suggested.get('duplicate', 0):,} look like the same product, "
            f"{suggested.get('variant', 0):,} like variants. {int((shown['label'] != '').sum()):,} reviewed.")
-if learnt is not None:
+if learnt is not None and learnt.details.get("default"):
+    st.caption(f"Suggestions come from prodsim's default duplicate model, learnt from public pairs of two other shops' "
+               f"catalogs ({learnt.details['summary']}). Once you have marked 20 pairs as the same product "
+               "and 10 as not, learn from your decisions (Decisions tab) to replace it.")
+elif learnt is not None:
     held_out = learnt.details["held_out"]
     st.caption(f"Suggestions come from a model learnt from your {learnt.details['decisions']:,} decisions "
                f"({learnt.details['created'][:10]}): on decisions it did not see it reached F1 {held_out['model']['f1']:.2f}, "

@@ -156,8 +156,10 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
     Args:
         left, right: catalog files; columns are mapped as on upload (title/name, brand/manufacturer, ...).
         gold: true pairs (left id, right id) for recall@k and MRR.
-        pairs, valid: labelled pairs (left id, right id, 0/1) for F1 on ``pairs``; the threshold
-            comes from ``valid`` (or from a trained model's pair model).
+        pairs, valid: labelled pairs (left id, right id, 0/1) for F1 on ``pairs``, classified by a pair model:
+            the one in a folder written by :func:`finetune`, else the default one shipped with prodsim (trained on
+            public benchmark pairs), each at its own threshold; with ``valid``, the hybrid score's F1 at the
+            threshold chosen on ``valid`` is added as ``hybrid_score``.
         id_col: the id column of both tables, when the guess is wrong.
         identifier_cols: columns holding GTIN/EAN/UPC, MPN or model numbers in both tables; None guesses them
             per table from names and values, [] uses none.
@@ -174,9 +176,12 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
         raise BadInputError("Nothing to evaluate: give a gold file of true pairs, or labelled pairs with a validation file.")
     (left_table, right_table), identifiers = _read_tables(left, right, id_col, identifier_cols)
     read = _read_pairs(gold=gold, pairs=pairs, valid=valid)
-    pair_model = None
+    pair_model, pair_model_source = PairModel.default(), "default"
     if text_model is not None and (Path(text_model) / MODEL_FILE).is_file():  # a folder written by finetune
-        pair_model = PairModel.load(Path(text_model))
+        pair_model, pair_model_source = PairModel.load(Path(text_model)), "trained"
+        if pair_model is None:
+            raise BadInputError(f"The pair model in {text_model} was saved by an older prodsim (other features) or is not a "
+                                "model; train it again with `python -m prodsim finetune`. Nothing in it was run.")
         tuned = Path(text_model) / "encoder"
         text_model = str(tuned) if tuned.is_dir() else None  # no encoder folder: fine-tuning kept the default
     encoder = load_text_encoder(text_model, device, precision)
@@ -184,7 +189,7 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
     result = {"left_rows": len(left_table), "right_rows": len(right_table),
               "identifier_columns": {"left": identifiers[0], "right": identifiers[1]}}
     result |= evaluate_scores(scores, left_table, right_table, read["gold"], read["pairs"], read["valid"], pair_model)
-    return result | {"text_model": encoder.fingerprint, "pair_model": pair_model is not None,
+    return result | {"text_model": encoder.fingerprint, "pair_model": True, "pair_model_source": pair_model_source,
                      "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -199,13 +204,14 @@ def finetune(left: str | Path, right: str | Path, train: str | Path, valid: str 
     """
     from prodsim.training import FinetuneConfig, staged_model_dir, train_matching
 
-    (left_table, right_table), _ = _read_tables(left, right, id_col, [])
+    (left_table, right_table), identifiers = _read_tables(left, right, id_col)
     read = _read_pairs(train=train, valid=valid, test=test, gold=gold)
     encoder = load_text_encoder(text_model, device)
     config = FinetuneConfig(epochs=epochs) if epochs else FinetuneConfig()
     with staged_model_dir(out) as staging:
         description = train_matching(left_table, right_table, read["train"], read["valid"], staging, encoder,
-                                     getattr(encoder, "path", None), test=read["test"], gold=read["gold"], fine_tune=fine_tune,
+                                     getattr(encoder, "path", None), test=read["test"], gold=read["gold"], identifiers=identifiers,
+                                     fine_tune=fine_tune,
                                      config=config, device=device, load_encoder=lambda folder: load_text_encoder(str(folder), device),
                                      progress=progress, should_stop=should_stop)
     return description | {"out": str(out)}
@@ -236,10 +242,11 @@ def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encod
 
 
 def duplicate_model(workspace: Workspace, state: str):
-    """The duplicate model learnt from this workspace's decisions under ``state``, or None."""
+    """The duplicate model learnt from this workspace's decisions under ``state``, else the default one shipped with
+    prodsim (``details["default"]``), trained on public shop pairs."""
     from prodsim.training import duplicates
 
-    return duplicates.load(workspace, state)
+    return duplicates.load(workspace, state) or duplicates.default_model()
 
 
 def learn_duplicates(workspace: Workspace, pairs, products, state: str):

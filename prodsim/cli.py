@@ -296,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "text model name or folder, or a folder written by finetune (default minilm-l6)")
     match.add_argument("--gold", help="true pairs: left id, right id")
     match.add_argument("--pairs", help="labelled test pairs: left id, right id, label (0/1)")
-    match.add_argument("--valid", help="labelled validation pairs; the F1 threshold is chosen on them")
+    match.add_argument("--valid", help="labelled validation pairs: adds the hybrid score's F1 at the threshold chosen on them")
     _role_arguments(match, attributes=False)
     match.set_defaults(run=_match)
 

@@ -305,6 +305,7 @@ def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
     app.switch_page("pages/duplicates.py").run()
     assert not app.exception
     assert "pairs at this threshold" in texts(app)
+    assert "prodsim's default duplicate model" in texts(app) and "same product with probability" in texts(app)
     app.button(key="duplicates_label_duplicate").click().run()
     store = PairLabels(Workspace(root / "demo-catalog"))
     assert store.labels()["label"].tolist() == ["duplicate"]

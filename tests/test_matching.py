@@ -31,7 +31,9 @@ def run_match(benchmark: str, *extra: str) -> dict:
 def test_default_similarity_reaches_the_recall_targets(benchmark, floor, queries):
     result = run_match(benchmark)
     print(f"{benchmark}: recall@1 {result['recall_at_1']:.3f}, recall@10 {result['recall_at_10']:.3f}, "
-          f"MRR {result['mrr']:.3f}, test F1 {result['f1']:.3f} (threshold {result['threshold']:.3f} from valid), AUC {result['auc']:.3f}")
+          f"MRR {result['mrr']:.3f}, test F1 {result['f1']:.3f} (default pair model), hybrid score's F1 "
+          f"{result['hybrid_score']['f1']:.3f} (threshold from valid), AUC {result['auc']:.3f}")
+    assert result["pair_model_source"] == "default"
     assert result["queries"] == queries
     assert result["recall_at_1"] >= floor
     assert result["recall_at_10"] >= result["recall_at_1"] and 0 < result["f1"] <= 1 and 0 < result["threshold"]
@@ -99,3 +101,49 @@ def test_nothing_to_evaluate_is_a_clear_error():
     folder = DATASETS / "abt-buy"
     with pytest.raises(BadInputError, match="Nothing to evaluate"):
         api.match(folder / "tableA.csv", folder / "tableB.csv")
+
+
+def test_the_default_pair_model_is_shipped_as_arrays_and_other_feature_layouts_are_refused(tmp_path):
+    from prodsim.training.pair_model import FEATURES, PairModel
+
+    model = PairModel.default()
+    assert model.mean.shape == (len(FEATURES),)
+    # the benchmarks it learnt from have no identifier column: that input carries no weight, so it cannot add noise
+    assert not model.weights[0][FEATURES.index("identifier")].any()
+    fewer = PairModel(model.mean[:-1], model.scale[:-1], [model.weights[0][:-1], *model.weights[1:]], model.biases,
+                      model.calibration_x, model.calibration_y, model.threshold)
+    fewer.save(tmp_path, {})
+    assert PairModel.load(tmp_path) is None  # an older model's features mean something else: trained again, never misread
+
+
+def benchmark_pairs(benchmark: str, text_encoder) -> dict:
+    """Each split's pair features and labels, and the hybrid score of its pairs, as `match` computes them."""
+    from prodsim import api
+    from prodsim.matching import pair_positions, score_tables
+    from prodsim.training.pair_model import pair_features
+
+    folder = DATASETS / benchmark
+    (left, right), identifiers = api._read_tables(folder / "tableA.csv", folder / "tableB.csv", None)
+    scores = score_tables(left, right, text_encoder, identifiers=identifiers)
+    splits = {}
+    for split in ("train", "valid", "test"):
+        rows, cols, labels = pair_positions(scores, pd.read_csv(folder / f"{split}.csv", dtype=str))
+        splits[split] = (pair_features(scores, left, right, rows, cols), labels, scores.total[rows, cols])
+    return splits
+
+
+@pytest.mark.datasets
+def test_a_pair_model_learnt_on_one_shop_pair_classifies_another_better_than_the_score(text_encoder):
+    """Zero-shot on the target: trained and calibrated on Abt-Buy only, tested on Amazon-Google at its own threshold,
+    against the hybrid score at the threshold chosen on Amazon-Google's own validation pairs (a generous baseline)."""
+    from prodsim.matching import best_threshold, classification_metrics
+    from prodsim.training.pair_model import train_pair_model
+
+    source, target = benchmark_pairs("abt-buy", text_encoder), benchmark_pairs("amazon-google", text_encoder)
+    model = train_pair_model(*source["train"][:2], *source["valid"][:2])
+    features, labels, score = target["test"]
+    learnt = classification_metrics(model.probability(features), labels, model.threshold)["f1"]
+    by_score = classification_metrics(score, labels, best_threshold(target["valid"][2], target["valid"][1]))["f1"]
+    print(f"Amazon-Google test F1: pair model from Abt-Buy {learnt:.3f}, score with its own threshold {by_score:.3f}")
+    # Measured on AMD EPYC (OpenVINO bf16): 0.719 vs 0.667; AnyMatch reports 0.693 in this setting.
+    assert learnt > by_score

@@ -42,28 +42,32 @@ def evaluate_scores(scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame
                     test: pd.DataFrame | None, valid: pd.DataFrame | None, pair_model: PairModel | None = None) -> dict:
     """Retrieval figures (with gold) and pair classification on ``test``.
 
-    With a pair model, pairs are classified by its calibrated probability and its own threshold;
-    without, by the hybrid score with the F1 threshold chosen on ``valid``.
+    With a pair model, pairs are classified by its calibrated probability and its own threshold (and, with
+    ``valid``, the hybrid score's figures are added under ``hybrid_score``); without, by the hybrid score with
+    the F1 threshold chosen on ``valid``.
     """
     result: dict = {}
     if gold is not None:
         result |= retrieval_metrics(scores, gold)
-    if test is not None:
-        rows, cols, labels = pair_positions(scores, test)
-        if pair_model is not None:
-            result |= classification_metrics(pair_model.probability(pair_features(scores, left, right, rows, cols)), labels,
-                                              pair_model.threshold)
-        else:
-            if valid is None:
-                raise BadInputError("Labelled test pairs need a validation file too (--valid): the threshold is chosen there.")
-            v_rows, v_cols, v_labels = pair_positions(scores, valid)
-            result |= classification_metrics(scores.total[rows, cols], labels, best_threshold(scores.total[v_rows, v_cols], v_labels))
-    return result
+    if test is None:
+        return result
+    rows, cols, labels = pair_positions(scores, test)
+    if valid is not None:
+        v_rows, v_cols, v_labels = pair_positions(scores, valid)
+        by_score = classification_metrics(scores.total[rows, cols], labels, best_threshold(scores.total[v_rows, v_cols], v_labels))
+    elif pair_model is None:
+        raise BadInputError("Labelled test pairs need a validation file too (--valid): the threshold is chosen there.")
+    if pair_model is None:
+        return result | by_score
+    result |= classification_metrics(pair_model.probability(pair_features(scores, left, right, rows, cols)), labels,
+                                      pair_model.threshold)
+    return result | ({"hybrid_score": by_score} if valid is not None else {})
 
 
 def train_matching(left: pd.DataFrame, right: pd.DataFrame, train: pd.DataFrame, valid: pd.DataFrame, out_dir: Path,
                    base_encoder: Encoder, base_model_dir: Path | None, *, test: pd.DataFrame | None = None,
-                   gold: pd.DataFrame | None = None, fine_tune: bool = True, config: FinetuneConfig = FinetuneConfig(),
+                   gold: pd.DataFrame | None = None, identifiers: tuple[list[str], list[str]] = ([], []),
+                   fine_tune: bool = True, config: FinetuneConfig = FinetuneConfig(),
                    device: str = "auto", load_encoder: Callable[[Path], Encoder] | None = None,
                    progress: Callable[[str, int, int], None] | None = None,
                    should_stop: Callable[[], bool] | None = None) -> dict:
@@ -76,6 +80,7 @@ def train_matching(left: pd.DataFrame, right: pd.DataFrame, train: pd.DataFrame,
         base_encoder, base_model_dir: the encoder to start from and its Hugging Face folder
             (None: the encoder cannot be fine-tuned, only the pair model is trained).
         test, gold: optional, only for the before/after figures.
+        identifiers: each table's identifier columns (see prodsim.matching.score_tables); the pair model reads their agreement.
         load_encoder: turns a saved encoder folder into an Encoder (the registry's loader).
 
     Returns:
@@ -90,7 +95,7 @@ def train_matching(left: pd.DataFrame, right: pd.DataFrame, train: pd.DataFrame,
     template = TextTemplate()
     say = progress or (lambda *_: None)
     say("Scoring pairs with the current model", 0, 1)
-    before_scores = score_tables(left, right, base_encoder, template=template)
+    before_scores = score_tables(left, right, base_encoder, template=template, identifiers=identifiers)
     train_positions, valid_positions = pair_positions(before_scores, train), pair_positions(before_scores, valid)
     check_pairs(train_positions, "training pairs")
     check_pairs(valid_positions, "validation pairs")
@@ -104,7 +109,8 @@ def train_matching(left: pd.DataFrame, right: pd.DataFrame, train: pd.DataFrame,
         if (out_dir / "encoder" / "config.json").is_file():
             encoder_dir = out_dir / "encoder"
             encoder = load_encoder(encoder_dir)
-    scores = score_tables(left, right, encoder, template=template) if encoder is not base_encoder else before_scores
+    scores = (score_tables(left, right, encoder, template=template, identifiers=identifiers) if encoder is not base_encoder
+              else before_scores)
 
     say("Training the pair model", 0, 1)
     rows, cols, labels = train_positions
@@ -129,7 +135,7 @@ def train_matching(left: pd.DataFrame, right: pd.DataFrame, train: pd.DataFrame,
         "after": after,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    pair_model.save(out_dir, {"features": "hybrid signals, ranks both ways, price ratio, brand agreement"})
+    pair_model.save(out_dir, {"identifier_columns": {"left": identifiers[0], "right": identifiers[1]}})
     atomic_write_json(out_dir / MODEL_FILE, description)
     return description
 

@@ -20,7 +20,7 @@ import pandas as pd
 from prodsim.errors import BadInputError
 from prodsim.matching import best_threshold, classification_metrics
 from prodsim.pair_labels import PairLabels
-from prodsim.training.pair_model import MIN_POSITIVES, PairModel, candidate_features, train_pair_model
+from prodsim.training.pair_model import DEFAULT_MODEL_DIR, MIN_POSITIVES, PairModel, candidate_features, train_pair_model
 from prodsim.workspace import Workspace, check_writable, now_iso
 
 MODEL_FOLDER = "duplicate_model"
@@ -98,6 +98,14 @@ def save(workspace: Workspace, model: DuplicateModel) -> None:
     check_writable("training the duplicate model", "reviewer")
     model.pair_model.save(workspace.path / MODEL_FOLDER, model.details)
     workspace.record("train_duplicate_model", {k: model.details[k] for k in ("decisions", "same_product", "not_same")})
+
+
+def default_model() -> DuplicateModel:
+    """The pair model shipped with prodsim (trained on public shop pairs), used until a reviewer's decisions replace it."""
+    details = json.loads((DEFAULT_MODEL_DIR / "pair_model.json").read_text())
+    unseen = [figures["f1"] for key, figures in details["measured"].items() if key.count("abt-buy") == 1]  # tested on the other shop pair
+    summary = f"on a shop pair it was not trained on it reached F1 {min(unseen):.2f} to {max(unseen):.2f}"
+    return DuplicateModel(PairModel.default(), details | {"created": "default", "default": True, "summary": summary})
 
 
 def load(workspace: Workspace, state: str) -> DuplicateModel | None:

@@ -9,6 +9,11 @@ on the validation pairs (isotonic), where the F1 threshold is chosen too.
 The seed's [u, v, |u-v|, u*v] vector features were measured and left out: with a few
 thousand labelled pairs they overfit (Abt-Buy test F1 0.811 with them vs 0.882 without,
 Amazon-Google 0.608 vs 0.657, before the rank features, which bring 0.945 and 0.737).
+
+Every pair model, trained on a catalog's own labels or shipped as the default, reads the same
+features in the same order (``FEATURES``), whichever signals a catalog has: a signal it lacks (no
+identifier column) is 0. So the default model trained on public benchmark pairs applies to any
+catalog, in ``match`` and on the Duplicates page, until the user's own decisions replace it.
 """
 
 from __future__ import annotations
@@ -20,12 +25,16 @@ import numpy as np
 import pandas as pd
 
 from prodsim.errors import BadInputError
-from prodsim.lexical import VIEWS
+from prodsim.lexical import variant_conflict
 from prodsim.matching import MatchScores, best_threshold, pair_positions
 from prodsim.workspace import atomic_write_bytes, atomic_write_json
 
 MIN_POSITIVES = 20
 PAIR_MODEL_FILE = "pair_model.npz"
+DEFAULT_MODEL_DIR = Path(__file__).with_name("default_pair_model")
+SIGNALS = ("dense", "char", "word", "code", "identifier")  # the hybrid score's parts; a missing one is 0
+FEATURES = ("score", *SIGNALS, "gap_to_left_best", "gap_to_right_best", "left_rank", "right_rank",
+            "price_ratio", "price_known", "brand_same", "brand_known", "variant_conflict")
 
 
 def check_pairs(positions: tuple[np.ndarray, np.ndarray, np.ndarray], name: str) -> None:
@@ -54,22 +63,16 @@ RANK_CAP = 10  # ranks beyond the first few candidates carry no more information
 
 
 def pair_features(scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The feature matrix of pairs (left row ``rows[i]``, right column ``cols[i]``)."""
+    """The feature matrix (``FEATURES``) of pairs (left row ``rows[i]``, right column ``cols[i]``) of two tables."""
     total = scores.total
     score = total[rows, cols]
     left_rank = (total[rows] > score[:, None]).sum(axis=1)  # right candidates that beat this one for the left product
     right_rank = (total[:, cols] > score[None, :]).sum(axis=0)
-    relative = [score - total[rows].max(axis=1), score - total[:, cols].max(axis=0),
-                np.log1p(np.minimum(left_rank, RANK_CAP)), np.log1p(np.minimum(right_rank, RANK_CAP))]
-    signals = [score] + [scores.parts[name][rows, cols] for name in sorted(scores.parts)]
-    return _stack(signals, relative, left.iloc[rows], right.iloc[cols])
-
-
-def _stack(signals: list[np.ndarray], relative: list[np.ndarray], left: pd.DataFrame, right: pd.DataFrame) -> np.ndarray:
-    """Signals, ranking features, then price ratio and brand agreement of the products on each side."""
-    price, price_known = _price_ratio(left["price"], right["price"])
-    brand, brand_known = _brand_agreement(left["brand"], right["brand"])
-    return np.stack(signals + relative + [price, price_known, brand, brand_known], axis=1).astype(np.float32)
+    relative = [score - total[rows].max(axis=1), score - total[:, cols].max(axis=0), left_rank, right_rank]
+    signals = {name: part[rows, cols] for name, part in scores.parts.items()}
+    left_products, right_products = left.iloc[rows], right.iloc[cols]
+    conflict = [variant_conflict(a, b) for a, b in zip(left_products["title"], right_products["title"])]
+    return _stack(score, signals, relative, left_products, right_products, np.array(conflict, dtype=float))
 
 
 def candidate_features(pairs: pd.DataFrame, products: pd.DataFrame) -> np.ndarray:
@@ -77,7 +80,7 @@ def candidate_features(pairs: pd.DataFrame, products: pd.DataFrame) -> np.ndarra
 
     Ranks and gaps to the best score are taken among the candidate pairs each product is in,
     because no catalog-wide score matrix exists here; above the candidate floor they are the same.
-    One feature more than in matching: whether the titles' numbers, colours or model lines conflict.
+    The variant conflict is the candidates' own verdict (titles' numbers, colours, model lines, and attribute columns).
     """
     n = len(products)
     left, right, score = pairs["left"].to_numpy(), pairs["right"].to_numpy(), pairs["score"].to_numpy()
@@ -86,11 +89,23 @@ def candidate_features(pairs: pd.DataFrame, products: pd.DataFrame) -> np.ndarra
     np.maximum.at(best, right, score)
     sides = pd.DataFrame({"product": np.concatenate([left, right]), "score": np.concatenate([score, score])})
     rank = (sides.groupby("product")["score"].rank(method="min", ascending=False).to_numpy() - 1).reshape(2, -1)
-    relative = [score - best[left], score - best[right],
-                np.log1p(np.minimum(rank[0], RANK_CAP)), np.log1p(np.minimum(rank[1], RANK_CAP))]
-    signals = [score] + [pairs[name].to_numpy() for name in sorted(("dense", *VIEWS))]
-    variant = (pairs["suggested"] == "variant").to_numpy(dtype=float)  # numbers, colours or model lines conflict
-    return np.column_stack([_stack(signals, relative, products.iloc[left], products.iloc[right]), variant]).astype(np.float32)
+    relative = [score - best[left], score - best[right], rank[0], rank[1]]
+    signals = {name: pairs[name].to_numpy() for name in SIGNALS if name in pairs}
+    conflict = (pairs["suggested"] == "variant").to_numpy(dtype=float)
+    return _stack(score, signals, relative, products.iloc[left], products.iloc[right], conflict)
+
+
+def _stack(score: np.ndarray, signals: dict[str, np.ndarray], relative: list[np.ndarray], left: pd.DataFrame,
+           right: pd.DataFrame, conflict: np.ndarray) -> np.ndarray:
+    """The columns of ``FEATURES``: score, signals, ranking, price ratio and brand agreement, variant conflict."""
+    missing = np.zeros(len(score))
+    gap_left, gap_right, left_rank, right_rank = relative
+    ranks = [np.log1p(np.minimum(left_rank, RANK_CAP)), np.log1p(np.minimum(right_rank, RANK_CAP))]
+    price, price_known = _price_ratio(left["price"], right["price"])
+    brand, brand_known = _brand_agreement(left["brand"], right["brand"])
+    columns = [score, *(signals.get(name, missing) for name in SIGNALS), gap_left, gap_right, *ranks,
+               price, price_known, brand, brand_known, conflict]
+    return np.stack(columns, axis=1).astype(np.float32)
 
 
 @dataclass
@@ -124,23 +139,33 @@ class PairModel:
         np.savez(buffer, mean=self.mean, scale=self.scale, calibration_x=self.calibration_x, calibration_y=self.calibration_y,
                  threshold=np.array(self.threshold), **layers)
         atomic_write_bytes(folder / PAIR_MODEL_FILE, buffer.getvalue())
-        atomic_write_json(folder / "pair_model.json", details | {"threshold": self.threshold})
+        atomic_write_json(folder / "pair_model.json", details | {"threshold": self.threshold, "features": list(FEATURES)})
 
     @staticmethod
     def load(folder: Path) -> PairModel | None:
         """The pair model saved in ``folder``; None when there is none, or when the file is not this format
-        (for example a model from before this format, or a planted file): it has to be trained again."""
+        (a model from before this format or with other features, or a planted file): it has to be trained again."""
         path = Path(folder) / PAIR_MODEL_FILE
         if not path.is_file():
             return None
         try:
             with np.load(path, allow_pickle=False) as saved:
                 layers = sum(name.startswith("weight_") for name in saved.files)
-                return PairModel(saved["mean"], saved["scale"], [saved[f"weight_{i}"] for i in range(layers)],
-                                 [saved[f"bias_{i}"] for i in range(layers)], saved["calibration_x"], saved["calibration_y"],
-                                 float(saved["threshold"]))
+                model = PairModel(saved["mean"], saved["scale"], [saved[f"weight_{i}"] for i in range(layers)],
+                                  [saved[f"bias_{i}"] for i in range(layers)], saved["calibration_x"], saved["calibration_y"],
+                                  float(saved["threshold"]))
         except (ValueError, KeyError, OSError):
             return None
+        return model if model.mean.shape == (len(FEATURES),) and layers else None
+
+    @staticmethod
+    def default() -> PairModel:
+        """The pair model shipped with prodsim, trained on the public Abt-Buy and Amazon-Google pairs together
+        (``bench/default_pair_model.py`` writes it and measures it across benchmarks)."""
+        model = PairModel.load(DEFAULT_MODEL_DIR)
+        if model is None:
+            raise FileNotFoundError(f"The default pair model is missing from {DEFAULT_MODEL_DIR}; run bench/default_pair_model.py --write.")
+        return model
 
 
 def train_pair_model(train_features: np.ndarray, train_labels: np.ndarray, valid_features: np.ndarray,
@@ -155,6 +180,9 @@ def train_pair_model(train_features: np.ndarray, train_labels: np.ndarray, valid
         hidden_layer_sizes=(64, 32), alpha=1e-3, batch_size=min(64, len(train_features)), learning_rate_init=1e-3, max_iter=200,
         early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed)
     classifier.fit(scaler.transform(train_features), train_labels)
+    # A feature that never varied in training (no identifier column in the training catalogs) kept its random
+    # initial weights; zeroed, it cannot move a prediction where it does vary.
+    classifier.coefs_[0][scaler.var_ == 0] = 0.0
     raw = classifier.predict_proba(scaler.transform(valid_features))[:, 1]
     calibration = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, valid_labels)
     model = PairModel(scaler.mean_, scaler.scale_, list(classifier.coefs_), list(classifier.intercepts_),
@@ -163,4 +191,4 @@ def train_pair_model(train_features: np.ndarray, train_labels: np.ndarray, valid
     return model
 
 
-__all__ = ["MIN_POSITIVES", "PairModel", "candidate_features", "check_pairs", "pair_features", "pair_positions", "train_pair_model"]
+__all__ = ["DEFAULT_MODEL_DIR", "FEATURES", "MIN_POSITIVES", "PairModel", "candidate_features", "check_pairs", "pair_features", "pair_positions", "train_pair_model"]
