@@ -28,9 +28,7 @@ ATTRIBUTE_NAMES = ("colour", "color", "size", "capacity", "material", "weight", 
 GTIN_LENGTHS = (8, 12, 13, 14)
 SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?E\+?\d+$")  # "4.00E+12": Excel showed a long number this way; digits are lost
 _SEPARATORS = re.compile(r"[\s\-_./:#]+")
-_NUMBER_UNIT = re.compile(r"(\d)\s+([a-z]+)")
 _VARIANT_SUFFIX = re.compile(r"^(.*\d)[A-Z]{1,2}$")
-COLOUR_SYNONYMS = {"gray": "grey", "colour": "", "color": ""}
 
 
 @dataclass
@@ -199,25 +197,3 @@ def agreement_all(left: sparse.csr_matrix, right: sparse.csr_matrix) -> np.ndarr
     shared = (left @ right.T).toarray() > 0
     both = np.outer(carries(left), carries(right))
     return np.where(shared, 1.0, np.where(both, -1.0, 0.0)).astype(np.float32)
-
-
-def attribute_value(value: str) -> str:
-    """An attribute as compared: case-folded, "64 GB" as "64gb", "Gray" as "grey"."""
-    text = _NUMBER_UNIT.sub(r"\1\2", unicodedata.normalize("NFKC", str(value)).casefold().strip())
-    return " ".join(COLOUR_SYNONYMS.get(word, word) for word in text.split()).strip()
-
-
-def attribute_conflict_pairs(products: pd.DataFrame, columns: list[str], left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """For each pair (left[i], right[i]), whether an attribute is filled on both sides with different values."""
-    conflict = np.zeros(len(left), dtype=bool)
-    for column in columns:
-        values = products[column].map(attribute_value).to_numpy()
-        a, b = values[left], values[right]
-        conflict |= (a != "") & (b != "") & (a != b)
-    return conflict
-
-
-def attribute_conflicts(a: pd.Series, b: pd.Series, columns: list[str]) -> dict[str, tuple[str, str]]:
-    """The attributes two products both fill with different values ("same model, other colour")."""
-    return {column: (a[column], b[column]) for column in columns
-            if attribute_value(a[column]) and attribute_value(b[column]) and attribute_value(a[column]) != attribute_value(b[column])}

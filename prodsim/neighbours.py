@@ -19,9 +19,8 @@ from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
 from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, search_in_blocks
 from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
-from prodsim.identifiers import (
-    ColumnRoles, agreement_pairs, attribute_conflict_pairs, attribute_conflicts, carries, cell_keys, identifier_matrix,
-)
+from prodsim.attributes import attribute_conflict_pairs, attribute_conflicts
+from prodsim.identifiers import ColumnRoles, agreement_pairs, carries, cell_keys, identifier_matrix
 from prodsim.similarity import HybridWeights, identifier_term
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
@@ -147,7 +146,7 @@ class ProductSimilarity:
             "score": float(pair["score"]),
             "shares": {k: float(v / total) for k, v in positive.items()},
             "shared_terms": shared_terms(text_of(a), text_of(b), self.lexical_encoder),
-            "differences": differences | attribute_conflicts(a, b, self.roles.attributes),
+            "differences": differences | attribute_conflicts(self.products, self.roles.attributes, row, other),
             "identifiers": self._identifiers_of(a, b),
         }
 

@@ -143,3 +143,40 @@ def test_a_workspace_ranks_the_listing_with_the_same_identifier_first_and_says_w
 
 def twins_of(right_id: str) -> str:
     return "L" + right_id[1:]
+
+
+@pytest.mark.parametrize(("kind", "same", "different"), [
+    ("quantity", [("1.7 l", "1700 ml"), ("1,7 l", "1.7 L"), ('55"', "139.7 cm"), ("1200W", "1.2 kW"), ("64 GB", "64GB")],
+     [("9 kg", "7 kg"), ("0.5 TB", "512 GB"), ("1.7 l", "1.7 kg")]),
+    ("colour", [("Gray", "grey"), ("Black/White", "white & black")], [("Matte Black", "Black"), ("red", "blue")]),
+    ("size", [("X-Large", "XL"), ("EU 42", "42"), ("M", "Medium")], [("S", "M"), ("42", "43")]),
+])
+def test_attribute_values_are_compared_by_what_they_mean(kind, same, different):
+    from prodsim.attributes import comparable
+
+    for a, b in same:
+        assert comparable(a, kind) == comparable(b, kind), (a, b)
+    for a, b in different:
+        assert comparable(a, kind) != comparable(b, kind), (a, b)
+
+
+def test_a_capacity_written_in_other_units_is_no_variant_and_another_capacity_is(root, tmp_path, text_encoder):
+    from prodsim import api
+    from prodsim.attributes import column_kind
+    from prodsim.ingest import ingest
+
+    catalog = pd.DataFrame({
+        "id": ["a1", "a2", "b1", "b2", "c1", "c2"],
+        "title": ["Brightfold electric kettle", "Brightfold electric kettle", "Halvorsen washing machine front loader",
+                  "Halvorsen washing machine front loader", "Oakline jersey t-shirt", "Oakline jersey t-shirt"],
+        "seller": ["north", "south"] * 3,
+        "capacity": ["1.7 l", "1700 ml", "9 kg", "7 kg", "", ""], "size": ["", "", "", "", "X-Large", "XL"]})
+    assert column_kind("capacity", catalog["capacity"]) == "quantity" and column_kind("size", catalog["size"]) == "size"
+    catalog.to_csv(tmp_path / "c.csv", index=False)
+    workspace = ingest(tmp_path / "c.csv", workspace_dir=root / "c", attributes=["capacity", "size"]).workspace
+    pairs = api.similarity(workspace, text_encoder).duplicate_pairs(threshold=0.6)
+    ids = workspace.products()["id"].to_numpy()
+    verdicts = {frozenset((ids[a], ids[b])): v for a, b, v in zip(pairs["left"], pairs["right"], pairs["suggested"])}
+    assert verdicts[frozenset(("a1", "a2"))] == "duplicate"  # 1.7 l is 1700 ml
+    assert verdicts[frozenset(("b1", "b2"))] == "variant"  # 9 kg is not 7 kg
+    assert verdicts[frozenset(("c1", "c2"))] == "duplicate"  # X-Large is XL
