@@ -27,12 +27,13 @@ from prodsim.insights.overlay import group_overview, has_overlay, product_sales
 from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate_groups
 from prodsim.pair_labels import LABELS, PairLabels
 from prodsim.review import ReviewStore
+from prodsim.updates import new_arrivals
 from prodsim.settings import TEMPLATE_FIELDS, WorkspaceSettings, load_settings, save_settings
 from prodsim.demo import demo_for_new_root
 from prodsim.mapview import hover_texts, map_layers, selected_rows
 from prodsim.exports import XLSX_ROW_LIMIT, csv_bytes, spreadsheet_safe, xlsx_bytes
 from prodsim.product_search import PICKER_LIMIT, find_products
-from prodsim.workspace import Workspace, default_root, list_workspaces, read_only, slugify, workspace_dir_for
+from prodsim.workspace import Workspace, atomic_write_json, default_root, list_workspaces, read_only, slugify, workspace_dir_for
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
@@ -41,7 +42,7 @@ __all__ = [
     "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "showcase_product", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "hover_texts", "selected_rows", "PICKER_LIMIT", "find_products", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes", "cached_counts", "default_root", "embed",
-    "finetune", "finetune_categories", "prepare", "stored_grouping", "grouping_template", "guess_mapping", "guess_roles", "ColumnRoles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "finetune", "finetune_categories", "new_arrivals", "prepare", "update", "stored_grouping", "grouping_template", "guess_mapping", "guess_roles", "ColumnRoles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "local_models", "models_root", "packaged_models", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "workspace_dir_for", "suggest_text_model",
 ]
 
@@ -366,6 +367,57 @@ def prepare(workspace: Workspace, text_encoder: Encoder | None = None, image_enc
             if progress:
                 progress(stage, 1, 1)
     return result | {"seconds": round(__import__("time").perf_counter() - started, 1)}
+
+
+def update(workspace: Workspace, catalog: str | Path | bytes, *, catalog_name: str | None = None,
+           images: str | Path | bytes | None = None, images_name: str = "photos.zip", mapping: dict | None = None,
+           sheet: str | None = None, auto_file_above: float | None = None, dry_run: bool = False, confirmed: tuple = (),
+           text_encoder: Encoder | None = None, image_encoder: Encoder | None = None,
+           progress: Callable[[str, int, int], None] | None = None) -> dict:
+    """Next week's file into an existing workspace: what changes first, then the products replaced and the arrivals filed.
+
+    The file is mapped as the workspace's catalog was (its columns and roles, where the file has them; ``mapping``
+    on top). ``dry_run`` returns the diff and writes nothing. Otherwise the products are replaced (decisions, photos
+    of products still there, vectors and history kept), the new vectors read, and new or changed products that
+    nobody decided on are filed into reviewed categories above ``auto_file_above`` (one undoable decision) or
+    queued as New arrivals (see prodsim.updates).
+
+    Args:
+        confirmed: what ``dry_run`` listed under ``confirm`` and a person agreed to ("mapping", "remove_all").
+
+    Raises:
+        BadInputError: unreadable input, or something to confirm that was not: nothing is written then.
+    """
+    from prodsim.ingest import resolve_mapping
+    from prodsim.updates import AUTO_FILE_ABOVE, file_arrivals, preview
+
+    threshold = AUTO_FILE_ABOVE if auto_file_above is None else auto_file_above
+    if not 0 <= threshold <= 1:
+        raise BadInputError(f"--auto-file-above must be between 0 and 1 (a confidence), not {threshold}.")
+    raw = read_table(catalog, catalog_name, sheet)
+    columns = set(raw.frame.columns)
+    kept = {field: column for field, column in workspace.meta.get("mapping", {}).items() if column in columns}
+    chosen = resolve_mapping(raw, kept | (mapping or {}))
+    plan, diff = preview(workspace, raw, chosen)
+    plan |= {"workspace": str(workspace.path), "auto_file_above": threshold}
+    if dry_run:
+        return plan | {"dry_run": True}
+    unconfirmed = [item for item in plan["confirm"] if item not in confirmed]
+    if unconfirmed:
+        raise BadInputError(" ".join(plan["warnings"]) + " Nothing was changed; to go ahead, confirm "
+                            + " and ".join(f"'{item}'" for item in unconfirmed) + " (--confirm).")
+    roles = ColumnRoles.from_dict(workspace.meta.get("roles"))
+    ingest(catalog, workspace_dir=workspace.path, catalog_name=catalog_name, mapping=chosen, images=images,
+           images_name=images_name, sheet=sheet, identifiers=[c for c in roles.identifiers if c in columns],
+           attributes=[c for c in roles.attributes if c in columns])
+    matrix = grouping_vectors(workspace, progress, text_encoder, image_encoder)
+    result = plan | {"dry_run": False, "filing": file_arrivals(workspace, matrix, diff.new + diff.changed, threshold)}
+    workspace.record("update", result["diff"] | {"filing": result["filing"]})
+    atomic_write_json(workspace.path / LAST_UPDATE, result)
+    return result
+
+
+LAST_UPDATE = "last_update.json"
 
 
 def stored_grouping(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None):

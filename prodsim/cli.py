@@ -58,6 +58,16 @@ def _template(args, base):
                                  else args.description_words).validate().template()
 
 
+def _update(args) -> dict:
+    from prodsim import api
+    from prodsim.progress import stderr_progress
+
+    images = Path(args.images) if args.images else None
+    return api.update(api.Workspace(args.workspace), Path(args.catalog), images=images, images_name=images.name if images else "",
+                      sheet=args.sheet, auto_file_above=args.auto_file_above, dry_run=args.dry_run, confirmed=tuple(args.confirm),
+                      progress=stderr_progress())
+
+
 def _embed(args) -> dict:
     from prodsim import api
     from prodsim.progress import stderr_progress
@@ -265,6 +275,18 @@ def build_parser() -> argparse.ArgumentParser:
     for field in FIELDS:
         ingest.add_argument(f"--{field}-col", dest=f"{field}_col", help=f"column holding the {field} (overrides the guess)")
     ingest.set_defaults(run=_ingest)
+
+    update = verbs.add_parser("update", help="next week's file into a workspace: what changed, new products filed into reviewed "
+                                             "categories, the rest queued as New arrivals")
+    update.add_argument("catalog")
+    update.add_argument("--workspace", required=True, help="the existing workspace")
+    update.add_argument("--images", help="ZIP archive or folder of the new products' photos")
+    update.add_argument("--sheet", help="the workbook sheet holding the products")
+    update.add_argument("--auto-file-above", type=float, help="confidence above which a new product is filed without review (default 0.8)")
+    update.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
+    update.add_argument("--confirm", action="append", default=[], choices=["mapping", "remove_all"],
+                        help="go ahead although the columns map differently (mapping) or every product is removed (remove_all)")
+    update.set_defaults(run=_update)
 
     embed = verbs.add_parser("embed", help="compute product vectors (cached by content); --engine ray for very large catalogs")
     embed.add_argument("--workspace", help="the workspace to embed (in-process engine)")

@@ -17,6 +17,7 @@ from prodsim.errors import BadInputError
 from prodsim.workspace import Workspace, check_writable, now_iso
 
 UNASSIGNED = "(no category)"
+FILED = "filed automatically"  # the source of an assignment made by an update, not by a person
 ASSIGN = "INSERT OR REPLACE INTO review_assignments (product_id, group_id, source, at, actor) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -247,6 +248,21 @@ class ReviewStore:
             connection.executemany(ASSIGN, [(p, groups[n], "reviewed", now_iso(), actor) for p, n in parts.items()])
         listing = ", ".join(f"'{n}' ({c})" for n, c in sizes.items())
         self._apply("split", f"Split '{label}' into {listing}", set(parts), change, seen)
+        return sizes
+
+    def file_automatically(self, names_by_product: dict[str, str]) -> dict[str, int]:
+        """Files new products into reviewed categories in one decision (one undo step), marked "filed automatically";
+        products someone decided on meanwhile are left as they are. Returns category -> how many it took."""
+        existing = set(self.assignments()["product_id"])
+        parts = {p: _clean(n) for p, n in names_by_product.items() if p not in existing}
+        if not parts:
+            return {}
+        sizes = pd.Series(parts).value_counts().to_dict()
+
+        def change(connection, actor):
+            groups = {name: self._group_id(connection, name) for name in sizes}
+            connection.executemany(ASSIGN, [(p, groups[n], FILED, now_iso(), actor) for p, n in parts.items()])
+        self._apply("file", f"Filed {len(parts):,} new products automatically into {len(sizes):,} categories", set(parts), change)
         return sizes
 
     # --- your own undo and redo ------------------------------------------------------------------
