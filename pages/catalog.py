@@ -61,6 +61,41 @@ def roles_form(raw: api.RawTable, mapping: dict[str, str], guessed: api.ColumnRo
     return identifiers, attributes
 
 
+CONFIRMS = {"mapping": "Yes, the columns map differently on purpose", "remove_all": "Yes, remove every product of the workspace"}
+
+
+def update_form(existing: api.Workspace, catalog_file, photos, mapping: dict, sheet: str | None) -> None:
+    """Next week's file for an existing workspace: what it changes, then (confirmed) the update in the background."""
+    meta = existing.meta
+    by = f" by {meta['uploaded_by']}" if meta.get("uploaded_by") else ""
+    st.subheader(literal(f"What this file changes in '{existing.name}'"))
+    st.caption(literal(f"Its catalog was uploaded{by} on {str(meta.get('updated', ''))[:10]}. Decisions, photos of products "
+                       "still there, and the history are kept; nothing changes until you update."))
+    plan = ui.show_errors(ui.update_preview, existing, catalog_file.getvalue(), catalog_file.name, tuple(sorted(mapping.items())),
+                          sheet, (str(existing.path), *existing.products_version()))
+    if plan is None:
+        return
+    diff = plan["diff"]
+    for column, key in zip(st.columns(4), ("new", "removed", "changed", "unchanged")):
+        column.metric(key.capitalize(), f"{diff[key]:,}")
+    if diff["changes"]:
+        st.dataframe([{"id": pid, "field": field, "before": old, "after": new} for pid, fields in diff["changes"].items()
+                      for field, (old, new) in fields.items()], hide_index=True, width="stretch", key="catalog_update_changes")
+    for warning in plan["warnings"]:
+        st.warning(literal(warning))
+    confirmed = tuple(item for item in plan["confirm"] if st.checkbox(CONFIRMS[item], key=f"catalog_update_confirm_{item}"))
+    threshold = st.slider("File new products into reviewed categories automatically when prodsim is at least this sure",
+                          0.5, 1.0, 0.8, 0.05, key="catalog_update_threshold",
+                          help="The share of the votes of a new product's ten nearest reviewed products that go to one category. "
+                               "Less sure products wait under Categories → New arrivals.")
+    if st.button(f"Update '{existing.name}'", type="primary", key="catalog_update", help=team.needs("admin"),
+                 disabled=read_only or len(confirmed) < len(plan["confirm"])):
+        ui.start_update(existing, catalog_file.getvalue(), catalog_file.name, mapping, sheet,
+                        photos.getvalue() if photos else None, photos.name if photos else "", threshold, confirmed)
+        ui.select_workspace(existing.slug)
+        st.switch_page("pages/home.py")
+
+
 def upload() -> None:
     catalog_file = st.file_uploader("Catalog file (CSV, TSV, Excel, Parquet, JSON or JSON Lines)",
                                     type=["csv", "tsv", "txt", "xlsx", "parquet", "json", "jsonl", "ndjson"],
@@ -95,17 +130,11 @@ def upload() -> None:
     identifiers, attributes = roles_form(raw, mapping, ui.guessed_roles(catalog_file.getvalue(), catalog_file.name, chosen_sheet))
     name = st.text_input("Workspace name", value=Path(catalog_file.name).stem, key="catalog_ws_name")
     existing = next((w for w in api.list_workspaces(ui.workspace_root()) if w.name == name or w.slug == api.slugify(name)), None)
-    replace_confirmed = True
     if existing is not None:
-        meta = existing.meta
-        by = f" by {meta['uploaded_by']}" if meta.get("uploaded_by") else ""
-        st.warning(literal(f"A workspace called '{existing.name}' exists (catalog uploaded{by} on {str(meta.get('updated', ''))[:10]}): "
-                           "its products will be replaced by this file. Photos of products that are still there, saved "
-                           "results, decisions and the history are kept."))
-        replace_confirmed = st.checkbox(f"Yes, replace the products of '{existing.name}'", key="catalog_replace_confirm")
-    if st.button("Update workspace" if existing else "Create workspace", type="primary", key="catalog_ingest",
-                 disabled=read_only or not replace_confirmed, help=team.needs("admin")):
-        target = existing.path if existing is not None else ui.show_errors(api.workspace_dir_for, name, ui.workspace_root())
+        update_form(existing, catalog_file, photos, mapping, raw.sheet or None)
+        return
+    if st.button("Create workspace", type="primary", key="catalog_ingest", disabled=read_only, help=team.needs("admin")):
+        target = ui.show_errors(api.workspace_dir_for, name, ui.workspace_root())
         if target is None:
             return
         tracker = ui.progress_reporter("Reading photos…")

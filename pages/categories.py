@@ -146,6 +146,25 @@ def sales_and_prices() -> None:
                  key="categories_sales")
 
 
+def new_arrivals() -> None:
+    queue = ui.arrivals(view, view.state, view.seen)
+    if queue.empty:
+        st.info("No new product waits for a category. When next week's file is uploaded into this workspace (Catalog page), "
+                "new products that look like reviewed ones are filed automatically; the doubtful ones wait here.")
+        return
+    st.caption(f"{len(queue):,} new product{'s' if len(queue) != 1 else ''} the last upload could not file with confidence, "
+               "least confident first, each "
+               "with prodsim's suggestion and the reviewed products nearest to it. Move a product elsewhere under "
+               "Reviewed categories.")
+    for item in page_of(queue.to_dict("records"), "categories_arrivals_page"):
+        line = st.columns([3, 3, 1])
+        line[0].text(f"{item['title']} · {item['id']}")
+        line[1].markdown(f"→ **{literal(item['suggested'])}** ({item['confidence']:.0%} of the votes), like "
+                         + "; ".join(literal(title) for title in item["like"]))
+        team.decision_button(line[2], "File", f"categories_arrival_{item['id']}", "reviewer", store.move, [item["id"]],
+                             item["suggested"], **seen)
+
+
 def history_and_export() -> None:
     st.dataframe(store.log(), hide_index=True, width="stretch", key="categories_log")
     st.write("Final categories: each product's id, category after review, and whether it was suggested, reviewed or moved.")
@@ -161,7 +180,8 @@ team.decision_button(top[1], "Undo my last decision", "categories_undo", "review
                      help="Undoes your own latest decision; a colleague's stay.")
 team.decision_button(top[2], "Redo", "categories_redo", "reviewer", store.redo, done="Redone: {result}")
 
-SECTIONS = {"Suggested groups": suggested_groups, "Reviewed categories": reviewed_categories, "Misfiled?": misfiled_products,
+SECTIONS = {"Suggested groups": suggested_groups, "Reviewed categories": reviewed_categories, "New arrivals": new_arrivals,
+            "Misfiled?": misfiled_products,
             "Sales and prices": sales_and_prices, "History and export": history_and_export}
 for tab, draw in zip(st.tabs(list(SECTIONS), key="categories_section", on_change="rerun"), SECTIONS.values()):
     if tab.open:  # only the open section runs

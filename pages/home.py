@@ -125,6 +125,17 @@ settings_form(workspace)
 team.decision_feedback()
 team.people_panel()
 
+last = api.last_update(workspace)
+if last:
+    diff, filing = last["diff"], last["filing"]
+    with st.container(border=True):
+        st.markdown(f"**Last upload** ({last['at'][:16].replace('T', ' ')} UTC): {diff['new']:,} new, {diff['removed']:,} "
+                    f"removed and {diff['changed']:,} changed products. {filing['filed_automatically']:,} new products were "
+                    f"filed automatically into reviewed categories; {filing['queued']:,} wait under New arrivals."
+                    + ("" if filing["reviewed_products"] else " Nothing was filed: no category has been reviewed yet."))
+        if filing["queued"]:
+            st.page_link("pages/categories.py", label="Review the new arrivals (Categories → New arrivals)", icon=":material/inbox:")
+
 quality = workspace.quality()
 if quality:
     with st.expander("Data quality of the last upload"):

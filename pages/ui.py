@@ -279,6 +279,27 @@ def start_prepare(workspace: api.Workspace, grouping: bool = True):
     return job_runner().start(_prepare_key(workspace), label, work)
 
 
+@st.cache_data(show_spinner="Comparing the file with the workspace's products…", max_entries=4)
+def update_preview(_workspace: api.Workspace, data: bytes, name: str, mapping: tuple, sheet: str | None,
+                   version: tuple) -> dict:
+    """What an upload would change in a workspace, once per file, mapping and ``version`` (the workspace's folder and
+    products version: the cache key, since the workspace object itself is not hashed)."""
+    return api.update(_workspace, data, catalog_name=name, mapping=dict(mapping), sheet=sheet, dry_run=True)
+
+
+def start_update(workspace: api.Workspace, data: bytes, name: str, mapping: dict, sheet: str | None, photos: bytes | None,
+                 photos_name: str, threshold: float, confirmed: tuple):
+    """Updates a workspace with next week's file in the background, then reads what is new and redraws map and groups."""
+    text, image = encoders_for(workspace)
+
+    def work(progress, should_stop):
+        result = api.update(workspace, data, catalog_name=name, mapping=mapping, sheet=sheet, images=photos,
+                            images_name=photos_name, auto_file_above=threshold, confirmed=confirmed, text_encoder=text,
+                            image_encoder=image, progress=progress)
+        return result | api.prepare(workspace, text, image, progress=progress, should_stop=should_stop)
+    return job_runner().start(_prepare_key(workspace), f"Updating '{workspace.name}'", work)
+
+
 def prepare_job(workspace: api.Workspace):
     """The workspace's latest background reading job (running or ended), or None."""
     return job_runner().get(_prepare_key(workspace))
@@ -611,6 +632,15 @@ def group_summary(_view: GroupingView, state: str) -> pd.DataFrame:
 def misfiled(_view: GroupingView, state: str) -> pd.DataFrame:
     """Products whose most similar products mostly carry another category, once per state."""
     return api.misfiled_products(_view.vectors, _view.products["category"])
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def arrivals(_view: GroupingView, state: str, decisions: int) -> pd.DataFrame:
+    """The New arrivals queue with its products' titles and those of its evidence, once per state and decisions version."""
+    queue = api.new_arrivals(_view.workspace)
+    titles = pd.Series(_view.products["title"].to_numpy(), index=_view.products["id"].to_numpy())
+    return queue.assign(title=queue["id"].map(titles).fillna(""),
+                        like=[[titles.get(e, e) for e in ids.split("|") if e] for ids in queue["evidence"]])
 
 
 def grouping_page(title: str) -> GroupingView:

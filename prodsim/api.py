@@ -42,7 +42,7 @@ __all__ = [
     "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "showcase_product", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "hover_texts", "selected_rows", "PICKER_LIMIT", "find_products", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes", "cached_counts", "default_root", "embed",
-    "finetune", "finetune_categories", "new_arrivals", "prepare", "update", "stored_grouping", "grouping_template", "guess_mapping", "guess_roles", "ColumnRoles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "finetune", "finetune_categories", "last_update", "new_arrivals", "prepare", "update", "stored_grouping", "grouping_template", "guess_mapping", "guess_roles", "ColumnRoles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "local_models", "models_root", "packaged_models", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "workspace_dir_for", "suggest_text_model",
 ]
 
@@ -411,13 +411,24 @@ def update(workspace: Workspace, catalog: str | Path | bytes, *, catalog_name: s
            images_name=images_name, sheet=sheet, identifiers=[c for c in roles.identifiers if c in columns],
            attributes=[c for c in roles.attributes if c in columns])
     matrix = grouping_vectors(workspace, progress, text_encoder, image_encoder)
-    result = plan | {"dry_run": False, "filing": file_arrivals(workspace, matrix, diff.new + diff.changed, threshold)}
-    workspace.record("update", result["diff"] | {"filing": result["filing"]})
+    from prodsim.workspace import now_iso
+
+    result = plan | {"dry_run": False, "filing": file_arrivals(workspace, matrix, diff.new + diff.changed, threshold),
+                     "at": now_iso()}
+    workspace.record("update", {k: v for k, v in result["diff"].items() if isinstance(v, int)} | {"filing": result["filing"]})
     atomic_write_json(workspace.path / LAST_UPDATE, result)
     return result
 
 
 LAST_UPDATE = "last_update.json"
+
+
+def last_update(workspace: Workspace) -> dict | None:
+    """What the last update of the workspace changed and filed (see :func:`update`), or None before any."""
+    import json
+
+    path = workspace.path / LAST_UPDATE
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def stored_grouping(workspace: Workspace, text_encoder: Encoder, image_encoder: Encoder | None):

@@ -9,7 +9,7 @@ automatically (one undoable decision for the whole update); below, it waits in t
 with its suggestion and its three nearest reviewed products as evidence.
 
 Flipkart, 80 % reviewed by level-1 category, 20 % arriving (bench/living_catalog.py): 87 % filed
-automatically at 0.8 with accuracy 0.978; the queue's suggestions are right 52 % of the time, which is why
+automatically at 0.8 with accuracy 0.989; the queue's suggestions are right 62 % of the time, which is why
 they wait for a person.
 """
 
@@ -143,7 +143,8 @@ def file_arrivals(workspace: Workspace, matrix: np.ndarray, arriving_ids: list[s
     assignments = store.assignments().merge(store.groups(), on="group_id")
     reviewed = assignments[assignments["status"] == "accepted"]
     row_of = pd.Series(np.arange(len(products)), index=products["id"].astype(str))
-    todo = [pid for pid in arriving_ids if pid in row_of.index and pid not in set(assignments["product_id"])]
+    decided = set(assignments["product_id"])
+    todo = [pid for pid in arriving_ids if pid in row_of.index and pid not in decided]
     if reviewed.empty or not todo:
         _keep_queue(workspace, pd.DataFrame(columns=QUEUE_COLUMNS))
         return {"arrivals": len(todo), "filed_automatically": 0, "queued": 0, "reviewed_products": len(reviewed)}

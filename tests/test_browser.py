@@ -190,6 +190,63 @@ def test_model_numbers_are_mapped_on_upload_and_explain_a_match(server, page, tm
     page.screenshot(path=ARTIFACTS / "21-why-similar-model-number.png")
 
 
+def test_next_weeks_file_shows_what_changed_files_new_products_and_the_filing_undoes_in_one_step(shared_server, page, tmp_path):
+    """A reviewed catalog (every product accepted under its category, by the library as a reviewer would), then next
+    week's file uploaded in the browser: the diff, the confirmed update, New arrivals, one undo, the export."""
+    from prodsim import api
+    from prodsim.review import FILED, ReviewStore
+
+    demo = pd.read_csv(REPO / "assets" / "demo_catalog.csv", dtype=str, keep_default_na=False)
+    demo.to_csv(tmp_path / "weekly.csv", index=False)
+    workspace = api.ingest(tmp_path / "weekly.csv", workspace_dir=shared_server.root / "weekly").workspace
+    api.prepare(workspace)
+    store = ReviewStore(workspace)
+    for category, ids in workspace.products().groupby("category")["id"]:
+        store.accept(category, ids.tolist())
+    week2 = demo.iloc[3:].copy()
+    week2.loc[week2.index[0], "price"] = "1.00"
+    twins = demo.iloc[[20, 60, 100, 140, 180, 220]]
+    odd = pd.DataFrame({"id": ["ODD-1", "ODD-2"], "title": ["Concrete mixer 140 l, 550 W", "Wedding veil, ivory tulle, 3 m"]})
+    week2 = pd.concat([week2, twins.assign(id=[f"NEW-{i}" for i in range(6)], title=twins["title"] + " (2027 edition)"), odd])
+    week2 = week2.fillna("")
+    week2.to_csv(tmp_path / "weekly.csv", index=False)
+
+    page.goto(f"{shared_server.url}/catalog")
+    page.get_by_role("tab", name="Upload a catalog").click()
+    page.locator("[data-testid='stFileUploader'] input[type='file']").nth(0).set_input_files(str(tmp_path / "weekly.csv"))
+    page.get_by_text("What this file changes in 'weekly'").wait_for()
+    metrics = page.locator("[data-testid='stMetric']")
+    wait_for(lambda: metrics.count() == 4)
+    shown = [[part for part in metrics.nth(i).inner_text().split("\n") if part] for i in range(4)]
+    assert shown == [["New", "8"], ["Removed", "3"], ["Changed", "1"], ["Unchanged", "240"]]
+    assert store.assignments()["source"].eq(FILED).sum() == 0  # seeing the diff changed nothing
+    page.get_by_role("heading", name="What this file changes in 'weekly'").evaluate("element => element.scrollIntoView()")
+    page.screenshot(path=ARTIFACTS / "22-update-diff.png")
+    page.get_by_role("button", name="Update 'weekly'").click()
+    last = page.get_by_text(re.compile(r"Last upload .*8 new, 3 removed and 1 changed products"))
+    last.wait_for(timeout=180_000)
+    filed = store.assignments().query("source == @FILED")
+    assert len(filed) >= 1
+    last.evaluate("element => element.scrollIntoView({block: 'center'})")
+    page.screenshot(path=ARTIFACTS / "23-update-home.png")
+
+    page.goto(f"{shared_server.url}/categories")
+    page.get_by_role("tab", name="New arrivals").click()
+    queue = api.new_arrivals(workspace)
+    assert {"ODD-1", "ODD-2"} & set(queue["id"])  # nothing reviewed is like a concrete mixer or a wedding veil
+    page.get_by_text(re.compile(f"^{len(queue):,} new products? the last upload could not file")).wait_for()
+    first = workspace.products().set_index("id").at[queue["id"].iloc[0], "title"]
+    page.get_by_text(f"{first} · {queue['id'].iloc[0]}").wait_for()  # least confident first
+    page.screenshot(path=ARTIFACTS / "24-new-arrivals.png")
+    page.get_by_role("tab", name="History and export").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download CSV").click()
+    exported = pd.read_csv(download.value.path(), dtype=str).set_index("id")
+    assert set(exported.index[exported["source"] == FILED]) == set(filed["product_id"])
+    page.get_by_role("button", name="Undo my last decision").click()
+    wait_for(lambda: not store.assignments()["source"].eq(FILED).any())  # the whole filing, one step
+
+
 def settled(tab) -> None:
     """Waits until the script run a click started has finished (Streamlit's running icon is gone)."""
     tab.wait_for_timeout(400)

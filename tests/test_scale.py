@@ -84,7 +84,7 @@ def test_pages_at_fifty_thousand_products_list_no_product_and_read_the_file_once
     at.switch_page("pages/map.py").run()
     wait_for_background_work(at)  # the first visit draws the map and groups in the background
     visits = [("pages/map.py", {}), ("pages/categories.py", {}), ("pages/categories.py", {"categories_section": "Reviewed categories"}),
-              ("pages/categories.py", {"categories_section": "Misfiled?"}), ("pages/duplicates.py", {}), ("pages/duplicates.py", {"duplicates_section": "Groups"}), ("pages/insights.py", {}),
+              ("pages/categories.py", {"categories_section": "New arrivals"}), ("pages/categories.py", {"categories_section": "Misfiled?"}), ("pages/duplicates.py", {}), ("pages/duplicates.py", {"duplicates_section": "Groups"}), ("pages/insights.py", {}),
               ("pages/insights.py", {"insights_section": "Demand hints for new products"}), ("pages/neighbours.py", {}),
               ("pages/search.py", {})]
     for page, state in visits:
