@@ -85,6 +85,14 @@ with_photos = ui.hover_photos(workspace, api.workspace_state(workspace, text, im
 st.caption(f"{len(products):,} products. Drag a lasso or a box around points to list them below."
            + (" Point at a product to see its photo." if with_photos else "") + sample_note)
 
+if api.last_update(workspace) and st.button(
+        "Redraw the map from scratch", key="map_redraw", disabled=not team.allowed("reviewer"),
+        help="The last upload placed its new products among their nearest ones on this map, so nothing else moved. "
+             "Redrawing fits the map to every product again: positions change."):
+    if ui.show_errors(api.redraw_map, workspace) is not None:
+        ui.start_prepare(workspace)
+        st.rerun()
+
 selected = api.selected_rows(coordinates, event.selection) if event and event.selection else np.zeros(0, dtype=int)
 if not len(selected):
     st.info("Select products on the map to see them here, export them, or put them into a category.")

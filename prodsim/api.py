@@ -33,7 +33,7 @@ from prodsim.demo import demo_for_new_root
 from prodsim.mapview import hover_texts, map_layers, selected_rows
 from prodsim.exports import XLSX_ROW_LIMIT, csv_bytes, spreadsheet_safe, xlsx_bytes
 from prodsim.product_search import PICKER_LIMIT, find_products
-from prodsim.workspace import Workspace, atomic_write_json, default_root, list_workspaces, read_only, slugify, workspace_dir_for
+from prodsim.workspace import Workspace, atomic_write_json, check_writable, default_root, list_workspaces, read_only, slugify, workspace_dir_for
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
@@ -42,7 +42,7 @@ __all__ = [
     "duplicate_groups", "duplicate_model", "learn_duplicates", "search_photo", "search_text", "showcase_product", "similarity", "workspace_state", "IMAGE_MODELS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "TEXT_MODELS",
     "EmbedStats", "Encoder", "Fusion", "IngestResult", "ProductVectors", "QualityReport", "RawTable", "TextTemplate",
     "Workspace", "WorkspaceSettings", "attach_images", "demo_for_new_root", "map_layers", "hover_texts", "selected_rows", "PICKER_LIMIT", "find_products", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes", "cached_counts", "default_root", "embed",
-    "finetune", "finetune_categories", "last_update", "new_arrivals", "prepare", "update", "stored_grouping", "grouping_template", "guess_mapping", "guess_roles", "ColumnRoles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
+    "finetune", "finetune_categories", "last_update", "new_arrivals", "prepare", "redraw_map", "update", "stored_grouping", "grouping_template", "guess_mapping", "guess_roles", "ColumnRoles", "ingest", "label_columns", "list_workspaces", "match", "load_image_encoder", "load_settings", "load_text_encoder",
     "model_specs", "local_models", "models_root", "packaged_models", "read_only", "read_table", "report", "attach_behaviour", "backtest_sentence", "behaviour_models", "thumbnail_uri", "behaviour_log", "demand_eval", "group_overview", "has_overlay", "product_sales", "product_matrix", "read_behaviour", "recommend_eval", "save_settings", "slugify", "workspace_dir_for", "suggest_text_model",
 ]
 
@@ -407,10 +407,17 @@ def update(workspace: Workspace, catalog: str | Path | bytes, *, catalog_name: s
         raise BadInputError(" ".join(plan["warnings"]) + " Nothing was changed; to go ahead, confirm "
                             + " and ".join(f"'{item}'" for item in unconfirmed) + " (--confirm).")
     roles = ColumnRoles.from_dict(workspace.meta.get("roles"))
+    drawn = any((workspace.path / "projections").glob("*.npy"))  # a map to keep: its products' vectors are all read
+    before = (grouping_vectors(workspace, None, text_encoder, image_encoder), workspace.products()["id"].to_numpy()) if drawn else None
     ingest(catalog, workspace_dir=workspace.path, catalog_name=catalog_name, mapping=chosen, images=images,
            images_name=images_name, sheet=sheet, identifiers=[c for c in roles.identifiers if c in columns],
            attributes=[c for c in roles.attributes if c in columns])
     matrix = grouping_vectors(workspace, progress, text_encoder, image_encoder)
+    if before is not None:
+        from prodsim.projection import ProjectionConfig, extend_projection
+
+        for dimensions in (2, 3):  # the 2-D and 3-D maps stay as reviewers know them; a refit is the Map page's choice
+            extend_projection(workspace, *before, matrix, workspace.products()["id"].to_numpy(), ProjectionConfig(n_components=dimensions))
     from prodsim.workspace import now_iso
 
     result = plan | {"dry_run": False, "filing": file_arrivals(workspace, matrix, diff.new + diff.changed, threshold),
@@ -559,6 +566,16 @@ def truth_column(workspace: Workspace, column: str):
         if candidate and candidate in products.columns:
             return products[candidate]
     raise BadInputError(f"The catalog has no column '{column}'. Columns: {', '.join(sorted(set(mapped) | set(products.columns)))}.")
+
+
+def redraw_map(workspace: Workspace) -> int:
+    """Forgets the kept maps of the current products, so the next reading fits UMAP afresh (after updates placed
+    new products on the old map); returns how many maps (2-D, 3-D) were forgotten."""
+    from prodsim.projection import ProjectionConfig, forget_projection
+
+    check_writable("redrawing the map", "reviewer")
+    vectors = grouping_vectors(workspace)
+    return sum(forget_projection(workspace, vectors, ProjectionConfig(n_components=dimensions)) for dimensions in (2, 3))
 
 
 def project(workspace: Workspace, n_components: int = 2, vectors=None):

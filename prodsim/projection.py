@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from prodsim.errors import BadInputError
 from prodsim.vector_cache import array_key
@@ -152,6 +153,39 @@ def project_workspace(workspace: Workspace, vectors: np.ndarray, config: Project
     np.save(buffer, coordinates)
     atomic_write_bytes(path, buffer.getvalue())
     return coordinates
+
+
+def extend_projection(workspace: Workspace, old_vectors: np.ndarray, old_ids: np.ndarray, vectors: np.ndarray, ids: np.ndarray,
+                      config: ProjectionConfig = ProjectionConfig()) -> np.ndarray | None:
+    """The map of an updated catalog without a refit, kept for its vectors (None when the old catalog had no map).
+
+    Products whose vectors did not change keep their place, so a reviewer's map stays the map they know; new and
+    changed products are placed among their nearest products of the old map (:func:`place_by_neighbours`).
+    """
+    old = stored_projection(workspace, old_vectors, config)
+    if old is None:
+        return None
+    previous = pd.Series(np.arange(len(old_ids)), index=pd.Index(old_ids).astype(str)).reindex(pd.Index(ids).astype(str))
+    kept = previous.notna().to_numpy().copy()
+    kept[kept] = np.all(np.abs(old_vectors[previous[kept].astype(int).to_numpy()] - vectors[kept]) < 1e-5, axis=1)  # changed: moves
+    coordinates = np.empty((len(ids), old.shape[1]), dtype=np.float32)
+    coordinates[kept] = old[previous[kept].astype(int).to_numpy()]
+    if (~kept).any():
+        coordinates[~kept] = place_by_neighbours(old_vectors, old, vectors[~kept])
+    buffer = io.BytesIO()
+    np.save(buffer, coordinates)
+    atomic_write_bytes(_projection_path(workspace, vectors, config), buffer.getvalue())
+    return coordinates
+
+
+def forget_projection(workspace: Workspace, vectors: np.ndarray, config: ProjectionConfig = ProjectionConfig()) -> bool:
+    """Drops the map kept for these vectors, so the next drawing fits UMAP afresh (a refit a person asked for);
+    True when there was one."""
+    path = _projection_path(workspace, vectors, config)
+    if not path.is_file():
+        return False
+    path.unlink()
+    return True
 
 
 def warm_up() -> None:

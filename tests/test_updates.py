@@ -126,3 +126,26 @@ def test_flipkart_arrivals_are_filed_right_and_the_queue_holds_the_doubtful_ones
           f"{len(queue)} queued, suggestions right {queue_accuracy:.3f}")
     assert len(filed) + len(queue) == arriving
     assert filed_accuracy >= 0.95 and queue_accuracy < filed_accuracy  # the target; the confidence means something
+
+
+def test_the_map_keeps_its_products_in_place_and_places_the_new_ones_among_their_look_alikes(reviewed_demo, tmp_path):
+    from prodsim import api
+    from prodsim.projection import stored_projection
+
+    before = api.project(reviewed_demo)
+    old_ids = reviewed_demo.products()["id"].to_numpy()
+    path, _, changed, arrivals = next_week(tmp_path)
+    api.update(reviewed_demo, path)
+    vectors = api.grouping_vectors(reviewed_demo)
+    after = stored_projection(reviewed_demo, vectors)
+    assert after is not None  # drawn without a refit
+    ids = reviewed_demo.products()["id"].to_numpy()
+    position = {pid: i for i, pid in enumerate(old_ids)}
+    stayed = [i for i, pid in enumerate(ids) if pid in position and pid not in changed]
+    assert np.allclose(after[stayed], before[[position[ids[i]] for i in stayed]])
+    spread = np.linalg.norm(before - before.mean(axis=0), axis=1).mean()
+    titles = dict(zip(ids, reviewed_demo.products()["title"]))
+    for pid in arrivals:
+        twin = next(i for i, other in enumerate(ids) if titles[pid] == titles[other] + " (2027 edition)")
+        assert np.linalg.norm(after[list(ids).index(pid)] - after[twin]) < spread / 2, pid  # beside its look-alike
+    assert api.redraw_map(reviewed_demo) == 1 and stored_projection(reviewed_demo, vectors) is None
