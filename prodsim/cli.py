@@ -21,6 +21,14 @@ def _ingest(args) -> dict:
 
     overrides = {f: getattr(args, f"{f}_col") for f in api.FIELDS}
     images = Path(args.images) if args.images else None
+    if api.Workspace.holds_catalog(Path(args.workspace)) and not args.replace:
+        # a re-upload says what it changes before anything is replaced
+        diff = api.update(api.Workspace(args.workspace), Path(args.catalog), mapping=overrides, sheet=args.sheet, dry_run=True)["diff"]
+        raise api.BadInputError(
+            f"{args.workspace} already holds a catalog; this file adds {diff['new']:,}, removes {diff['removed']:,} and changes "
+            f"{diff['changed']:,} products. Nothing was changed. `python -m prodsim update {args.catalog} --workspace "
+            f"{args.workspace}` applies it (decisions kept, new products filed into reviewed categories; --dry-run lists "
+            "the changes); --replace replaces the products as they are.")
     result = api.ingest(Path(args.catalog), workspace_dir=Path(args.workspace), name=args.name,
                         mapping=overrides, images=images, images_name=images.name if images else "", sheet=args.sheet,
                         identifiers=args.identifier_col, attributes=args.attribute_col)
@@ -270,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--workspace", required=True, help="workspace folder (created if missing)")
     ingest.add_argument("--images", help="ZIP archive or folder of product photos")
     ingest.add_argument("--name", help="display name (default: the catalog's file name)")
+    ingest.add_argument("--replace", action="store_true",
+                        help="into a workspace that holds a catalog: replace its products without filing (see update)")
     _role_arguments(ingest)
     ingest.add_argument("--sheet", help="the workbook sheet holding the products (default: the one with the most filled cells)")
     for field in FIELDS:

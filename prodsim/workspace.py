@@ -203,6 +203,11 @@ class Workspace:
         if not (self.path / META).is_file():
             raise BadInputError(f"{self.path} is not a prodsim workspace (no {META}).")
 
+    @staticmethod
+    def holds_catalog(path: str | Path) -> bool:
+        """Whether ``path`` is a workspace with a catalog in it (so an upload there is a re-upload)."""
+        return (Path(path) / META).is_file()
+
     def __repr__(self) -> str:
         return f"Workspace({str(self.path)!r})"
 

@@ -27,6 +27,15 @@ def reviewed_demo(demo_workspace):
     return demo_workspace
 
 
+def unchanged_state(workspace) -> tuple:
+    """The workspace's files (the database's bytes aside: closing a connection folds its write-ahead log in, the same
+    rows in other bytes) and its decisions, to compare before and after."""
+    from prodsim.review import ReviewStore
+
+    files = {name: digest for name, digest in tree_digest(workspace.path).items() if not name.startswith("prodsim.db")}
+    return files, ReviewStore(workspace).assignments().to_dict("records"), len(ReviewStore(workspace).log())
+
+
 def next_week(tmp_path) -> tuple:
     """The demo file four products shorter, two prices changed, and six new listings of products like existing ones."""
     week = pd.read_csv(DEMO, dtype=str, keep_default_na=False)
@@ -44,12 +53,12 @@ def test_a_dry_run_lists_new_removed_and_changed_products_and_writes_nothing(rev
     from prodsim import api
 
     path, removed, changed, arrivals = next_week(tmp_path)
-    before = tree_digest(reviewed_demo.path)
+    before = unchanged_state(reviewed_demo)
     plan = api.update(reviewed_demo, path, dry_run=True)
     assert (plan["diff"]["new"], plan["diff"]["removed"], plan["diff"]["changed"]) == (6, 4, 2)
     assert sorted(plan["diff"]["new_ids"]) == sorted(arrivals) and sorted(plan["diff"]["removed_ids"]) == sorted(removed)
     assert plan["diff"]["changes"][changed[0]]["price"][1] == "1.0" and plan["confirm"] == []
-    assert tree_digest(reviewed_demo.path) == before
+    assert unchanged_state(reviewed_demo) == before
 
 
 def test_new_products_are_filed_into_reviewed_categories_in_one_undoable_decision(reviewed_demo, tmp_path):
@@ -76,7 +85,7 @@ def test_new_products_are_filed_into_reviewed_categories_in_one_undoable_decisio
 def test_a_file_removing_every_product_or_mapped_differently_needs_a_yes(reviewed_demo, tmp_path):
     from prodsim import api
 
-    before = tree_digest(reviewed_demo.path)
+    before = unchanged_state(reviewed_demo)
     other = pd.read_csv(DEMO, dtype=str, keep_default_na=False).head(2).assign(id=["X1", "X2"])  # the same columns, no known id
     other.to_csv(tmp_path / "other.csv", index=False)
     assert api.update(reviewed_demo, tmp_path / "other.csv", dry_run=True)["confirm"] == ["remove_all"]
@@ -88,7 +97,7 @@ def test_a_file_removing_every_product_or_mapped_differently_needs_a_yes(reviewe
     assert plan["confirm"] == ["mapping"] and "title: title → name" in plan["warnings"][0]
     with pytest.raises(BadInputError, match="confirm 'mapping'"):
         api.update(reviewed_demo, tmp_path / "renamed.csv")
-    assert tree_digest(reviewed_demo.path) == before
+    assert unchanged_state(reviewed_demo) == before
     with pytest.raises(BadInputError, match="between 0 and 1"):
         api.update(reviewed_demo, tmp_path / "renamed.csv", auto_file_above=1.5)
 
@@ -149,3 +158,13 @@ def test_the_map_keeps_its_products_in_place_and_places_the_new_ones_among_their
         twin = next(i for i, other in enumerate(ids) if titles[pid] == titles[other] + " (2027 edition)")
         assert np.linalg.norm(after[list(ids).index(pid)] - after[twin]) < spread / 2, pid  # beside its look-alike
     assert api.redraw_map(reviewed_demo) == 1 and stored_projection(reviewed_demo, vectors) is None
+
+
+def test_the_cli_ingest_into_a_workspace_with_a_catalog_says_what_it_would_change_and_changes_nothing(reviewed_demo, tmp_path):
+    path, *_ = next_week(tmp_path)
+    before = unchanged_state(reviewed_demo)
+    done = subprocess.run([sys.executable, "-m", "prodsim", "ingest", str(path), "--workspace", str(reviewed_demo.path)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    error = json.loads(done.stdout)["error"]
+    assert done.returncode == 2 and "adds 6, removes 4 and changes 2 products. Nothing was changed" in error
+    assert "python -m prodsim update" in error and unchanged_state(reviewed_demo) == before
