@@ -72,7 +72,8 @@ def update_form(existing: api.Workspace, catalog_file, photos, mapping: dict, sh
     st.caption(literal(f"Its catalog was uploaded{by} on {str(meta.get('updated', ''))[:10]}. Decisions, photos of products "
                        "still there, and the history are kept; nothing changes until you update."))
     plan = ui.show_errors(ui.update_preview, existing, catalog_file.getvalue(), catalog_file.name, tuple(sorted(mapping.items())),
-                          sheet, (str(existing.path), *existing.products_version()))
+                          sheet, photos.getvalue() if photos else None, photos.name if photos else "",
+                          (str(existing.path), *existing.products_version()))
     if plan is None:
         return
     diff = plan["diff"]

@@ -280,11 +280,12 @@ def start_prepare(workspace: api.Workspace, grouping: bool = True):
 
 
 @st.cache_data(show_spinner="Comparing the file with the workspace's products…", max_entries=4)
-def update_preview(_workspace: api.Workspace, data: bytes, name: str, mapping: tuple, sheet: str | None,
-                   version: tuple) -> dict:
-    """What an upload would change in a workspace, once per file, mapping and ``version`` (the workspace's folder and
-    products version: the cache key, since the workspace object itself is not hashed)."""
-    return api.update(_workspace, data, catalog_name=name, mapping=dict(mapping), sheet=sheet, dry_run=True)
+def update_preview(_workspace: api.Workspace, data: bytes, name: str, mapping: tuple, sheet: str | None, photos: bytes | None,
+                   photos_name: str, version: tuple) -> dict:
+    """What an upload (and its photos) would change in a workspace, once per file, mapping and ``version`` (the
+    workspace's folder and products version: the cache key, since the workspace object itself is not hashed)."""
+    return api.update(_workspace, data, catalog_name=name, mapping=dict(mapping), sheet=sheet, images=photos,
+                      images_name=photos_name, dry_run=True)
 
 
 def start_update(workspace: api.Workspace, data: bytes, name: str, mapping: dict, sheet: str | None, photos: bytes | None,

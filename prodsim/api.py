@@ -398,7 +398,13 @@ def update(workspace: Workspace, catalog: str | Path | bytes, *, catalog_name: s
     columns = set(raw.frame.columns)
     kept = {field: column for field, column in workspace.meta.get("mapping", {}).items() if column in columns}
     chosen = resolve_mapping(raw, kept | (mapping or {}))
-    plan, diff = preview(workspace, raw, chosen)
+    photos = None
+    if images is not None:
+        from prodsim.catalog import build_products
+        from prodsim.images import list_image_source, photo_hashes
+
+        photos = photo_hashes(list_image_source(images, images_name), build_products(raw, chosen)[0])
+    plan, diff = preview(workspace, raw, chosen, photos)
     plan |= {"workspace": str(workspace.path), "auto_file_above": threshold}
     if dry_run:
         return plan | {"dry_run": True}

@@ -205,17 +205,11 @@ class ImageMatch:
     skipped: list[str]
 
 
-def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) -> ImageMatch:
-    """Assigns photo files to products by the image-file column, else by the product id.
+def _assign_files(files: list[ImageFile], products: pd.DataFrame) -> tuple[list[tuple[str, ImageFile]], list[str], list[str]]:
+    """(product id, file) for each photo file whose name names a product, and the names of unmatched and skipped files.
 
-    A file matches when its name (or its name without suffix) equals the product's
-    ``image_file`` value without folders, or its stem equals the product id, compared in NFC; case is ignored
-    where the name fits one product only. Entries that cannot be read (encrypted, damaged) are reported as corrupt.
-
-    Args:
-        files: from :func:`list_image_source`.
-        products: the product table (``id`` and ``image_file`` columns).
-        progress: optional callable(done, total) while photos are decoded.
+    A file matches when its name (or its name without suffix) equals the product's ``image_file`` value without
+    folders, or its stem equals the product id, compared in NFC; case is ignored where the name fits one product only.
     """
     exact: dict[str, str] = {}
     for pid, image_file in zip(products["id"], products["image_file"]):
@@ -233,18 +227,32 @@ def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) 
             return exact[key]
         owners = folded.get(key.casefold(), ())
         return next(iter(owners)) if len(owners) == 1 else None
-    result = ImageMatch([], [], [], [])
-    candidates = []
+    candidates, unmatched, skipped = [], [], []
     for f in files:
         if not is_image_name(f.name):
             if not PurePosixPath(f.name).name.startswith(".") and "__MACOSX" not in f.name:
-                result.skipped.append(f.name)
+                skipped.append(f.name)
             continue
         pid = product_for(f.basename) or product_for(f.stem)
         if pid is None:
-            result.unmatched.append(f.name)
+            unmatched.append(f.name)
         else:
             candidates.append((pid, f))
+    return candidates, unmatched, skipped
+
+
+def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) -> ImageMatch:
+    """Assigns photo files to products by the image-file column, else by the product id (see _assign_files).
+
+    Entries that cannot be read (encrypted, damaged) are reported as corrupt.
+
+    Args:
+        files: from :func:`list_image_source`.
+        products: the product table (``id`` and ``image_file`` columns).
+        progress: optional callable(done, total) while photos are decoded.
+    """
+    candidates, unmatched, skipped = _assign_files(files, products)
+    result = ImageMatch([], unmatched, [], skipped)
     seen: set[str] = set()
     for done, (pid, f) in enumerate(candidates, 1):
         if pid in seen:
@@ -260,6 +268,18 @@ def match_images(files: list[ImageFile], products: pd.DataFrame, progress=None) 
         if progress:
             progress(done, len(candidates))
     return result
+
+
+def photo_hashes(files: list[ImageFile], products: pd.DataFrame) -> dict[str, str]:
+    """The content hash of each product's photo in ``files``, without decoding (to tell whether a photo changed)."""
+    hashes: dict[str, str] = {}
+    for pid, f in _assign_files(files, products)[0]:
+        if pid not in hashes:
+            try:
+                hashes[pid] = content_hash(f.read())
+            except UNREADABLE_ENTRY:
+                continue  # reported when the update reads the photos
+    return hashes
 
 
 

@@ -111,9 +111,9 @@ def _check_target(target: Path) -> bool:
     return True
 
 
-def _photos_still_theirs(previous: pd.DataFrame, products: pd.DataFrame, report: QualityReport) -> dict[str, str]:
+def photos_still_theirs(previous: pd.DataFrame, products: pd.DataFrame) -> tuple[dict[str, str], int]:
     """The previous upload's photos by id, for products that are still the same product (their titles share most
-    words); an id that now names another product does not keep the other product's photo."""
+    words), and how many were dropped: an id that now names another product does not keep the other's photo."""
     def words(title: str) -> set[str]:
         return set(re.findall(r"\w+", str(title).casefold()))
 
@@ -127,8 +127,7 @@ def _photos_still_theirs(previous: pd.DataFrame, products: pd.DataFrame, report:
             kept[product_id] = before.at[product_id, "image_sha1"]
         else:
             dropped += 1
-    report.images_dropped = dropped
-    return kept
+    return kept, dropped
 
 
 def _refuse_if_unusable(matches: ImageMatch, source_name: str) -> None:
@@ -195,7 +194,7 @@ def ingest(
     target = Path(os.path.abspath(workspace_dir)) if workspace_dir else default_root() / slugify(display_name)
     existing = _check_target(target)
     previous = Workspace(target).products() if existing else None
-    kept = _photos_still_theirs(previous, products, report) if previous is not None else {}
+    kept, report.images_dropped = photos_still_theirs(previous, products) if previous is not None else ({}, 0)
     _apply_images(products, matches, report, kept)
 
     staging = new_staging_dir(target.parent)

@@ -31,6 +31,16 @@ EVIDENCE = 3
 EXAMPLES = 20  # changed products listed with their old and new values (the counts cover all)
 
 
+SHOWN = {"image_sha1": "photo"}
+
+
+def _shown(column: str, old: str, new: str) -> tuple[str, str]:
+    """A changed value as a person reads it: a photo by the start of its content hash, or none."""
+    if column != "image_sha1":
+        return old, new
+    return (f"photo {old[:8]}" if old else "no photo"), (f"photo {new[:8]}" if new else "no photo")
+
+
 @dataclass
 class CatalogDiff:
     """How an upload differs from the workspace's products, by id."""
@@ -62,7 +72,7 @@ def catalog_diff(previous: pd.DataFrame, current: pd.DataFrame) -> CatalogDiff:
     changes = {}
     for pid in changed[changed].index[:EXAMPLES]:
         columns = differs.columns[differs.loc[pid].to_numpy()]
-        changes[pid] = {c: (before.at[pid, c], after.at[pid, c]) for c in columns}
+        changes[pid] = {SHOWN.get(c, c): _shown(c, before.at[pid, c], after.at[pid, c]) for c in columns}
     return CatalogDiff(new=new.index.difference(old.index, sort=False).tolist(), removed=old.index.difference(new.index, sort=False).tolist(),
                        changed=changed[changed].index.tolist(), unchanged=int((~changed).sum()), changes=changes)
 
@@ -101,16 +111,24 @@ def file_by_neighbours(reviewed: np.ndarray, categories: np.ndarray, arriving: n
     return Filing(names[winner], confidence, rows[:, :EVIDENCE])
 
 
-def preview(workspace: Workspace, raw: RawTable, mapping: dict[str, str | None]) -> tuple[dict, CatalogDiff]:
+def preview(workspace: Workspace, raw: RawTable, mapping: dict[str, str | None],
+            photos: dict[str, str] | None = None) -> tuple[dict, CatalogDiff]:
     """What an upload would change in the workspace, before anything is written: (the plan as shown, the whole diff).
+
+    ``photos``: product id -> content hash of the photos uploaded with the file (see images.photo_hashes); a
+    product keeps its photo unless one is uploaded for it, and a photo with other content is a change.
 
     ``confirm`` lists what needs a person's yes: every product removed, or a file whose columns map differently
     from the workspace's (another export, another mapping). ``warnings`` says why in words.
     """
     from prodsim.catalog import build_products
 
-    products = build_products(raw, mapping)[0]
-    diff = catalog_diff(workspace.products(), products)
+    from prodsim.ingest import photos_still_theirs
+
+    products, previous_products = build_products(raw, mapping)[0], workspace.products()
+    kept = photos_still_theirs(previous_products, products)[0]  # as the update itself will keep them
+    products["image_sha1"] = products["id"].map(photos or {}).fillna(products["id"].map(kept)).fillna("")
+    diff = catalog_diff(previous_products, products)
     confirm, warnings = [], []
     previous = {k: v for k, v in workspace.meta.get("mapping", {}).items() if v}
     now = {k: v for k, v in mapping.items() if v}
@@ -120,7 +138,7 @@ def preview(workspace: Workspace, raw: RawTable, mapping: dict[str, str | None])
         warnings.append("The columns map differently from the workspace's catalog (" + ", ".join(
             f"{f}: {previous.get(f) or 'nothing'} → {now.get(f) or 'nothing'}" for f in sorted({f for f, _ in differing})) +
             "); values of those fields will look changed.")
-    if diff.unchanged + len(diff.changed) == 0 and len(workspace.products()):
+    if diff.unchanged + len(diff.changed) == 0 and len(previous_products):
         confirm.append("remove_all")
         warnings.append(f"No product of this file is in the workspace: all {len(diff.removed):,} products would be removed "
                         "(their decisions stay in the history).")

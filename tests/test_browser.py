@@ -231,7 +231,7 @@ def test_next_weeks_file_shows_what_changed_files_new_products_and_the_filing_un
     page.screenshot(path=ARTIFACTS / "23-update-home.png")
 
     page.goto(f"{shared_server.url}/categories")
-    page.get_by_role("tab", name="New arrivals").click()
+    page.get_by_role("tab", name="New arrivals").click(timeout=300_000)  # once the update's job has drawn the groups
     queue = api.new_arrivals(workspace)
     assert {"ODD-1", "ODD-2"} & set(queue["id"])  # nothing reviewed is like a concrete mixer or a wedding veil
     page.get_by_text(re.compile(f"^{len(queue):,} new products? the last upload could not file")).wait_for()

@@ -168,3 +168,18 @@ def test_the_cli_ingest_into_a_workspace_with_a_catalog_says_what_it_would_chang
     error = json.loads(done.stdout)["error"]
     assert done.returncode == 2 and "adds 6, removes 4 and changes 2 products. Nothing was changed" in error
     assert "python -m prodsim update" in error and unchanged_state(reviewed_demo) == before
+
+
+def test_a_new_photo_for_a_product_is_a_change_and_the_same_photo_is_not(reviewed_demo, tmp_path):
+    from conftest import make_zip
+    from prodsim import api
+
+    photos = sorted((REPO / "assets" / "demo_photos").iterdir())
+    products = reviewed_demo.products()
+    same, other = products["id"].iloc[0], products["id"].iloc[1]
+    own = {p.stem: p for p in photos}
+    archive = make_zip({f"{same}{own[same].suffix}": own[same].read_bytes(),  # the photo it has
+                        f"{other}{own[other].suffix}": own[same].read_bytes()})  # another product's photo
+    plan = api.update(reviewed_demo, DEMO, images=archive, images_name="photos.zip", dry_run=True)
+    assert plan["diff"]["changed"] == 1 and list(plan["diff"]["changes"]) == [other]
+    assert set(plan["diff"]["changes"][other]) == {"photo"}
