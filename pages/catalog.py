@@ -61,7 +61,8 @@ def roles_form(raw: api.RawTable, mapping: dict[str, str], guessed: api.ColumnRo
     return identifiers, attributes
 
 
-CONFIRMS = {"mapping": "Yes, the columns map differently on purpose", "remove_all": "Yes, remove every product of the workspace"}
+CONFIRMS = {"mapping": "Yes, the columns map differently on purpose", "remove_all": "Yes, remove every product of the workspace",
+            "no_new": "Yes, update although no product is new"}
 
 
 def update_form(existing: api.Workspace, catalog_file, photos, mapping: dict, sheet: str | None) -> None:

@@ -383,7 +383,7 @@ def update(workspace: Workspace, catalog: str | Path | bytes, *, catalog_name: s
     queued as New arrivals (see prodsim.updates).
 
     Args:
-        confirmed: what ``dry_run`` listed under ``confirm`` and a person agreed to ("mapping", "remove_all").
+        confirmed: what ``dry_run`` listed under ``confirm`` and a person agreed to ("mapping", "remove_all", "no_new").
 
     Raises:
         BadInputError: unreadable input, or something to confirm that was not: nothing is written then.

@@ -294,8 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     update.add_argument("--sheet", help="the workbook sheet holding the products")
     update.add_argument("--auto-file-above", type=float, help="confidence above which a new product is filed without review (default 0.8)")
     update.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
-    update.add_argument("--confirm", action="append", default=[], choices=["mapping", "remove_all"],
-                        help="go ahead although the columns map differently (mapping) or every product is removed (remove_all)")
+    update.add_argument("--confirm", action="append", default=[], choices=["mapping", "remove_all", "no_new"],
+                        help="go ahead although the columns map differently (mapping), every product is removed (remove_all) "
+                             "or no product is new (no_new)")
     update.set_defaults(run=_update)
 
     embed = verbs.add_parser("embed", help="compute product vectors (cached by content); --engine ray for very large catalogs")

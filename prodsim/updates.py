@@ -142,8 +142,9 @@ def preview(workspace: Workspace, raw: RawTable, mapping: dict[str, str | None],
         confirm.append("remove_all")
         warnings.append(f"No product of this file is in the workspace: all {len(diff.removed):,} products would be removed "
                         "(their decisions stay in the history).")
-    if not diff.new:
-        warnings.append("This file has no new products.")
+    if not diff.new and "remove_all" not in confirm:
+        confirm.append("no_new")
+        warnings.append("This file has no new products: an older export, or the same file again?")
     return {"diff": diff.to_dict(), "confirm": confirm, "warnings": warnings}, diff
 
 

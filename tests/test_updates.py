@@ -94,12 +94,17 @@ def test_a_file_removing_every_product_or_mapped_differently_needs_a_yes(reviewe
     renamed = pd.read_csv(DEMO, dtype=str, keep_default_na=False).rename(columns={"title": "name", "description": "details"})
     renamed.to_csv(tmp_path / "renamed.csv", index=False)
     plan = api.update(reviewed_demo, tmp_path / "renamed.csv", dry_run=True)
-    assert plan["confirm"] == ["mapping"] and "title: title → name" in plan["warnings"][0]
+    assert plan["confirm"] == ["mapping", "no_new"] and "title: title → name" in plan["warnings"][0]
     with pytest.raises(BadInputError, match="confirm 'mapping'"):
         api.update(reviewed_demo, tmp_path / "renamed.csv")
     assert unchanged_state(reviewed_demo) == before
     with pytest.raises(BadInputError, match="between 0 and 1"):
         api.update(reviewed_demo, tmp_path / "renamed.csv", auto_file_above=1.5)
+    assert api.update(reviewed_demo, DEMO, dry_run=True)["confirm"] == ["no_new"]  # the same file again
+    with pytest.raises(BadInputError, match="no new products.*confirm 'no_new'"):
+        api.update(reviewed_demo, DEMO)
+    assert unchanged_state(reviewed_demo) == before
+    assert api.update(reviewed_demo, DEMO, confirmed=("no_new",))["filing"]["arrivals"] == 0
 
 
 def test_the_cli_update_prints_one_json_object(reviewed_demo, tmp_path):
