@@ -33,7 +33,9 @@ from prodsim.demo import demo_for_new_root
 from prodsim.mapview import hover_texts, map_layers, selected_rows
 from prodsim.exports import XLSX_ROW_LIMIT, csv_bytes, spreadsheet_safe, xlsx_bytes
 from prodsim.product_search import PICKER_LIMIT, find_products
-from prodsim.workspace import Workspace, atomic_write_json, check_writable, default_root, list_workspaces, read_only, slugify, workspace_dir_for
+from prodsim.workspace import (
+    Workspace, atomic_write_json, check_writable, default_root, list_workspaces, now_iso, read_only, slugify, workspace_dir_for,
+)
 
 __all__ = [
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "DUPLICATE_THRESHOLD", "FIELDS", "LABELS", "MAX_QUERY_CHARS", "PairLabels",
@@ -398,13 +400,7 @@ def update(workspace: Workspace, catalog: str | Path | bytes, *, catalog_name: s
     columns = set(raw.frame.columns)
     kept = {field: column for field, column in workspace.meta.get("mapping", {}).items() if column in columns}
     chosen = resolve_mapping(raw, kept | (mapping or {}))
-    photos = None
-    if images is not None:
-        from prodsim.catalog import build_products
-        from prodsim.images import list_image_source, photo_hashes
-
-        photos = photo_hashes(list_image_source(images, images_name), build_products(raw, chosen)[0])
-    plan, diff = preview(workspace, raw, chosen, photos)
+    plan, diff = preview(workspace, raw, chosen, images, images_name)
     plan |= {"workspace": str(workspace.path), "auto_file_above": threshold}
     if dry_run:
         return plan | {"dry_run": True}
@@ -422,10 +418,9 @@ def update(workspace: Workspace, catalog: str | Path | bytes, *, catalog_name: s
     if before is not None:
         from prodsim.projection import ProjectionConfig, extend_projection
 
+        ids = workspace.products()["id"].to_numpy()
         for dimensions in (2, 3):  # the 2-D and 3-D maps stay as reviewers know them; a refit is the Map page's choice
-            extend_projection(workspace, *before, matrix, workspace.products()["id"].to_numpy(), ProjectionConfig(n_components=dimensions))
-    from prodsim.workspace import now_iso
-
+            extend_projection(workspace, *before, matrix, ids, ProjectionConfig(n_components=dimensions))
     result = plan | {"dry_run": False, "filing": file_arrivals(workspace, matrix, diff.new + diff.changed, threshold),
                      "at": now_iso()}
     workspace.record("update", {k: v for k, v in result["diff"].items() if isinstance(v, int)} | {"filing": result["filing"]})

@@ -73,7 +73,7 @@ def comparable(value: str, kind: str) -> str:
         names = (" ".join(COLOUR_SYNONYMS.get(word, word) for word in part.split()) for part in _COLOUR_SEPARATORS.split(text))
         return " / ".join(sorted(name for name in names if name))  # "black/white" is "White & Black"
     if kind == "size":
-        size = SIZE_WORDS.get(text.replace("  ", " "), text)
+        size = SIZE_WORDS.get(text, text)
         return re.sub(r"^(eu|uk|us|size)\s*", "", size)
     return text
 

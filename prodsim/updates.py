@@ -111,23 +111,24 @@ def file_by_neighbours(reviewed: np.ndarray, categories: np.ndarray, arriving: n
     return Filing(names[winner], confidence, rows[:, :EVIDENCE])
 
 
-def preview(workspace: Workspace, raw: RawTable, mapping: dict[str, str | None],
-            photos: dict[str, str] | None = None) -> tuple[dict, CatalogDiff]:
+def preview(workspace: Workspace, raw: RawTable, mapping: dict[str, str | None], images=None,
+            images_name: str = "photos.zip") -> tuple[dict, CatalogDiff]:
     """What an upload would change in the workspace, before anything is written: (the plan as shown, the whole diff).
 
-    ``photos``: product id -> content hash of the photos uploaded with the file (see images.photo_hashes); a
-    product keeps its photo unless one is uploaded for it, and a photo with other content is a change.
+    ``images``: the photos uploaded with the file (ZIP or folder); they are hashed, not decoded. A product keeps
+    its photo unless one is uploaded for it, and a photo with other content is a change.
 
-    ``confirm`` lists what needs a person's yes: every product removed, or a file whose columns map differently
-    from the workspace's (another export, another mapping). ``warnings`` says why in words.
+    ``confirm`` lists what needs a person's yes: every product removed, a file whose columns map differently
+    from the workspace's (another export, another mapping), or one with no new product. ``warnings`` says why.
     """
     from prodsim.catalog import build_products
-
+    from prodsim.images import list_image_source, photo_hashes
     from prodsim.ingest import photos_still_theirs
 
     products, previous_products = build_products(raw, mapping)[0], workspace.products()
+    photos = photo_hashes(list_image_source(images, images_name), products) if images is not None else {}
     kept = photos_still_theirs(previous_products, products)[0]  # as the update itself will keep them
-    products["image_sha1"] = products["id"].map(photos or {}).fillna(products["id"].map(kept)).fillna("")
+    products["image_sha1"] = products["id"].map(photos).fillna(products["id"].map(kept)).fillna("")
     diff = catalog_diff(previous_products, products)
     confirm, warnings = [], []
     previous = {k: v for k, v in workspace.meta.get("mapping", {}).items() if v}
