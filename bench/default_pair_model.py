@@ -29,11 +29,11 @@ PUBLISHED_F1 = {"AnyMatch": {"abt-buy": 0.893, "amazon-google": 0.693}, "MatchGP
 def featurise(benchmark: str, encoder) -> dict:
     """Features and labels of each split's pairs, and the hybrid score of the test and valid pairs."""
     folder = DATASETS / benchmark
-    (left, right), identifiers = api._read_tables(folder / "tableA.csv", folder / "tableB.csv", None)
+    (left, right), identifiers = api.read_match_tables(folder / "tableA.csv", folder / "tableB.csv", None)
     scores = score_tables(left, right, encoder, identifiers=identifiers)
     splits = {}
     for split in ("train", "valid", "test"):
-        rows, cols, labels = pair_positions(scores, api._read_pairs(pairs=folder / f"{split}.csv")["pairs"])
+        rows, cols, labels = pair_positions(scores, api.matching.read_pairs(pairs=folder / f"{split}.csv")["pairs"])
         splits[split] = (pair_features(scores, left, right, rows, cols), labels, scores.total[rows, cols])
     return splits | {"identifiers": identifiers}
 

@@ -266,6 +266,6 @@ def test_pair_files_that_are_missing_short_or_in_another_format_are_refused_or_r
         with pytest.raises(BadInputError, match=expected):
             api.match(*tables, gold=gold)
     (tmp_path / "gold.xlsx").write_bytes(workbook({"Pairs": [["left", "right"], ["1", "1"], ["2", "2"]]}))
-    monkeypatch.setattr(api, "load_text_encoder", lambda *args: pytest.fail("stop after reading"))
+    monkeypatch.setattr(api.matching, "load_text_encoder", lambda *args: pytest.fail("stop after reading"))
     with pytest.raises(pytest.fail.Exception, match="stop after reading"):  # the workbook was read as the gold file
         api.match(*tables, gold=tmp_path / "gold.xlsx")

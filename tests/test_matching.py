@@ -123,7 +123,7 @@ def benchmark_pairs(benchmark: str, text_encoder) -> dict:
     from prodsim.training.pair_model import pair_features
 
     folder = DATASETS / benchmark
-    (left, right), identifiers = api._read_tables(folder / "tableA.csv", folder / "tableB.csv", None)
+    (left, right), identifiers = api.read_match_tables(folder / "tableA.csv", folder / "tableB.csv", None)
     scores = score_tables(left, right, text_encoder, identifiers=identifiers)
     splits = {}
     for split in ("train", "valid", "test"):
