@@ -52,7 +52,8 @@ def overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def measure(workspace, truth_col: str) -> dict:
-    vectors = api.embed(workspace, template=api.grouping_template(workspace))[0]
+    template = api.grouping_template(workspace)  # read from the workspace's settings once, for the vectors and the texts
+    vectors = api.embed(workspace, template=template)[0]
     truth = pd.factorize(api.truth_column(workspace, truth_col))[0]
     k = len(set(truth))
     grid = {}
@@ -61,11 +62,10 @@ def measure(workspace, truth_col: str) -> dict:
         grid[str(w)] = {"hdbscan_nmi": round(normalized_mutual_info_score(truth, cluster_labels(fused)[0]), 3),
                         "kmeans_nmi": round(normalized_mutual_info_score(truth, KMeans(k, n_init=10, random_state=0).fit_predict(fused)), 3)}
     photo = vectors.has_image
-    texts = np.asarray(product_texts(workspace, api.grouping_template(workspace))[0])[photo]
+    texts = np.asarray(product_texts(workspace, template)[0])[photo]
     lexical = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True).fit_transform(texts)
-    dense = nearest(vectors.text[photo] @ vectors.text[photo].T)
-    chars = nearest((lexical @ lexical.T).toarray())
-    photos = nearest(vectors.image[photo] @ vectors.image[photo].T)
+    text, image = vectors.text[photo], vectors.image[photo]
+    dense, chars, photos = nearest(text @ text.T), nearest((lexical @ lexical.T).toarray()), nearest(image @ image.T)
     o_dc, o_dp, o_cp = overlap(dense, chars), overlap(dense, photos), overlap(chars, photos)
     q_text, q_photo = np.sqrt(o_dp * o_dc / o_cp), np.sqrt(o_dp * o_cp / o_dc)
     return {"products": len(truth), "groups": k, "grid": grid,
