@@ -12,6 +12,8 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from prodsim.cli_users import add_users_verb
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -74,6 +76,13 @@ def _update(args) -> dict:
     return api.update(api.Workspace(args.workspace), Path(args.catalog), images=images, images_name=images.name if images else "",
                       sheet=args.sheet, auto_file_above=args.auto_file_above, dry_run=args.dry_run, confirmed=tuple(args.confirm),
                       progress=stderr_progress())
+
+
+def _file_into(args) -> dict:
+    from prodsim import api
+    from prodsim.progress import stderr_progress
+
+    return api.file_into(api.Workspace(args.workspace), Path(args.tree), args.truth_col, progress=stderr_progress())
 
 
 def _embed(args) -> dict:
@@ -212,30 +221,6 @@ def _behaviour_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def _users(args) -> dict:
-    """The local accounts file: add, remove, list, set-role (passwords from --password-stdin or a prompt)."""
-    import getpass
-    import sys
-
-    from prodsim.accounts import Accounts
-    from prodsim.errors import BadInputError
-
-    accounts = Accounts(args.accounts)
-    if args.action == "list":
-        return {"accounts": str(accounts.path), "users": accounts.users()}
-    if not args.name:
-        raise BadInputError(f"users {args.action} needs a user name.")
-    if args.action == "add":
-        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass(f"Password for {args.name}: ")
-        return {"accounts": str(accounts.path), "added": accounts.add(args.name, password, args.role or "viewer")}
-    if args.action == "remove":
-        accounts.remove(args.name)
-        return {"accounts": str(accounts.path), "removed": args.name}
-    if not args.role:
-        raise BadInputError("users set-role needs --role viewer, reviewer or admin.")
-    return {"accounts": str(accounts.path), "name": args.name, "role": accounts.set_role(args.name, args.role)}
-
-
 class _JsonArgumentParser(argparse.ArgumentParser):
     """Argument mistakes come out as the one JSON object too (``{"error": ...}``, exit 2), not as usage text."""
 
@@ -357,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True, help="the .html file to write")
     report.set_defaults(run=_report)
 
+    tree = verbs.add_parser("file-into", help="file every product into the leaves of your category tree (one path per line)")
+    tree.add_argument("--workspace", required=True)
+    tree.add_argument("--tree", required=True, help="a .txt or .csv file of paths such as 'Home > Kitchen > Kettles'")
+    tree.add_argument("--truth-col", help="a column holding each product's true path (or its first levels): accuracy per level")
+    tree.set_defaults(run=_file_into)
+
     project = verbs.add_parser("project", help="compute the workspace's 2-D map (UMAP, cached)")
     project.add_argument("--workspace", required=True)
     project.add_argument("--components", type=int, default=2, choices=[2, 3])
@@ -382,14 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     demand.add_argument("--weeks", type=_count, default=8)
     demand.set_defaults(run=_demand_eval)
 
-    users = verbs.add_parser("users", help="who may sign in to the dashboard: add, remove, list, set-role")
-    users.add_argument("action", choices=["add", "remove", "list", "set-role"])
-    users.add_argument("name", nargs="?", help="user name (an e-mail address for people signed in by the identity provider)")
-    users.add_argument("--role", choices=["viewer", "reviewer", "admin"], help="viewer: looks and exports; reviewer: "
-                       "category and duplicate decisions; admin: uploads, models, settings, rename/delete (default viewer)")
-    users.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    users.add_argument("--accounts", help="the accounts file (default: $PRODSIM_ACCOUNTS, else .accounts.json in the workspaces folder)")
-    users.set_defaults(run=_users)
+    add_users_verb(verbs)
     return parser
 
 

@@ -21,6 +21,10 @@ FILED = "filed automatically"  # the source of an assignment made by an update, 
 ASSIGN = "INSERT OR REPLACE INTO review_assignments (product_id, group_id, source, at, actor) VALUES (?, ?, ?, ?, ?)"
 
 
+# A category tree's leaf is a group named by its whole path ("A > B > C"), so this is a path's length.
+MAX_GROUP_NAME = 400
+
+
 class StaleDecision(BadInputError):
     """A colleague changed the products (or groups) of a decision after the page that makes it was drawn."""
 
@@ -356,8 +360,8 @@ def _clean(name: str) -> str:
     name = (name or "").strip()
     if not name:
         raise BadInputError("A category needs a name; the name was empty.")
-    if len(name) > 120:
-        raise BadInputError(f"Category names are kept under 120 characters; this one has {len(name)}.")
+    if len(name) > MAX_GROUP_NAME:
+        raise BadInputError(f"Category names are kept under {MAX_GROUP_NAME} characters; this one has {len(name)}.")
     return name
 
 

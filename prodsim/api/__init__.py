@@ -1,7 +1,7 @@
 """The documented entry points of prodsim; the CLI and the pages call only these.
 
 One facade over modules by capability: products and their similarity (:mod:`.products`), maps and groups
-(:mod:`.grouping`), two-table matching (:mod:`.matching`), weekly updates (:mod:`.catalog_updates`), the report
+(:mod:`.grouping`), two-table matching (:mod:`.matching`), weekly updates (:mod:`.catalog_updates`), the user's own category tree (:mod:`.category_tree`), the report
 (:mod:`.reports`) and behaviour logs (:mod:`.behaviour`). Heavy libraries (torch, transformers) load inside the
 functions that need them.
 """
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from prodsim.api.behaviour import (
     attach_behaviour, backtest_sentence, behaviour_models, demand_eval, read_behaviour, recommend_eval,
+)
+from prodsim.api.category_tree import (
+    WEAK_CONFIDENCE, category_tree, file_into, file_into_tree, filing_encoders, level_accuracy, load_tree, stored_filing,
 )
 from prodsim.api.catalog_updates import LAST_UPDATE, last_update, update
 from prodsim.api.grouping import (
@@ -63,6 +66,9 @@ __all__ = [
     "Clusters", "ReviewStore", "cluster", "clustering_agreement", "finetune_categories", "grouping_template", "grouping_vectors",
     "hover_texts", "map_layers", "misfiled_products", "naming_texts", "prepare", "project", "redraw_map", "selected_rows",
     "small_thumbnail_uris", "split_group", "stored_grouping", "truth_column",
+    # the user's own category tree
+    "WEAK_CONFIDENCE", "category_tree", "file_into", "file_into_tree", "filing_encoders", "level_accuracy", "load_tree",
+    "stored_filing",
     # matching, reports, exports
     "finetune", "match", "read_match_tables", "report", "report_figures", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes",
     # behaviour logs
