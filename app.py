@@ -31,6 +31,7 @@ navigation = st.navigation([
     st.Page("pages/search.py", title="Search", icon=":material/search:", url_path="search"),
     st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
     st.Page("pages/categories.py", title="Categories", icon=":material/category:", url_path="categories"),
+    st.Page("pages/category_tree.py", title="Category tree", icon=":material/account_tree:", url_path="category-tree"),
     st.Page("pages/duplicates.py", title="Duplicates", icon=":material/content_copy:", url_path="duplicates"),
     st.Page("pages/insights.py", title="Insights", icon=":material/insights:", url_path="insights"),
     st.Page("pages/evaluation.py", title="Evaluation", icon=":material/model_training:", url_path="evaluation"),

@@ -257,6 +257,24 @@ class ReviewStore:
     def file_automatically(self, names_by_product: dict[str, str]) -> dict[str, int]:
         """Files new products into reviewed categories in one decision (one undo step), marked "filed automatically";
         products someone decided on meanwhile are left as they are. Returns category -> how many it took."""
+        return self._file_undecided("file", lambda n, c: f"Filed {n:,} new products automatically into {c:,} categories",
+                                    names_by_product, FILED)
+
+    def accept_under(self, label: str, names_by_product: dict[str, str], seen: int | None = None) -> dict[str, int]:
+        """Accepts a parent category: its products nobody decided on are accepted into their own leaves in one
+        decision (one undo step); reviewed ones keep their decision. Returns leaf -> how many it took.
+
+        Raises:
+            BadInputError: every product under ``label`` has been reviewed already.
+        """
+        sizes = self._file_undecided("accept", lambda n, c: f"Accepted '{label}' ({n:,} products in {c:,} categories)",
+                                     names_by_product, "reviewed", seen)
+        if not sizes:
+            raise BadInputError(f"Every product under '{label}' has been reviewed already; nothing was changed.")
+        return sizes
+
+    def _file_undecided(self, action: str, summary, names_by_product: dict[str, str], source: str,
+                        seen: int | None = None) -> dict[str, int]:
         existing = set(self.assignments()["product_id"])
         parts = {p: _clean(n) for p, n in names_by_product.items() if p not in existing}
         if not parts:
@@ -265,8 +283,8 @@ class ReviewStore:
 
         def change(connection, actor):
             groups = {name: self._group_id(connection, name) for name in sizes}
-            connection.executemany(ASSIGN, [(p, groups[n], FILED, now_iso(), actor) for p, n in parts.items()])
-        self._apply("file", f"Filed {len(parts):,} new products automatically into {len(sizes):,} categories", set(parts), change)
+            connection.executemany(ASSIGN, [(p, groups[n], source, now_iso(), actor) for p, n in parts.items()])
+        self._apply(action, summary(len(parts), len(sizes)), set(parts), change, seen)
         return sizes
 
     # --- your own undo and redo ------------------------------------------------------------------

@@ -406,6 +406,58 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
     assert len(parts) == 3 and sum(" · " in name for name in parts) == 2  # two named parts beside "Kitchen things"
 
 
+def test_category_tree_page_loads_a_tree_files_walks_accepts_moves_and_exports(read_demo, root):
+    from prodsim.review import ReviewStore
+    from prodsim.workspace import Workspace
+
+    app = read_demo
+    workspace = Workspace(root / "demo-catalog")
+    app.switch_page("pages/category_tree.py").run()
+    wait_for_background_work(app)  # map and groups first: filing uses the grouping vectors
+    assert not app.exception and "Load your category tree" in texts(app)
+    before = tree_digest(workspace.path)
+    app.file_uploader(key="tree_upload").set_value(("bad.txt", b"Home > Kitchen\nHome / Garden\n", "text/plain")).run()
+    app.button(key="tree_load").click().run()
+    assert "separates levels with '>' on most lines but with '/' on line 2" in texts(app)
+    assert tree_digest(workspace.path) == before
+    tree_file = REPO / "assets" / "demo_category_tree.txt"
+    app.file_uploader(key="tree_upload").set_value(("demo_tree.txt", tree_file.read_bytes(), "text/plain")).run()
+    app.button(key="tree_load").click().run()
+    assert not app.exception and "24 leaves" in texts(app)
+    app.button(key="tree_file").click().run()
+    wait_for_background_work(app)
+    assert not app.exception and "244 products filed" in texts(app)
+    filing = api.stored_filing(workspace)
+    kettles = filing.loc[workspace.products()["title"].str.contains("Kettle").to_numpy(), "path"]
+    assert (kettles == "Home & Kitchen > Kitchen Appliances > Kettles & Toasters").mean() > 0.5
+
+    app.button(key="tree_open_Electronics").click().run()  # one level down: Electronics' children, its products
+    assert not app.exception and app.session_state["tree_node"] == "Electronics"
+    assert any(b.key == "tree_open_Electronics > Headphones & Audio" for b in app.button)
+    app.button(key="tree_accept_Electronics > Headphones & Audio").click().run()
+    assert not app.exception
+    store = ReviewStore(workspace)
+    accepted = set(store.groups()["name"])
+    assert accepted and all(name.startswith("Electronics > Headphones & Audio > ") for name in accepted)
+
+    app.text_input(key="tree_move_find").set_value("Halvorsen Countertop Blender").run()
+    blender = app.multiselect(key="tree_move_products").options[0]
+    app.multiselect(key="tree_move_products").select(blender)
+    app.text_input(key="tree_move_leaf_find").set_value("blenders").run()
+    app.selectbox(key="tree_move_leaf").set_value("Home & Kitchen > Kitchen Appliances > Blenders & Mixers").run()
+    app.button(key="tree_move").click().run()
+    assert not app.exception
+    moved = store.assignments().query("source == 'moved'")
+    assert len(moved) == 1 and store.groups().set_index("group_id").loc[moved["group_id"].iloc[0], "name"].endswith("Blenders & Mixers")
+
+    app.session_state["tree_section"] = "Export"
+    app.run()
+    assert not app.exception and any(b.key == "tree_export_csv" for b in app.get("download_button"))
+    exported = api.tree_export(api.category_tree(workspace), api.tree_assignment(workspace, api.category_tree(workspace), filing))
+    assert list(exported.columns[:6]) == ["id", "title", "path", "level_1", "level_2", "level_3"]
+    assert (exported["source"] != "filed").sum() == len(store.assignments())
+
+
 @pytest.mark.datasets
 def test_evaluation_page_shows_a_trained_model_and_switches_encoders(app, root, tmp_path):
     import shutil

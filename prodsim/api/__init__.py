@@ -12,7 +12,8 @@ from prodsim.api.behaviour import (
     attach_behaviour, backtest_sentence, behaviour_models, demand_eval, read_behaviour, recommend_eval,
 )
 from prodsim.api.category_tree import (
-    WEAK_CONFIDENCE, category_tree, file_into, file_into_tree, filing_encoders, level_accuracy, load_tree, stored_filing,
+    WEAK_CONFIDENCE, accept_tree_node, category_tree, file_into, file_into_tree, filing_encoder_specs, filing_encoders, find_leaves,
+    level_accuracy, load_tree, rows_under, stored_filing, tree_assignment, tree_details, tree_export, tree_overview,
 )
 from prodsim.api.catalog_updates import LAST_UPDATE, last_update, update
 from prodsim.api.grouping import (
@@ -67,8 +68,9 @@ __all__ = [
     "hover_texts", "map_layers", "misfiled_products", "naming_texts", "prepare", "project", "redraw_map", "selected_rows",
     "small_thumbnail_uris", "split_group", "stored_grouping", "truth_column",
     # the user's own category tree
-    "WEAK_CONFIDENCE", "category_tree", "file_into", "file_into_tree", "filing_encoders", "level_accuracy", "load_tree",
-    "stored_filing",
+    "WEAK_CONFIDENCE", "accept_tree_node", "category_tree", "file_into", "file_into_tree", "filing_encoder_specs",
+    "filing_encoders", "find_leaves", "level_accuracy", "load_tree", "rows_under", "stored_filing", "tree_assignment",
+    "tree_details", "tree_export", "tree_overview",
     # matching, reports, exports
     "finetune", "match", "read_match_tables", "report", "report_figures", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes",
     # behaviour logs

@@ -21,7 +21,7 @@ from prodsim.encoders.base import Encoder
 from prodsim.errors import BadInputError, Cancelled
 from prodsim.review import ReviewStore
 from prodsim.taxonomy.filing import Filing, TreeFiler, TreeView
-from prodsim.taxonomy.tree import SEPARATORS, CategoryTree, clean_name, read_tree
+from prodsim.taxonomy.tree import SEPARATOR, SEPARATORS, CategoryTree, clean_name, read_tree
 from prodsim.workspace import Workspace, atomic_write_bytes, atomic_write_json, atomic_write_parquet, check_writable, now_iso
 
 # Below this probability a product's leaf is listed for review.
@@ -48,6 +48,12 @@ def load_tree(workspace: Workspace, data: bytes, filename: str) -> dict:
                                              "levels": tree.level_counts(), "skipped": list(tree.skipped)})
     workspace.record("load tree", {"source": Path(filename).name, "leaves": len(tree.paths)})
     return tree_summary(tree)
+
+
+def tree_details(workspace: Workspace) -> dict:
+    """Where the workspace's tree came from and when it was loaded and last used for filing ({} without a tree)."""
+    path = _tree_dir(workspace) / "tree.json"
+    return json.loads(path.read_text("utf-8")) if path.exists() else {}
 
 
 def tree_summary(tree: CategoryTree) -> dict:
@@ -115,9 +121,8 @@ def file_into_tree(workspace: Workspace, text_encoders: list[Encoder], features:
                           "confidence": filing.confidence.round(4),
                           "source": np.where(filing.reviewed, "reviewed", "filed")})
     atomic_write_parquet(_tree_dir(workspace) / "filing.parquet", frame)
-    meta_path = _tree_dir(workspace) / "tree.json"
-    meta = json.loads(meta_path.read_text("utf-8"))
-    atomic_write_json(meta_path, meta | {"filed": now_iso(), "filing_of": _tree_key(tree, workspace)})
+    atomic_write_json(_tree_dir(workspace) / "tree.json", tree_details(workspace) | {"filed": now_iso(),
+                                                                                     "filing_of": _tree_key(tree, workspace)})
     if progress:
         progress("Filing products into the tree", 1, 1)
     return filing
@@ -129,7 +134,7 @@ def stored_filing(workspace: Workspace) -> pd.DataFrame | None:
     tree = category_tree(workspace)
     if tree is None or not (folder / "filing.parquet").exists():
         return None
-    if json.loads((folder / "tree.json").read_text("utf-8")).get("filing_of") != _tree_key(tree, workspace):
+    if tree_details(workspace).get("filing_of") != _tree_key(tree, workspace):
         return None
     return pd.read_parquet(folder / "filing.parquet")
 
@@ -182,10 +187,85 @@ def file_into(workspace: Workspace, tree_file: str | Path, truth_col: str | None
     return result | {"seconds": round(time.perf_counter() - started, 1)}
 
 
-def filing_encoders(workspace: Workspace) -> list[Encoder]:
-    """The workspace's text model and the multilingual one (once, when they are the same)."""
+def filing_encoder_specs(workspace: Workspace) -> list[str]:
+    """The models filing adds: the workspace's text model and the multilingual one (once, when they are the same)."""
     from prodsim.api.products import model_specs
-    from prodsim.encoders.registry import MULTILINGUAL_TEXT, load_text_encoder
+    from prodsim.encoders.registry import MULTILINGUAL_TEXT
 
-    specs = dict.fromkeys([model_specs(workspace)[0], MULTILINGUAL_TEXT])
-    return [load_text_encoder(spec) for spec in specs]
+    return list(dict.fromkeys([model_specs(workspace)[0], MULTILINGUAL_TEXT]))
+
+
+def filing_encoders(workspace: Workspace) -> list[Encoder]:
+    from prodsim.encoders.registry import load_text_encoder
+
+    return [load_text_encoder(spec) for spec in filing_encoder_specs(workspace)]
+
+
+def tree_assignment(workspace: Workspace, tree: CategoryTree, filing: pd.DataFrame) -> pd.DataFrame:
+    """Each product's leaf now: a person's decision into a leaf first, else the kept filing.
+
+    Returns:
+        id, title, path, confidence, source ("filed", "reviewed" or "moved"), row (in the product table).
+    """
+    store = ReviewStore(workspace)
+    groups = store.groups()
+    leaves = set(tree.leaves)
+    names = groups[(groups["status"] == "accepted") & groups["name"].isin(leaves)].set_index("group_id")["name"]
+    decided = store.assignments()
+    decided = decided[decided["group_id"].isin(names.index)].set_index("product_id")
+    ids = filing["id"].astype(str)
+    person = ids.map(decided["group_id"].map(names))
+    return pd.DataFrame({"id": ids.to_numpy(), "title": workspace.products()["title"].to_numpy(),
+                         "path": person.fillna(filing["path"]).to_numpy(),
+                         "confidence": np.where(person.notna(), 1.0, filing["confidence"].to_numpy()),
+                         "source": ids.map(decided["source"]).fillna("filed").to_numpy(),
+                         "row": np.arange(len(filing))})
+
+
+def tree_overview(tree: CategoryTree, assignment: pd.DataFrame) -> pd.DataFrame:
+    """Every node with its products (its leaves' together): node (path text), name, level, parent, products,
+    reviewed, weak (filed below WEAK_CONFIDENCE), confidence (mean); parents before children."""
+    leaf_index = {leaf: i for i, leaf in enumerate(tree.leaves)}
+    leaf = assignment["path"].map(leaf_index).to_numpy()
+    count = np.bincount(leaf, minlength=len(tree.paths))
+    reviewed = np.bincount(leaf, weights=(assignment["source"] != "filed").to_numpy(), minlength=len(tree.paths))
+    weak = np.bincount(leaf, weights=((assignment["source"] == "filed") & (assignment["confidence"] < WEAK_CONFIDENCE)).to_numpy(),
+                       minlength=len(tree.paths))
+    confidence = np.bincount(leaf, weights=assignment["confidence"].to_numpy(), minlength=len(tree.paths))
+    totals: dict[tuple[str, ...], np.ndarray] = {node: np.zeros(4) for node in tree.nodes()}
+    for i, path in enumerate(tree.paths):
+        for level in range(1, len(path) + 1):
+            totals[path[:level]] += (count[i], reviewed[i], weak[i], confidence[i])
+    return pd.DataFrame([{"node": SEPARATOR.join(node), "name": node[-1], "level": len(node),
+                          "parent": SEPARATOR.join(node[:-1]), "products": int(t[0]), "reviewed": int(t[1]), "weak": int(t[2]),
+                          "confidence": t[3] / t[0] if t[0] else float("nan")} for node, t in totals.items()])
+
+
+def rows_under(assignment: pd.DataFrame, node: str) -> np.ndarray:
+    """Rows of ``assignment`` whose leaf is ``node`` or below it."""
+    paths = assignment["path"].astype(str)
+    return np.flatnonzero(((paths == node) | paths.str.startswith(node + SEPARATOR)).to_numpy())
+
+
+def accept_tree_node(workspace: Workspace, assignment: pd.DataFrame, node: str, seen: int | None = None) -> dict[str, int]:
+    """Accepts a node: every product filed under it that nobody reviewed is accepted into its own leaf (one
+    undoable decision). Returns leaf -> how many products it took."""
+    rows = rows_under(assignment, node)
+    picked = assignment.iloc[rows]
+    return ReviewStore(workspace).accept_under(node, dict(zip(picked["id"], picked["path"])), seen=seen)
+
+
+def find_leaves(tree: CategoryTree, query: str, limit: int = 50) -> list[str]:
+    """Leaves whose path holds every typed word (case ignored), shortest first; never every leaf of a large tree."""
+    words = query.casefold().split()
+    hits = [leaf for leaf in tree.leaves if all(word in leaf.casefold() for word in words)]
+    return sorted(hits, key=len)[:limit]
+
+
+def tree_export(tree: CategoryTree, assignment: pd.DataFrame) -> pd.DataFrame:
+    """The export: id, title, path ("A > B > C"), one column per level, confidence, source."""
+    levels = assignment["path"].str.split(SEPARATOR, regex=False)
+    frame = assignment[["id", "title", "path"]].copy()
+    for level in range(tree.depth):
+        frame[f"level_{level + 1}"] = levels.str[level].fillna("")
+    return frame.assign(confidence=assignment["confidence"].round(3), source=assignment["source"])
