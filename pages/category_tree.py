@@ -70,11 +70,11 @@ def node_rows(overview: pd.DataFrame, node: str) -> None:
     """The open node's children, each with its counts, Open and Accept."""
     children = overview[overview["parent"] == node].sort_values("products", ascending=False)
     trail = node.split(" > ") if node else []
-    crumbs = st.columns([1] + [2] * len(trail) + [6 - min(len(trail), 5)])
-    crumbs[0].button("Top", key="tree_top", on_click=st.session_state.__setitem__, args=(NODE_KEY, ""))
-    for level, name in enumerate(trail):
-        crumbs[level + 1].button(name, key=f"tree_crumb_{level}", on_click=st.session_state.__setitem__,
-                                 args=(NODE_KEY, " > ".join(trail[:level + 1])))
+    with st.container(horizontal=True):  # the way back up: Top > level 1 > level 2 ...
+        st.button("Top", key="tree_top", on_click=st.session_state.__setitem__, args=(NODE_KEY, ""))
+        for level, name in enumerate(trail):
+            st.button(name, key=f"tree_crumb_{level}", on_click=st.session_state.__setitem__,
+                      args=(NODE_KEY, " > ".join(trail[:level + 1])))
     start = (st.number_input(f"Page (of {-(-len(children) // ROWS_PER_PAGE):,})", 1, max(1, -(-len(children) // ROWS_PER_PAGE)), 1,
                              key=f"tree_page_{node}") - 1) * ROWS_PER_PAGE if len(children) > ROWS_PER_PAGE else 0
     for child in children.iloc[start:start + ROWS_PER_PAGE].itertuples():
@@ -98,7 +98,7 @@ def node_products(node: str) -> None:
     ranked = assignment.iloc[rows].sort_values("confidence")
     st.caption(f"{len(rows):,} products under '{literal(node)}'; the least confident first.")
     table = products.iloc[ranked["row"].to_numpy()[:SAMPLE]].assign(score=ranked["confidence"].to_numpy()[:SAMPLE])
-    ui.card_grid(workspace, table, key=f"tree_cards_{node}", score_column="score")
+    ui.card_grid(workspace, table, key=f"tree_cards_{node}", score_column="score", score_label="confidence")
 
 
 def move_form(tree) -> None:

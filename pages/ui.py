@@ -493,24 +493,27 @@ def focus_product(product_id: str) -> None:
     st.switch_page("pages/neighbours.py", query_params=params)
 
 
-def product_card(workspace: api.Workspace, product: pd.Series, key: str, score: float | None = None, focus: bool = True) -> None:
+def product_card(workspace: api.Workspace, product: pd.Series, key: str, score: float | None = None, focus: bool = True,
+                 score_label: str = "similarity") -> None:
     """The one product card: photo, title, brand, price, category, id (and score); a button focuses it."""
     with st.container(border=True):
         st.image(thumbnail_uri(workspace, product.get("image_sha1", "")), width=120)
         st.markdown(f"**{literal(product['title'] or product['description'][:80])}**")
         price = "" if pd.isna(product["price"]) else f"{product['price']:,.2f}"
         details = " · ".join(str(v) for v in (product["brand"], price, product["category"]) if v)
-        st.caption(f"{literal(details)}  \nid {literal(product['id'])}" + (f"  \nsimilarity **{score:.2f}**" if score is not None else ""))
+        st.caption(f"{literal(details)}  \nid {literal(product['id'])}" + (f"  \n{score_label} **{score:.2f}**" if score is not None else ""))
         if focus and st.button("Similar products", key=f"{key}_focus", type="tertiary"):
             focus_product(product["id"])
 
 
-def card_grid(workspace: api.Workspace, table: pd.DataFrame, key: str, columns: int = 4, score_column: str | None = "score") -> None:
+def card_grid(workspace: api.Workspace, table: pd.DataFrame, key: str, columns: int = 4, score_column: str | None = "score",
+              score_label: str = "similarity") -> None:
     """Product cards in rows of ``columns``."""
     for start in range(0, len(table), columns):
         for column, (i, product) in zip(st.columns(columns), table.iloc[start:start + columns].iterrows()):
             with column:
-                product_card(workspace, product, key=f"{key}_{i}", score=product[score_column] if score_column else None)
+                product_card(workspace, product, key=f"{key}_{i}", score=product[score_column] if score_column else None,
+                             score_label=score_label)
 
 
 class _NotPrepared(Exception):
