@@ -73,8 +73,27 @@ def suggested_groups() -> None:
             team.decision_button(accept, f"Accept {len(members):,} products as '{literal(name)}'", f"categories_accept_{cluster.cluster}",
                                  "reviewer", store.accept, team.Widget(f"categories_name_{cluster.cluster}"), ids, type="primary", **seen)
             split_form(name, members, split, f"categories_split_{cluster.cluster}")
+            sub_groups(cluster.cluster, members)
             team.decision_button(reject, "Reject this grouping", f"categories_reject_{cluster.cluster}", "reviewer",
                                  store.reject, cluster.name, ids, **seen)
+
+
+def sub_groups(cluster: int, members: np.ndarray) -> None:
+    """The group's suggested sub-groups (the level below) and an Accept that files each product under
+    "group name > sub-group name" (one decision)."""
+    levels = ui.suggested_levels(view, view.state)
+    if levels.depth < 2:
+        return
+    parts = pd.Series(levels.labels[1][members]).map(levels.names[1])
+    counts = parts.value_counts()
+    if len(counts) < 2:
+        return
+    st.caption(f"{len(counts)} sub-groups: " + " · ".join(f"{literal(part)} ({count:,})" for part, count in counts.items()))
+    name_key = f"categories_name_{cluster}"
+    ids = products["id"].to_numpy()[members]
+    team.decision_button(st, f"Accept with its {len(counts)} sub-groups", f"categories_accept_levels_{cluster}", "reviewer",
+                         api.accept_with_sub_groups, store, team.Widget(name_key), dict(zip(ids, parts)),
+                         help="Files each product under 'name > sub-group'; rename or merge the sub-groups afterwards.", **seen)
 
 
 def reviewed_categories() -> None:

@@ -20,13 +20,16 @@ workspace, products, coordinates, store, suggested, final = (view.workspace, vie
                                                             view.suggested, view.final)
 
 extra = api.label_columns(products)
+depth = ui.suggested_levels(view, view.state).depth
+LEVELS = {f"Suggested groups, level {level}": level for level in range(2, depth + 1)}
 left, middle, right = st.columns([3, 1, 1])
-colour_by = left.selectbox("Colour by", [SUGGESTED, FINAL] + extra, key="map_colour")
+colour_by = left.selectbox("Colour by", [SUGGESTED, *LEVELS, FINAL] + extra, key="map_colour")
 behaviour = ui.behaviour(workspace)
 size_options = ["same size"] + (["price"] if products["price"].notna().any() else []) + (["units sold"] if behaviour else [])
 size_by = middle.selectbox("Size by", size_options, key="map_size")
 three_d = right.toggle("3-D", key="map_3d", help="A 3-D map to turn around; selecting products works on the 2-D map.")
-values = {SUGGESTED: suggested, FINAL: final["final_category"]}.get(colour_by, products.get(colour_by, suggested)).astype(str)
+values = (ui.level_paths(view, view.state, LEVELS[colour_by]) if colour_by in LEVELS else
+          {SUGGESTED: suggested, FINAL: final["final_category"]}.get(colour_by, products.get(colour_by, suggested))).astype(str)
 top = values.value_counts().index[:MAX_LEGEND]
 values = values.where(values.isin(top), "other")
 

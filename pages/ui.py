@@ -632,6 +632,18 @@ def group_summary(_view: GroupingView, state: str) -> pd.DataFrame:
     return _view.clusters.summary(_view.products, _view.vectors)
 
 
+@st.cache_resource(show_spinner="Finding the sub-groups (once)…", max_entries=4)
+def suggested_levels(_view: GroupingView, state: str):
+    """The suggested groups at every level (level 1 = the suggested groups), once per state (kept on disk too)."""
+    return api.suggested_levels(_view.workspace, _view.clusters, _view.vectors)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def level_paths(_view: GroupingView, state: str, level: int) -> pd.Series:
+    """Each product's suggested path of names down to ``level``."""
+    return pd.Series(suggested_levels(_view, state).paths(level))
+
+
 @st.cache_resource(show_spinner="Looking for products filed under another category (once)…", max_entries=4)
 def misfiled(_view: GroupingView, state: str) -> pd.DataFrame:
     """Products whose most similar products mostly carry another category, once per state."""

@@ -179,7 +179,9 @@ def _cluster(args) -> dict:
     vectors = api.grouping_vectors(workspace)
     clusters, figures = api.cluster(workspace, args.method, args.k, args.truth_col, vectors=vectors)
     summary = clusters.summary(workspace.products(), vectors)
-    return {"workspace": args.workspace, "method": args.method, **figures,
+    levels = ({"levels": api.level_figures(workspace, api.suggested_levels(workspace, clusters, vectors), args.level_truth)}
+              if args.levels or args.level_truth else {})
+    return {"workspace": args.workspace, "method": args.method, **figures, **levels,
             "clusters": summary.head(50).to_dict(orient="records")}
 
 
@@ -358,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     cluster.add_argument("--method", default="hdbscan", choices=["hdbscan", "kmeans"])
     cluster.add_argument("--k", type=_count, help="number of groups for k-means")
     cluster.add_argument("--truth-col", help="a column of the uploaded catalog to compare with (ARI, NMI)")
+    cluster.add_argument("--levels", action="store_true", help="also the sub-groups at the levels below (one object per level)")
+    cluster.add_argument("--level-truth", action="append", default=[], metavar="COL",
+                         help="the true categories of level 1, then level 2, ... (repeatable; implies --levels)")
     cluster.set_defaults(run=_cluster)
 
     recommend = _behaviour_args(verbs.add_parser("recommend-eval", help="recommendations: hide each customer's last order, "

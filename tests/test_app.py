@@ -379,6 +379,9 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
     assert not app.exception and "244 products in 3-D" in texts(app)
     assert len(list((root / "demo-catalog" / "projections").glob("*.npy"))) == 2  # the 2-D and the 3-D map, kept
     app.toggle(key="map_3d").set_value(False).run()
+    app.selectbox(key="map_colour").set_value("Suggested groups, level 2").run()  # the sub-groups, by their paths
+    traces = json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
+    assert not app.exception and any(" > " in str(trace.get("name", "")) for trace in traces)
     app.switch_page("pages/categories.py").run()
     assert not app.exception
     accept = next(b for b in app.button if b.key and b.key.startswith("categories_accept_"))
@@ -404,6 +407,10 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
     assert store.log()["action"].iloc[0] == "split"
     parts = store.groups()["name"].tolist()
     assert len(parts) == 3 and sum(" · " in name for name in parts) == 2  # two named parts beside "Kitchen things"
+    with_levels = next(b for b in app.button if b.key and b.key.startswith("categories_accept_levels_"))
+    app.button(key=with_levels.key).click().run()
+    assert not app.exception and store.log()["action"].iloc[0] == "accept"
+    assert sum(" > " in name for name in store.groups()["name"]) >= 2  # "group > sub-group", one decision
 
 
 def test_category_tree_page_loads_a_tree_files_walks_accepts_moves_and_exports(read_demo, root):

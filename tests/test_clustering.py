@@ -101,6 +101,42 @@ def test_cli_cluster_and_project_print_json(flipkart):
     assert again["seconds"] < first["seconds"]
 
 
+def test_levels_nest_inside_their_parents_and_name_sub_groups_by_what_tells_siblings_apart():
+    from prodsim.clustering.hierarchy import group_levels
+
+    rng = np.random.default_rng(3)
+    tops, subs = rng.normal(size=(3, 24)) * 3, rng.normal(size=(3, 4, 24))
+    top_truth, sub_truth = np.repeat(np.arange(3), 160), np.tile(np.repeat(np.arange(4), 40), 3)
+    vectors = tops[top_truth] + subs[top_truth, sub_truth] + 0.3 * rng.normal(size=(480, 24))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    words = [["kettle", "lamp", "sofa"], ["steel", "glass", "copper", "plastic"]]
+    texts = [f"{words[0][t]} {words[1][s]} thing" for t, s in zip(top_truth, sub_truth)]
+    levels = group_levels(vectors, texts, top_truth, {0: "kettle", 1: "lamp", 2: "sofa"}, branching=4, min_group=12)
+    assert levels.depth == 2  # groups of 40 split again would fall under min_group
+    second = levels.labels[1]
+    assert all(len(set(top_truth[second == g])) == 1 for g in np.unique(second))  # each sub-group inside one parent
+    assert agreement(second, pd.Series(top_truth * 4 + sub_truth))["nmi"] > 0.9
+    for parent in range(3):
+        children = np.flatnonzero(levels.parents[1] == parent)
+        names = [levels.names[1][c] for c in children]
+        assert len(set(names)) == len(names) and not any(words[0][parent] in name for name in names)
+    assert set(levels.paths(2)) == {f"{words[0][t]} > {levels.names[1][g]}" for t, g in zip(top_truth, second)}
+
+
+@pytest.mark.datasets
+def test_cli_cluster_levels_agree_with_flipkarts_own_levels(flipkart):
+    workspace, _ = flipkart
+    run = subprocess.run([sys.executable, "-m", "prodsim", "cluster", "--workspace", str(workspace.path), "--level-truth",
+                          "category_l1", "--level-truth", "category_l2"], capture_output=True, text=True, cwd=REPO, check=True)
+    levels = json.loads(run.stdout)["levels"]
+    assert [level["level"] for level in levels] == [1, 2] and levels[1]["groups"] > levels[0]["groups"]
+    stored = api.suggested_levels(workspace, api.cluster(workspace)[0], api.grouping_vectors(workspace))
+    truth_2 = api.truth_column(workspace, "category_l2")
+    # the finer level matches the finer truth better than the top level does
+    assert levels[1]["nmi"] > agreement(stored.labels[0], truth_2)["nmi"]
+    assert levels[0]["nmi"] == pytest.approx(agreement(stored.labels[0], api.truth_column(workspace, "category_l1"))["nmi"])
+
+
 @pytest.mark.datasets
 def test_pricerunner_sample_groups_agree_with_its_10_categories(text_encoder):
     offers = pd.read_csv(DATASETS / "pricerunner" / "offers.csv").sample(10_000, random_state=0)

@@ -17,8 +17,8 @@ from prodsim.api.category_tree import (
 )
 from prodsim.api.catalog_updates import LAST_UPDATE, last_update, update
 from prodsim.api.grouping import (
-    cluster, clustering_agreement, finetune_categories, grouping_template, grouping_vectors, naming_texts, prepare, project,
-    redraw_map, split_group, stored_grouping, truth_column,
+    accept_with_sub_groups, cluster, clustering_agreement, finetune_categories, grouping_template, grouping_vectors, naming_texts, prepare, project,
+    redraw_map, split_group, stored_grouping, suggested_levels, level_figures, truth_column,
 )
 from prodsim.api.matching import finetune, match, read_match_tables
 from prodsim.api.products import (
@@ -64,9 +64,9 @@ __all__ = [
     "label_columns", "list_workspaces", "load_settings", "read_only", "read_table", "save_settings", "slugify", "workspace_dir_for",
     "LAST_UPDATE", "last_update", "new_arrivals", "update",
     # maps, groups and their review
-    "Clusters", "ReviewStore", "cluster", "clustering_agreement", "finetune_categories", "grouping_template", "grouping_vectors",
+    "Clusters", "ReviewStore", "accept_with_sub_groups", "cluster", "clustering_agreement", "finetune_categories", "grouping_template", "grouping_vectors",
     "hover_texts", "map_layers", "misfiled_products", "naming_texts", "prepare", "project", "redraw_map", "selected_rows",
-    "small_thumbnail_uris", "split_group", "stored_grouping", "truth_column",
+    "small_thumbnail_uris", "split_group", "stored_grouping", "suggested_levels", "level_figures", "truth_column",
     # the user's own category tree
     "WEAK_CONFIDENCE", "accept_tree_node", "category_tree", "file_into", "file_into_tree", "filing_encoder_specs",
     "filing_encoders", "find_leaves", "level_accuracy", "load_tree", "rows_under", "stored_filing", "tree_assignment",

@@ -205,6 +205,57 @@ def cluster(workspace: Workspace, method: str = "hdbscan", k: int | None = None,
     return clusters, figures
 
 
+def suggested_levels(workspace: Workspace, clusters: Clusters, vectors):
+    """The suggested groups at several levels (``clustering.hierarchy``), level 1 being ``clusters``; kept in
+    clusters/ beside them (NumPy arrays and JSON names, no pickle) and read back while vectors and groups stay."""
+    import io
+    import json
+
+    import numpy as np
+
+    from prodsim.clustering.hierarchy import GroupLevels, group_levels
+    from prodsim.vector_cache import array_key
+    from prodsim.workspace import atomic_write_bytes, atomic_write_json
+
+    folder = workspace.path / "clusters"
+    stem = folder / f"levels-{array_key(vectors, array_key(clusters.labels))}"
+    if stem.with_suffix(".npz").is_file() and stem.with_suffix(".json").is_file():
+        names = json.loads(stem.with_suffix(".json").read_text("utf-8"))
+        with np.load(stem.with_suffix(".npz")) as stored:
+            depth = len(names)
+            return GroupLevels([stored[f"labels_{i}"] for i in range(depth)], [stored[f"parents_{i}"] for i in range(depth)],
+                               [{int(k): v for k, v in level.items()} for level in names])
+    levels = group_levels(vectors, naming_texts(workspace.products()), clusters.labels, clusters.names)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{f"labels_{i}": labels for i, labels in enumerate(levels.labels)},
+             **{f"parents_{i}": parents for i, parents in enumerate(levels.parents)})
+    folder.mkdir(exist_ok=True)
+    atomic_write_bytes(stem.with_suffix(".npz"), buffer.getvalue())
+    atomic_write_json(stem.with_suffix(".json"), [{str(k): v for k, v in level.items()} for level in levels.names])
+    return levels
+
+
+def accept_with_sub_groups(store: ReviewStore, name: str, sub_group_of: dict[str, str], seen: int | None = None) -> dict[str, int]:
+    """Accepts a suggested group with its sub-groups: each product nobody reviewed goes to "name > sub-group" (one
+    decision, one undo); returns category -> how many products it took."""
+    from prodsim.clustering.hierarchy import SEPARATOR
+
+    return store.accept_under(name, {pid: f"{name}{SEPARATOR}{part}" for pid, part in sub_group_of.items()}, seen=seen)
+
+
+def level_figures(workspace: Workspace, levels, truth_cols: list[str]) -> list[dict]:
+    """Per suggested level: its groups and, against the i-th of ``truth_cols`` (level i's true categories), ARI/NMI."""
+    from prodsim.clustering import agreement
+
+    figures = []
+    for level in range(levels.depth):
+        row = {"level": level + 1, "groups": int(len(set(levels.labels[level].tolist())))}
+        if level < len(truth_cols):
+            row |= {"truth_col": truth_cols[level], **agreement(levels.labels[level], truth_column(workspace, truth_cols[level]))}
+        figures.append(row)
+    return figures
+
+
 def naming_texts(products) -> list[str]:
     """Titles without their brand: names come from what products are, not who makes them."""
     import re
