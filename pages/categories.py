@@ -49,8 +49,16 @@ def matching_rows(key: str, placeholder: str) -> np.ndarray | None:
     return api.find_products(products, query, limit=len(products)) if query.strip() else None
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def tree_names(_view, state: str, filed_at: str | None) -> dict[int, str]:
+    """Suggested group -> the path of the user's tree most of its products were filed under, once per filing."""
+    filing = api.stored_filing(_view.workspace) if filed_at else None
+    return {} if filing is None else api.tree_group_names(_view.clusters.labels, filing["path"])
+
+
 def suggested_groups() -> None:
     summary = ui.group_summary(view, view.state)
+    by_tree = tree_names(view, view.state, api.tree_details(workspace).get("filed"))
     open_counts = np.bincount(clusters.labels[~reviewed_mask], minlength=int(clusters.labels.max()) + 1)
     summary = summary[open_counts[summary["cluster"]] > 0]
     found = matching_rows("categories_find", "e.g. kettle, or a group's name")
@@ -61,13 +69,15 @@ def suggested_groups() -> None:
     st.caption(f"{len(summary):,} groups to review" + (" match" if found is not None else "") + ", largest first.")
     for position, cluster in enumerate(page_of(list(summary.itertuples()), "categories_suggested_page")):
         members = np.flatnonzero((clusters.labels == cluster.cluster) & ~reviewed_mask)
-        label = f"{literal(cluster.name)} — {len(members):,} products (tightness {cluster.cohesion:.2f})"
+        tree_name = by_tree.get(cluster.cluster)  # named by the user's tree, its distinctive words as a subtitle
+        label = (f"{literal(tree_name)} · _{literal(cluster.name)}_" if tree_name else literal(cluster.name)) + \
+            f" — {len(members):,} products (tightness {cluster.cohesion:.2f})"
         group = st.expander(label, expanded=position == 0, key=f"categories_group_{cluster.cluster}", on_change="rerun")
         if not group.open:
             continue  # products are drawn only for opened groups
         with group:
             ui.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{cluster.cluster}", score_column=None)
-            name = st.text_input("Name", value=cluster.name, key=f"categories_name_{cluster.cluster}")
+            name = st.text_input("Name", value=tree_name or cluster.name, key=f"categories_name_{cluster.cluster}")
             accept, split, reject = st.columns([2, 2, 1])
             ids = products["id"].to_numpy()[members].tolist()
             team.decision_button(accept, f"Accept {len(members):,} products as '{literal(name)}'", f"categories_accept_{cluster.cluster}",

@@ -179,6 +179,9 @@ def _cluster(args) -> dict:
     vectors = api.grouping_vectors(workspace)
     clusters, figures = api.cluster(workspace, args.method, args.k, args.truth_col, vectors=vectors)
     summary = clusters.summary(workspace.products(), vectors)
+    filing = api.stored_filing(workspace)
+    if filing is not None:  # the user's tree names the groups
+        summary["tree_name"] = summary["cluster"].map(api.tree_group_names(clusters.labels, filing["path"])).fillna("")
     levels = ({"levels": api.level_figures(workspace, api.suggested_levels(workspace, clusters, vectors), args.level_truth)}
               if args.levels or args.level_truth else {})
     return {"workspace": args.workspace, "method": args.method, **figures, **levels,

@@ -464,6 +464,11 @@ def test_category_tree_page_loads_a_tree_files_walks_accepts_moves_and_exports(r
     assert list(exported.columns[:6]) == ["id", "title", "path", "level_1", "level_2", "level_3"]
     assert (exported["source"] != "filed").sum() == len(store.assignments())
 
+    app.switch_page("pages/categories.py").run()  # suggested groups are named by the tree, their words as a subtitle
+    tops = {path.split(" > ")[0] for path in api.category_tree(workspace).leaves}
+    named = [as_read(e.label) for e in app.expander if as_read(e.label).split(" > ")[0] in tops]
+    assert not app.exception and named and all(" · _" in label for label in named)
+
 
 @pytest.mark.datasets
 def test_evaluation_page_shows_a_trained_model_and_switches_encoders(app, root, tmp_path):

@@ -132,3 +132,11 @@ def test_reviewed_products_become_examples_and_a_new_catalog_version_forgets_the
     refiled = api.file_into_tree(workspace, api.filing_encoders(workspace), api.grouping_vectors(workspace))
     assert refiled.reviewed.sum() == 35 and list(refiled.paths()[weakest]) == list(truth[weakest])
     assert (api.stored_filing(workspace)["source"] == "reviewed").sum() == 35
+
+
+def test_groups_are_named_by_the_deepest_path_most_of_their_products_were_filed_under():
+    labels = np.array([0, 0, 0, 1, 1, 1, 1, 2, 2])
+    paths = ["A > B > C", "A > B > D", "A > B > C", "X > Y", "X > Z", "Q > R", "X > Y", "M > N", "M > O"]
+    # group 1: 3 of 4 under X, only half of them under X > Y; group 2: N and O tie
+    assert api.tree_group_names(labels, paths) == {0: "A > B > C", 1: "X", 2: "M"}
+    assert api.tree_group_names(labels, paths, share=0.9) == {0: "A > B", 2: "M"}

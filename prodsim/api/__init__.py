@@ -13,7 +13,7 @@ from prodsim.api.behaviour import (
 )
 from prodsim.api.category_tree import (
     WEAK_CONFIDENCE, accept_tree_node, category_tree, file_into, file_into_tree, filing_encoder_specs, filing_encoders, find_leaves,
-    level_accuracy, load_tree, rows_under, stored_filing, tree_assignment, tree_details, tree_export, tree_overview,
+    level_accuracy, load_tree, rows_under, stored_filing, tree_assignment, tree_details, tree_group_names, tree_export, tree_overview,
 )
 from prodsim.api.catalog_updates import LAST_UPDATE, last_update, update
 from prodsim.api.grouping import (
@@ -70,7 +70,7 @@ __all__ = [
     # the user's own category tree
     "WEAK_CONFIDENCE", "accept_tree_node", "category_tree", "file_into", "file_into_tree", "filing_encoder_specs",
     "filing_encoders", "find_leaves", "level_accuracy", "load_tree", "rows_under", "stored_filing", "tree_assignment",
-    "tree_details", "tree_export", "tree_overview",
+    "tree_details", "tree_export", "tree_group_names", "tree_overview",
     # matching, reports, exports
     "finetune", "match", "read_match_tables", "report", "report_figures", "XLSX_ROW_LIMIT", "csv_bytes", "spreadsheet_safe", "xlsx_bytes",
     # behaviour logs

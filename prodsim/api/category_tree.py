@@ -255,6 +255,29 @@ def accept_tree_node(workspace: Workspace, assignment: pd.DataFrame, node: str, 
     return ReviewStore(workspace).accept_under(node, dict(zip(picked["id"], picked["path"])), seen=seen)
 
 
+def tree_group_names(labels: np.ndarray, filed_paths, share: float = 0.5) -> dict[int, str]:
+    """Names groups by the user's tree: the deepest path that more than ``share`` of a group's products were filed
+    under (level by level, the most common node below the last one chosen); groups with no such path are left out."""
+    split = pd.Series(filed_paths).astype(str).str.split(SEPARATOR, regex=False)
+    lengths = split.str.len()
+    prefixes = pd.DataFrame({level: split.str[:level].str.join(SEPARATOR).where(lengths >= level)
+                             for level in range(1, int(lengths.max()) + 1)})
+    names = {}
+    for group, rows in pd.Series(np.arange(len(split))).groupby(np.asarray(labels)):
+        chosen = None
+        for level in prefixes.columns:
+            column = prefixes[level].iloc[rows.to_numpy()]
+            if chosen is not None:
+                column = column[prefixes[level - 1].iloc[rows.to_numpy()] == chosen]
+            counts = column.value_counts()
+            if counts.empty or counts.iloc[0] <= share * len(rows):
+                break
+            chosen = counts.index[0]
+        if chosen is not None:
+            names[int(group)] = chosen
+    return names
+
+
 def find_leaves(tree: CategoryTree, query: str, limit: int = 50) -> list[str]:
     """Leaves whose path holds every typed word (case ignored), shortest first; never every leaf of a large tree."""
     words = query.casefold().split()
