@@ -352,7 +352,7 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
             """Opens the first suggested group unless Streamlit kept it open from the last run."""
             if groups.nth(0).locator("details").get_attribute("open") is None:
                 groups.nth(0).locator("summary").click()
-            groups.nth(0).get_by_role("button", name=re.compile("^Accept")).wait_for()
+            groups.nth(0).get_by_role("button", name=re.compile(r"^Accept [\d,]+ products")).wait_for()
 
         def header(number: int) -> str:
             return groups.nth(number).locator("summary").inner_text()
@@ -383,7 +383,7 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         accept_until_shown(groups.nth(0).get_by_role("button", name=re.compile("^Accept .* as 'Kitchen & coffee'")), before, first)
         before, second = reviewed_count(), header(0)
         open_first_group()
-        accept_until_shown(groups.nth(0).get_by_role("button", name=re.compile("^Accept")), before, second)
+        accept_until_shown(groups.nth(0).get_by_role("button", name=re.compile(r"^Accept [\d,]+ products")), before, second)
         page.get_by_role("tab", name="Reviewed categories").click()
         page.get_by_text(re.compile("^Kitchen & coffee —")).click()
         page.get_by_role("button", name="Merge").first.click()
@@ -457,7 +457,7 @@ def test_guided_tour_read_only_demo_and_offline_report(page, tmp_path):
         groups.first.wait_for(timeout=180_000)
         if groups.first.locator("details").get_attribute("open") is None:  # the first group opens by itself
             groups.first.locator("summary").click()
-        accept = groups.first.get_by_role("button", name=re.compile("^Accept"))
+        accept = groups.first.get_by_role("button", name=re.compile(r"^Accept [\d,]+ products"))
         assert accept.is_disabled() and page.get_by_role("button", name="Undo").is_disabled()
         page.screenshot(path=ARTIFACTS / "15-read-only-categories.png", full_page=True)
     finally:
@@ -543,7 +543,7 @@ def test_sign_in_then_two_reviewers_on_one_group_lose_nothing_and_undo_only_thei
     store = ReviewStore(Workspace(team.root / "demo-catalog"))
     for tab in (ann, ben):
         open_page(tab, "Categories")
-    accepts = [tab.get_by_test_id("stMain").locator("[data-testid='stExpander']").first.get_by_role("button", name=re.compile("^Accept"))
+    accepts = [tab.get_by_test_id("stMain").locator("[data-testid='stExpander']").first.get_by_role("button", name=re.compile(r"^Accept [\d,]+ products"))
                for tab in (ann, ben)]
     for button, tab in zip(accepts, (ann, ben)):
         button.wait_for(timeout=300_000)  # the first visit draws the map and the groups
@@ -565,7 +565,7 @@ def test_sign_in_then_two_reviewers_on_one_group_lose_nothing_and_undo_only_thei
     print(f"two accepts {both_clicked * 1000:.0f} ms apart: {winner}'s landed; the other saw: {refusal.first.inner_text()[:160]}")
 
     loser = "ben" if winner == "ann" else "ann"
-    next_accept = loser_tab.get_by_test_id("stMain").locator("[data-testid='stExpander']").first.get_by_role("button", name=re.compile("^Accept"))
+    next_accept = loser_tab.get_by_test_id("stMain").locator("[data-testid='stExpander']").first.get_by_role("button", name=re.compile(r"^Accept [\d,]+ products"))
     next_accept.click()
     wait_for(lambda: len(store.log()) == 2)
     settled(loser_tab)
@@ -588,8 +588,8 @@ def test_sign_in_then_two_reviewers_on_one_group_lose_nothing_and_undo_only_thei
     vic = signed_in(browser, team.url, "vic")
     open_page(vic, "Categories")
     group = vic.get_by_test_id("stMain").locator("[data-testid='stExpander']").first
-    group.get_by_role("button", name=re.compile("^Accept")).wait_for()
-    assert group.get_by_role("button", name=re.compile("^Accept")).is_disabled()
+    group.get_by_role("button", name=re.compile(r"^Accept [\d,]+ products")).wait_for()
+    assert group.get_by_role("button", name=re.compile(r"^Accept [\d,]+ products")).is_disabled()
     assert vic.get_by_role("button", name="Undo my last decision").is_disabled()
     wait_for_photos(vic, 8)
     vic.screenshot(path=ARTIFACTS / "22-viewer-categories.png", full_page=True)
