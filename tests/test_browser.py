@@ -481,6 +481,78 @@ def test_guided_tour_read_only_demo_and_offline_report(page, tmp_path):
 TEAM = {"ann": "reviewer", "ben": "reviewer", "vic": "viewer"}
 
 
+def test_category_tree_load_file_expand_accept_move_and_export_paths(shared_server, page):
+    """A person's own tree on the demo products: load it, file, open a level, accept a parent, move a product between
+    leaves, download the paths."""
+    from prodsim import api
+    from prodsim.review import ReviewStore
+
+    workspace = api.ingest(REPO / "assets" / "demo_catalog.csv", workspace_dir=shared_server.root / "tree-demo",
+                           name="Tree demo").workspace
+    api.prepare(workspace)
+    store = ReviewStore(workspace)
+    page.goto(f"{shared_server.url}/category_tree?ws={workspace.slug}")
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Load your category tree").wait_for(timeout=180_000)
+    main.locator("input[type='file']").set_input_files(str(REPO / "assets" / "demo_category_tree.txt"))
+    settled(page)
+    page.screenshot(path=ARTIFACTS / "25a-tree-upload.png", full_page=True)
+    main.get_by_role("button", name="Load this tree").click()
+    main.get_by_text(re.compile(r"24 leaves")).first.wait_for()
+    main.get_by_role("button", name="File products into the tree").click()
+    main.get_by_text(re.compile(r"^244 products filed")).wait_for(timeout=300_000)
+    settled(page)
+    page.screenshot(path=ARTIFACTS / "25-tree-top-level.png", full_page=True)
+
+    def row(name: str):
+        return main.locator("[data-testid='stHorizontalBlock']").filter(has=page.get_by_text(name, exact=True)).filter(
+            has_text="products ·").first
+
+    row("Electronics").get_by_role("button", name="Open").click()
+    row("Headphones & Audio").wait_for()
+    settled(page)
+    page.screenshot(path=ARTIFACTS / "26-tree-electronics-open.png", full_page=True)
+    row("Headphones & Audio").get_by_role("button", name="Accept").click()
+    wait_for(lambda: len(store.assignments()) > 0)
+    accepted = set(store.groups()["name"])
+    assert all(name.startswith("Electronics > Headphones & Audio > ") for name in accepted)
+    settled(page)
+
+    main.get_by_label("Find products").fill("Halvorsen Countertop Blender")
+    main.get_by_label("Find products").press("Enter")
+    settled(page)
+    picker = main.get_by_test_id("stMultiSelect").locator("input")
+    picker.click()
+    picker.press_sequentially("Halvorsen Countertop")
+    picker.press("Enter")
+    page.keyboard.press("Escape")
+    settled(page)
+    main.get_by_test_id("stMultiSelect").get_by_text(re.compile("^Halvorsen Countertop Blender")).first.wait_for()
+    main.get_by_label("Find the leaf").fill("blenders")
+    main.get_by_label("Find the leaf").press("Enter")
+    settled(page)
+    leaf = main.get_by_test_id("stSelectbox").filter(has_text="To the leaf").locator("input")
+    leaf.click()
+    leaf.press_sequentially("Blenders")
+    leaf.press("Enter")
+    settled(page)
+    main.get_by_role("button", name="Move", exact=True).click()
+    wait_for(lambda: store.assignments()["source"].eq("moved").any())
+    settled(page)
+    page.screenshot(path=ARTIFACTS / "27-tree-after-move.png", full_page=True)
+
+    main.get_by_role("tab", name="Export").click()
+    with page.expect_download() as download:
+        main.get_by_role("button", name="Download CSV").click()
+    exported = pd.read_csv(download.value.path(), dtype=str)
+    assert len(exported) == 244 and list(exported.columns[:6]) == ["id", "title", "path", "level_1", "level_2", "level_3"]
+    moved = exported[exported["source"] == "moved"]
+    assert len(moved) and moved["title"].str.startswith("Halvorsen Countertop Blender").all()
+    assert (moved["path"] == "Home & Kitchen > Kitchen Appliances > Blenders & Mixers").all()
+    assert (exported["path"] == exported["level_1"] + " > " + exported["level_2"] + " > " + exported["level_3"]).all()
+    assert set(exported.loc[exported["source"] == "reviewed", "level_2"]) == {"Headphones & Audio"}
+
+
 def password(name: str) -> str:
     return f"{name}-secret-pass"
 
@@ -667,74 +739,3 @@ def test_decisions_the_page_confirmed_survive_kill_9_in_a_burst(team, page):
     ann.get_by_test_id("stMain").get_by_text(re.compile(rf" {stored} reviewed\.$")).wait_for(timeout=180_000)
     ann.context.close()
 
-
-def test_category_tree_load_file_expand_accept_move_and_export_paths(shared_server, page):
-    """A person's own tree on the demo products: load it, file, open a level, accept a parent, move a product between
-    leaves, download the paths."""
-    from prodsim import api
-    from prodsim.review import ReviewStore
-
-    workspace = api.ingest(REPO / "assets" / "demo_catalog.csv", workspace_dir=shared_server.root / "tree-demo",
-                           name="Tree demo").workspace
-    api.prepare(workspace)
-    store = ReviewStore(workspace)
-    page.goto(f"{shared_server.url}/category_tree?ws={workspace.slug}")
-    main = page.get_by_test_id("stMain")
-    main.get_by_text("Load your category tree").wait_for(timeout=180_000)
-    main.locator("input[type='file']").set_input_files(str(REPO / "assets" / "demo_category_tree.txt"))
-    settled(page)
-    page.screenshot(path=ARTIFACTS / "25a-tree-upload.png", full_page=True)
-    main.get_by_role("button", name="Load this tree").click()
-    main.get_by_text(re.compile(r"24 leaves")).first.wait_for()
-    main.get_by_role("button", name="File products into the tree").click()
-    main.get_by_text(re.compile(r"^244 products filed")).wait_for(timeout=300_000)
-    settled(page)
-    page.screenshot(path=ARTIFACTS / "25-tree-top-level.png", full_page=True)
-
-    def row(name: str):
-        return main.locator("[data-testid='stHorizontalBlock']").filter(has=page.get_by_text(name, exact=True)).filter(
-            has_text="products ·").first
-
-    row("Electronics").get_by_role("button", name="Open").click()
-    row("Headphones & Audio").wait_for()
-    settled(page)
-    page.screenshot(path=ARTIFACTS / "26-tree-electronics-open.png", full_page=True)
-    row("Headphones & Audio").get_by_role("button", name="Accept").click()
-    wait_for(lambda: len(store.assignments()) > 0)
-    accepted = set(store.groups()["name"])
-    assert all(name.startswith("Electronics > Headphones & Audio > ") for name in accepted)
-    settled(page)
-
-    main.get_by_label("Find products").fill("Halvorsen Countertop Blender")
-    main.get_by_label("Find products").press("Enter")
-    settled(page)
-    picker = main.get_by_test_id("stMultiSelect").locator("input")
-    picker.click()
-    picker.press_sequentially("Halvorsen Countertop")
-    picker.press("Enter")
-    page.keyboard.press("Escape")
-    settled(page)
-    main.get_by_test_id("stMultiSelect").get_by_text(re.compile("^Halvorsen Countertop Blender")).first.wait_for()
-    main.get_by_label("Find the leaf").fill("blenders")
-    main.get_by_label("Find the leaf").press("Enter")
-    settled(page)
-    leaf = main.get_by_test_id("stSelectbox").filter(has_text="To the leaf").locator("input")
-    leaf.click()
-    leaf.press_sequentially("Blenders")
-    leaf.press("Enter")
-    settled(page)
-    main.get_by_role("button", name="Move", exact=True).click()
-    wait_for(lambda: store.assignments()["source"].eq("moved").any())
-    settled(page)
-    page.screenshot(path=ARTIFACTS / "27-tree-after-move.png", full_page=True)
-
-    main.get_by_role("tab", name="Export").click()
-    with page.expect_download() as download:
-        main.get_by_role("button", name="Download CSV").click()
-    exported = pd.read_csv(download.value.path(), dtype=str)
-    assert len(exported) == 244 and list(exported.columns[:6]) == ["id", "title", "path", "level_1", "level_2", "level_3"]
-    moved = exported[exported["source"] == "moved"]
-    assert len(moved) and moved["title"].str.startswith("Halvorsen Countertop Blender").all()
-    assert (moved["path"] == "Home & Kitchen > Kitchen Appliances > Blenders & Mixers").all()
-    assert (exported["path"] == exported["level_1"] + " > " + exported["level_2"] + " > " + exported["level_3"]).all()
-    assert set(exported.loc[exported["source"] == "reviewed", "level_2"]) == {"Headphones & Audio"}
