@@ -696,10 +696,11 @@ def test_ten_sessions_share_one_copy_of_each_model_and_keep_their_own_workspace_
         expected = int(text.str.contains(word, case=False, regex=False).sum())
         tab.get_by_text(f"{expected:,} of {len(products):,} products").wait_for()
         assert tab.get_by_label("Filter by title, brand or id").input_value() == word
-    loads = team.log.read_text().count("loading the text model")
+    loaded = re.findall(r"loading the text model (\S+)", team.log.read_text())
+    loads = max(map(loaded.count, loaded), default=0)  # the most loads of any one model (filing into a tree adds USE)
     print(f"server RSS: {before:.2f} GB before the 10 sessions, {after:.2f} GB with them; text model loads in its log: {loads}")
     (ARTIFACTS / "ten-sessions.json").write_text(json.dumps({"rss_gb_before": before, "rss_gb_with_10": after, "text_model_loads": loads}))
-    assert loads == 1  # one copy per server process, whatever the number of sessions
+    assert loads == 1  # one copy of each model per server process, whatever the number of sessions
     sessions[0][0].screenshot(path=ARTIFACTS / "23-session-one-of-ten.png", full_page=True)
     for tab, _, _ in sessions:
         tab.context.close()
