@@ -49,7 +49,7 @@ def start_filing() -> None:
     def work(progress, should_stop):
         filing = api.file_into_tree(workspace, encoders, vectors, progress=progress, should_stop=should_stop)
         return {"filed": int((~filing.reviewed).sum())}
-    ui.job_runner().start(f"prepare:{workspace.path}", f"Filing the products of '{workspace.name}' into the tree", work)
+    ui.start_workspace_job(workspace, f"Filing the products of '{workspace.name}' into the tree", work)
 
 
 def tree_upload(tree) -> None:
@@ -82,17 +82,16 @@ def node_rows(overview: pd.DataFrame, node: str) -> None:
         line[0].markdown(f"**{literal(child.name)}**")
         line[1].caption(f"{child.products:,} products · {child.reviewed:,} reviewed · {child.weak:,} doubtful"
                         + (f" · confidence {child.confidence:.0%}" if child.products else ""))
-        is_leaf = not (overview["parent"] == child.node).any()
-        line[2].button("Open", key=f"tree_open_{child.node}", disabled=is_leaf and not child.products,
+        line[2].button("Open", key=f"tree_open_{child.node}", disabled=child.leaf and not child.products,
                        on_click=st.session_state.__setitem__, args=(NODE_KEY, child.node))
         team.decision_button(line[3], "Accept", f"tree_accept_{child.node}", "reviewer", api.accept_tree_node, workspace,
-                             assignment, child.node, disabled=child.products == child.reviewed,
+                             tree, assignment, child.node, disabled=child.products == child.reviewed,
                              help="Accepts every product filed under it that nobody reviewed, each in its own leaf (one undo).",
                              done=f"Accepted '{child.node}'.", **seen)
 
 
 def node_products(node: str) -> None:
-    rows = api.rows_under(assignment, node)
+    rows = api.rows_under(tree, assignment, node)
     if not len(rows):
         return
     ranked = assignment.iloc[rows].sort_values("confidence")

@@ -266,6 +266,11 @@ def _prepare_key(workspace: api.Workspace) -> str:
     return f"prepare:{workspace.path}"
 
 
+def start_workspace_job(workspace: api.Workspace, label: str, work):
+    """Starts a workspace's background job under its one job key, so every page's progress panel shows it."""
+    return job_runner().start(_prepare_key(workspace), label, work)
+
+
 def start_prepare(workspace: api.Workspace, grouping: bool = True):
     """Starts reading a workspace's products (and drawing its map and groups) in the background; returns the job."""
     text, image = encoders_for(workspace)
@@ -276,7 +281,7 @@ def start_prepare(workspace: api.Workspace, grouping: bool = True):
     def work(progress, should_stop):
         result = api.prepare(workspace, text, image, grouping=grouping, progress=progress, should_stop=should_stop)
         return result | {"state": state}
-    return job_runner().start(_prepare_key(workspace), label, work)
+    return start_workspace_job(workspace, label, work)
 
 
 @st.cache_data(show_spinner="Comparing the file with the workspace's products…", max_entries=4)
@@ -298,7 +303,7 @@ def start_update(workspace: api.Workspace, data: bytes, name: str, mapping: dict
                             images_name=photos_name, auto_file_above=threshold, confirmed=confirmed, text_encoder=text,
                             image_encoder=image, progress=progress)
         return result | api.prepare(workspace, text, image, progress=progress, should_stop=should_stop)
-    return job_runner().start(_prepare_key(workspace), f"Updating '{workspace.name}'", work)
+    return start_workspace_job(workspace, f"Updating '{workspace.name}'", work)
 
 
 def prepare_job(workspace: api.Workspace):

@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,28 +62,40 @@ def tree_summary(tree: CategoryTree) -> dict:
 
 
 def category_tree(workspace: Workspace) -> CategoryTree | None:
-    """The workspace's tree, or None before one is loaded."""
+    """The workspace's tree, or None before one is loaded (parsed once per file version per process)."""
     path = _tree_dir(workspace) / "tree.txt"
-    return read_tree(path.read_bytes(), "tree.txt") if path.exists() else None
+    if not path.exists():
+        return None
+    stat = path.stat()
+    return _parsed_tree(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=8)
+def _parsed_tree(path: str, mtime_ns: int, size: int) -> CategoryTree:
+    return read_tree(Path(path).read_bytes(), "tree.txt")
 
 
 def _tree_key(tree: CategoryTree, workspace: Workspace) -> str:
     return hashlib.sha1((tree.to_text() + repr(workspace.products_version())).encode()).hexdigest()
 
 
-def leaf_examples(workspace: Workspace, tree: CategoryTree) -> dict[int, int]:
-    """Product row -> leaf index for products a person accepted into or moved to a leaf."""
+def _leaf_decisions(workspace: Workspace, tree: CategoryTree) -> pd.DataFrame:
+    """Decisions that put products into a leaf, indexed by product id: leaf (index into the tree's leaves), source."""
     store = ReviewStore(workspace)
     groups = store.groups()
-    leaf_of_group = {row.group_id: tree.leaves.index(row.name) for row in groups.itertuples()
-                     if row.status == "accepted" and row.name in set(tree.leaves)}
-    if not leaf_of_group:
-        return {}
+    leaf_index = {leaf: i for i, leaf in enumerate(tree.leaves)}
+    leaf_of_group = groups[groups["status"] == "accepted"].set_index("group_id")["name"].map(leaf_index).dropna()
     decided = store.assignments()
-    decided = decided[decided["group_id"].isin(leaf_of_group)]
-    row_of = pd.Series(np.arange(len(workspace.products())), index=workspace.products()["id"].astype(str))
-    rows = decided["product_id"].astype(str).map(row_of)
-    return {int(row): leaf_of_group[group] for row, group in zip(rows, decided["group_id"]) if pd.notna(row)}
+    decided = decided[decided["group_id"].isin(leaf_of_group.index)]
+    return pd.DataFrame({"leaf": decided["group_id"].map(leaf_of_group).astype(np.int64).to_numpy(),
+                         "source": decided["source"].to_numpy()}, index=decided["product_id"].astype(str).to_numpy())
+
+
+def leaf_examples(workspace: Workspace, tree: CategoryTree) -> dict[int, int]:
+    """Product row -> leaf index for products a person accepted into or moved to a leaf."""
+    decided = _leaf_decisions(workspace, tree)
+    rows = pd.Series(np.arange(len(workspace.products())), index=workspace.products()["id"].astype(str)).reindex(decided.index)
+    return {int(row): int(leaf) for row, leaf in zip(rows, decided["leaf"]) if pd.notna(row)}
 
 
 def file_into_tree(workspace: Workspace, text_encoders: list[Encoder], features: np.ndarray,
@@ -205,18 +218,15 @@ def tree_assignment(workspace: Workspace, tree: CategoryTree, filing: pd.DataFra
     """Each product's leaf now: a person's decision into a leaf first, else the kept filing.
 
     Returns:
-        id, title, path, confidence, source ("filed", "reviewed" or "moved"), row (in the product table).
+        id, title, path, leaf (index into the tree's leaves), confidence, source ("filed", "reviewed" or "moved"),
+        row (in the product table).
     """
-    store = ReviewStore(workspace)
-    groups = store.groups()
-    leaves = set(tree.leaves)
-    names = groups[(groups["status"] == "accepted") & groups["name"].isin(leaves)].set_index("group_id")["name"]
-    decided = store.assignments()
-    decided = decided[decided["group_id"].isin(names.index)].set_index("product_id")
+    decided = _leaf_decisions(workspace, tree)
     ids = filing["id"].astype(str)
-    person = ids.map(decided["group_id"].map(names))
+    person = ids.map(decided["leaf"])
+    leaf = person.fillna(filing["path"].map({leaf: i for i, leaf in enumerate(tree.leaves)})).astype(np.int64).to_numpy()
     return pd.DataFrame({"id": ids.to_numpy(), "title": workspace.products()["title"].to_numpy(),
-                         "path": person.fillna(filing["path"]).to_numpy(),
+                         "path": np.asarray(tree.leaves, dtype=object)[leaf], "leaf": leaf,
                          "confidence": np.where(person.notna(), 1.0, filing["confidence"].to_numpy()),
                          "source": ids.map(decided["source"]).fillna("filed").to_numpy(),
                          "row": np.arange(len(filing))})
@@ -224,33 +234,35 @@ def tree_assignment(workspace: Workspace, tree: CategoryTree, filing: pd.DataFra
 
 def tree_overview(tree: CategoryTree, assignment: pd.DataFrame) -> pd.DataFrame:
     """Every node with its products (its leaves' together): node (path text), name, level, parent, products,
-    reviewed, weak (filed below WEAK_CONFIDENCE), confidence (mean); parents before children."""
-    leaf_index = {leaf: i for i, leaf in enumerate(tree.leaves)}
-    leaf = assignment["path"].map(leaf_index).to_numpy()
+    reviewed, weak (filed below WEAK_CONFIDENCE), confidence (mean), leaf (no children); parents before children."""
+    leaf = assignment["leaf"].to_numpy()
     count = np.bincount(leaf, minlength=len(tree.paths))
     reviewed = np.bincount(leaf, weights=(assignment["source"] != "filed").to_numpy(), minlength=len(tree.paths))
     weak = np.bincount(leaf, weights=((assignment["source"] == "filed") & (assignment["confidence"] < WEAK_CONFIDENCE)).to_numpy(),
                        minlength=len(tree.paths))
     confidence = np.bincount(leaf, weights=assignment["confidence"].to_numpy(), minlength=len(tree.paths))
     totals: dict[tuple[str, ...], np.ndarray] = {node: np.zeros(4) for node in tree.nodes()}
+    leaves = set(tree.paths)
     for i, path in enumerate(tree.paths):
         for level in range(1, len(path) + 1):
             totals[path[:level]] += (count[i], reviewed[i], weak[i], confidence[i])
     return pd.DataFrame([{"node": SEPARATOR.join(node), "name": node[-1], "level": len(node),
-                          "parent": SEPARATOR.join(node[:-1]), "products": int(t[0]), "reviewed": int(t[1]), "weak": int(t[2]),
+                          "parent": SEPARATOR.join(node[:-1]), "leaf": node in leaves, "products": int(t[0]), "reviewed": int(t[1]), "weak": int(t[2]),
                           "confidence": t[3] / t[0] if t[0] else float("nan")} for node, t in totals.items()])
 
 
-def rows_under(assignment: pd.DataFrame, node: str) -> np.ndarray:
+def rows_under(tree: CategoryTree, assignment: pd.DataFrame, node: str) -> np.ndarray:
     """Rows of ``assignment`` whose leaf is ``node`` or below it."""
-    paths = assignment["path"].astype(str)
-    return np.flatnonzero(((paths == node) | paths.str.startswith(node + SEPARATOR)).to_numpy())
+    names = tuple(node.split(SEPARATOR))
+    below = [i for i, path in enumerate(tree.paths) if path[:len(names)] == names]
+    return np.flatnonzero(np.isin(assignment["leaf"].to_numpy(), below))
 
 
-def accept_tree_node(workspace: Workspace, assignment: pd.DataFrame, node: str, seen: int | None = None) -> dict[str, int]:
+def accept_tree_node(workspace: Workspace, tree: CategoryTree, assignment: pd.DataFrame, node: str,
+                     seen: int | None = None) -> dict[str, int]:
     """Accepts a node: every product filed under it that nobody reviewed is accepted into its own leaf (one
     undoable decision). Returns leaf -> how many products it took."""
-    rows = rows_under(assignment, node)
+    rows = rows_under(tree, assignment, node)
     picked = assignment.iloc[rows]
     return ReviewStore(workspace).accept_under(node, dict(zip(picked["id"], picked["path"])), seen=seen)
 

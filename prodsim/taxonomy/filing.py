@@ -118,7 +118,7 @@ class TreeFiler:
         # The more leaves people have described with products, the more the catalog's evidence counts.
         weight = self.centroid_weight + (REVIEWED_WEIGHT - self.centroid_weight) * reviewed_leaves.mean()
         leaf, confidence = np.empty(n, np.int64), np.empty(n, np.float32)
-        for start in range(0, n, chunk):
+        for start in range(0, n, chunk):  # the names' scores again: keeping them would hold n x leaves at once
             by_names = _log_softmax(self._name_scores(scorers, start, start + chunk), self.name_temperature)
             by_catalog = _log_softmax(features[start:start + chunk] @ centroids.T, self.centroid_temperature)
             combined = (1 - weight) * by_names + weight * by_catalog
