@@ -43,7 +43,7 @@ def prepare(workspace: Workspace, text_encoder: Encoder | None = None, image_enc
     """Everything the pages show for a workspace, computed once and kept: vectors, then the map and suggested groups.
 
     Stages: reading product texts, looking at photos, indexing words and codes, (the grouping text, only when the
-    product text includes the category), drawing the map, finding groups. Each stage keeps
+    product text includes the category), drawing the map, finding groups (and their sub-groups). Each stage keeps
     its result in the workspace as it finishes, so a cancel or a restart continues with the
     next one.
 
@@ -67,7 +67,7 @@ def prepare(workspace: Workspace, text_encoder: Encoder | None = None, image_enc
     if grouping:
         matrix = grouping_vectors(workspace, progress, text_encoder, image_encoder, should_stop)
         for stage, run in (("Drawing the map", lambda: project(workspace, vectors=matrix)),
-                           ("Finding groups", lambda: cluster(workspace, vectors=matrix))):
+                           ("Finding groups", lambda: suggested_levels(workspace, cluster(workspace, vectors=matrix)[0], matrix))):
             if should_stop and should_stop():
                 raise Cancelled(f"Stopped before '{stage.lower()}'; the steps before it are kept and will not be redone.")
             if progress:
