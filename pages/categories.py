@@ -56,9 +56,42 @@ def tree_names(_view, state: str, filed_at: str | None) -> dict[int, str]:
     return {} if filing is None else api.tree_group_names(_view.clusters.labels, filing["path"])
 
 
+LEVEL_KEY = "categories_level"  # (state, level, group): the suggested group whose sub-groups are listed; unset: the top
+
+
+def open_level() -> tuple[int, int] | None:
+    """(level, group) whose sub-groups are listed, None at the top (or when the groups were found anew since)."""
+    at = st.session_state.get(LEVEL_KEY)
+    return (at[1], at[2]) if at and at[0] == view.state else None
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def export_table(_final: pd.DataFrame, state: str, decisions: int) -> pd.DataFrame:
+    """The export (final categories with a column per level), once per state and version of the decisions."""
+    return api.categories_export(_final)
+
+
 def suggested_groups() -> None:
-    summary = ui.group_summary(view, view.state)
     by_tree = tree_names(view, view.state, api.tree_details(workspace).get("filed"))
+    at = open_level()
+    if at is None:
+        top_groups(by_tree)
+        return
+    level, group = at
+    levels = ui.suggested_levels(view, view.state)
+    trail = api.level_trail(levels, level, group, by_tree.get(api.level_trail(levels, level, group)[0][0]))
+    ui.breadcrumbs(LEVEL_KEY, [(name, (view.state, depth + 1, node)) for depth, (node, name) in enumerate(trail)],
+                   top=("All groups", None))
+    path = " > ".join(name for _, name in trail)
+    children = api.level_children(levels, level, api.level_rows(levels, level, group, ~reviewed_mask))
+    st.caption(f"{len(children):,} sub-groups of '{literal(path)}' with products to review, largest first.")
+    for position, child in enumerate(page_of(list(children.itertuples()), f"categories_level_page_{level}_{group}")):
+        members = api.level_rows(levels, level + 1, child.group, ~reviewed_mask)
+        group_panel(level + 1, child.group, literal(child.name), members, f"{path} > {child.name}", position == 0)
+
+
+def top_groups(by_tree: dict[int, str]) -> None:
+    summary = ui.group_summary(view, view.state)
     open_counts = np.bincount(clusters.labels[~reviewed_mask], minlength=int(clusters.labels.max()) + 1)
     summary = summary[open_counts[summary["cluster"]] > 0]
     found = matching_rows("categories_find", "e.g. kettle, or a group's name")
@@ -70,65 +103,110 @@ def suggested_groups() -> None:
     for position, cluster in enumerate(page_of(list(summary.itertuples()), "categories_suggested_page")):
         members = np.flatnonzero((clusters.labels == cluster.cluster) & ~reviewed_mask)
         tree_name = by_tree.get(cluster.cluster)  # named by the user's tree, its distinctive words as a subtitle
-        label = (f"{literal(tree_name)} · _{literal(cluster.name)}_" if tree_name else literal(cluster.name)) + \
-            f" — {len(members):,} products (tightness {cluster.cohesion:.2f})"
-        group = st.expander(label, expanded=position == 0, key=f"categories_group_{cluster.cluster}", on_change="rerun")
-        if not group.open:
-            continue  # products are drawn only for opened groups
-        with group:
-            ui.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{cluster.cluster}", score_column=None)
-            name = st.text_input("Name", value=tree_name or cluster.name, key=f"categories_name_{cluster.cluster}")
-            accept, split, reject = st.columns([2, 2, 1])
-            ids = products["id"].to_numpy()[members].tolist()
-            team.decision_button(accept, f"Accept {len(members):,} products as '{literal(name)}'", f"categories_accept_{cluster.cluster}",
-                                 "reviewer", store.accept, team.Widget(f"categories_name_{cluster.cluster}"), ids, type="primary", **seen)
-            split_form(name, members, split, f"categories_split_{cluster.cluster}")
-            sub_groups(cluster.cluster, members)
-            team.decision_button(reject, "Reject this grouping", f"categories_reject_{cluster.cluster}", "reviewer",
-                                 store.reject, cluster.name, ids, **seen)
+        label = f"{literal(tree_name)} · _{literal(cluster.name)}_" if tree_name else literal(cluster.name)
+        group_panel(1, cluster.cluster, label, members, tree_name or cluster.name, position == 0,
+                    note=f" (tightness {cluster.cohesion:.2f})")
 
 
-def sub_groups(cluster: int, members: np.ndarray) -> None:
-    """The group's suggested sub-groups (the level below) and an Accept that files each product under
-    "group name > sub-group name" (one decision)."""
+def group_panel(level: int, group: int, label: str, members: np.ndarray, default_name: str, expanded: bool,
+                note: str = "") -> None:
+    """One suggested group at any level: its products, a name (its path below level 1), Accept, Split, Reject, and
+    its sub-groups (accept them all under it, or open them to review one by one)."""
+    key = str(group) if level == 1 else f"{level}_{group}"
+    panel = st.expander(f"{label} — {len(members):,} products{note}", expanded=expanded, key=f"categories_group_{key}", on_change="rerun")
+    if not panel.open:
+        return  # products are drawn only for opened groups
+    with panel:
+        ui.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{key}", score_column=None)
+        name = st.text_input("Name", value=default_name, key=f"categories_name_{key}")
+        accept, split, reject = st.columns([2, 2, 1])
+        ids = products["id"].to_numpy()[members].tolist()
+        team.decision_button(accept, f"Accept {len(members):,} products as '{literal(name)}'", f"categories_accept_{key}",
+                             "reviewer", store.accept, team.Widget(f"categories_name_{key}"), ids, type="primary", **seen)
+        split_form(name, members, split, f"categories_split_{key}")
+        sub_groups(level, group, key, members)
+        team.decision_button(reject, "Reject this grouping", f"categories_reject_{key}", "reviewer",
+                             store.reject, default_name, ids, **seen)
+
+
+def sub_groups(level: int, group: int, key: str, members: np.ndarray) -> None:
+    """The group's sub-groups (the level below): an Accept that files each product under "name > sub-group > …"
+    down to the deepest level (one decision), and Open to review them one by one."""
     levels = ui.suggested_levels(view, view.state)
-    if levels.depth < 2:
+    children = api.level_children(levels, level, members)
+    if len(children) < 2:
         return
-    parts = pd.Series(levels.labels[1][members]).map(levels.names[1])
-    counts = parts.value_counts()
-    if len(counts) < 2:
-        return
-    st.caption(f"{len(counts)} sub-groups: " + " · ".join(f"{literal(part)} ({count:,})" for part, count in counts.items()))
-    name_key = f"categories_name_{cluster}"
+    st.caption(f"{len(children)} sub-groups: " + " · ".join(f"{literal(c.name)} ({c.products:,})" for c in children.head(12).itertuples())
+               + (" · …" if len(children) > 12 else ""))
+    accept, open_them = st.columns(2)
     ids = products["id"].to_numpy()[members]
-    team.decision_button(st, f"Accept with its {len(counts)} sub-groups", f"categories_accept_levels_{cluster}", "reviewer",
-                         api.accept_with_sub_groups, store, team.Widget(name_key), dict(zip(ids, parts)),
-                         help="Files each product under 'name > sub-group'; rename or merge the sub-groups afterwards.", **seen)
+    team.decision_button(accept, f"Accept with its {len(children)} sub-groups", f"categories_accept_levels_{key}", "reviewer",
+                         api.accept_with_sub_groups, store, team.Widget(f"categories_name_{key}"),
+                         dict(zip(ids, api.sub_paths(levels, level, members))),
+                         help="Files each product under 'name > sub-group' at every level below; products already reviewed "
+                              "keep their category. Rename or merge the sub-groups afterwards.", **seen)
+    open_them.button(f"Open its {len(children)} sub-groups", key=f"categories_open_{key}", on_click=st.session_state.__setitem__,
+                     args=(LEVEL_KEY, (view.state, level, group)), help="Review the sub-groups one by one.")
+
+
+REVIEWED_KEY = "categories_reviewed_at"  # the reviewed category whose categories below it are listed; "" the top
 
 
 def reviewed_categories() -> None:
-    groups = store.groups().query("status == 'accepted'")
-    if groups.empty:
+    groups = store.groups()
+    if not (groups["status"] == "accepted").any():
         st.info("No category reviewed yet: accept a suggested group, or select products on the Map and assign them.")
+    parent = st.session_state.get(REVIEWED_KEY, "")
+    nodes = api.reviewed_nodes(groups, parent)
+    if parent and nodes.empty:  # renamed or merged away since: back to the top
+        parent, nodes = "", api.reviewed_nodes(groups)
+    if parent:
+        trail = parent.split(" > ")
+        ui.breadcrumbs(REVIEWED_KEY, [(name, " > ".join(trail[:depth + 1])) for depth, name in enumerate(trail)],
+                       top=("All categories", ""))
+    paths = api.reviewed_paths(groups)
     assigned = store.assignments()
     row_of = pd.Series(np.arange(len(products)), index=products["id"])
-    for group in page_of(list(groups.itertuples()), "categories_reviewed_page"):
-        section = st.expander(f"{literal(group.name)} — {group.size:,} products", key=f"categories_reviewed_{group.group_id}", on_change="rerun")
+    for node in page_of(list(nodes.itertuples()), f"categories_reviewed_page_{parent}"):
+        below = f" in {categories(node.below)} below it" if node.below else ""
+        section = st.expander(f"{literal(node.name)} — {node.products:,} products{below}", key=f"categories_reviewed_{node.path}",
+                              on_change="rerun")
         if not section.open:
             continue
         with section:
-            new_name = st.text_input("Rename to", value=group.name, key=f"categories_rename_text_{group.group_id}")
-            team.decision_button(st, "Rename", f"categories_rename_{group.group_id}", "reviewer", store.rename, group.group_id,
-                                 team.Widget(f"categories_rename_text_{group.group_id}"), disabled=new_name == group.name, **seen)
-            others = groups[groups["group_id"] != group.group_id]
-            if not others.empty:
-                st.selectbox("Merge into", others["group_id"].tolist(), key=f"categories_merge_target_{group.group_id}",
-                             format_func=dict(zip(others["group_id"], others["name"])).get)
-                team.decision_button(st, "Merge", f"categories_merge_{group.group_id}", "reviewer", store.merge, group.group_id,
-                                     team.Widget(f"categories_merge_target_{group.group_id}"), **seen)
-            ids = assigned.loc[assigned["group_id"] == group.group_id, "product_id"]
-            members = row_of.reindex(ids).dropna().astype(int).to_numpy()
-            split_form(group.name, np.sort(members), st, f"categories_split_reviewed_{group.group_id}")
+            reviewed_node(node, paths, assigned, row_of)
+    move_products()
+
+
+def reviewed_node(node, paths: list[str], assigned: pd.DataFrame, row_of: pd.Series) -> None:
+    """Rename, merge, open or split one reviewed category at any level (what is below it goes with it)."""
+    key = node.path
+    new_name = st.text_input("Rename to", value=node.path, key=f"categories_rename_text_{key}",
+                             help="The whole path: 'Home > Kitchen' moves this category under Home.")
+    team.decision_button(st, "Rename", f"categories_rename_{key}", "reviewer", store.rename_path, node.path,
+                         team.Widget(f"categories_rename_text_{key}"), disabled=new_name == node.path, **seen)
+    targets = [p for p in paths if p != node.path and not p.startswith(node.path + " > ")]
+    if len(targets) > api.PICKER_LIMIT:
+        typed = st.text_input("Find the category to merge into", key=f"categories_merge_find_{key}").lower()
+        targets = [p for p in targets if typed in p.lower()][:api.PICKER_LIMIT]
+    if targets:
+        st.selectbox("Merge into", targets, key=f"categories_merge_target_{key}")
+        team.decision_button(st, "Merge", f"categories_merge_{key}", "reviewer", store.rename_path, node.path,
+                             team.Widget(f"categories_merge_target_{key}"),
+                             help="Its products, and the categories below it, join the chosen category (one undo).", **seen)
+    if node.below:
+        st.button(f"Open the {categories(node.below)} below", key=f"categories_reviewed_open_{key}",
+                  on_click=st.session_state.__setitem__, args=(REVIEWED_KEY, node.path))
+    else:
+        members = row_of.reindex(api.node_product_ids(store.groups(), assigned, node.path)).dropna().astype(int).to_numpy()
+        split_form(node.path, np.sort(members), st, f"categories_split_reviewed_{key}")
+
+
+def categories(count: int) -> str:
+    return f"{count:,} categor{'y' if count == 1 else 'ies'}"
+
+
+def move_products() -> None:
     st.subheader("Move products")
     found = matching_rows("categories_move_find", "type words of the products' titles, a brand or an id")
     options = [] if found is None else found[:api.PICKER_LIMIT].tolist()
@@ -136,7 +214,7 @@ def reviewed_categories() -> None:
         st.caption(f"{len(found):,} products match; the first {api.PICKER_LIMIT:,} are offered. Type more words to narrow it.")
     wanted = st.multiselect("Products", options, key="categories_move_products",
                             format_func=lambda r: f"{products['title'][r][:60]} · {products['id'][r]}")
-    st.text_input("To the category", key="categories_move_target", placeholder="new or existing name")
+    st.text_input("To the category", key="categories_move_target", placeholder="new or existing name; 'A > B' for a level below")
     team.decision_button(st, "Move", "categories_move", "reviewer", store.move,
                          team.Widget("categories_move_products", lambda rows: products["id"][rows].tolist()),
                          team.Widget("categories_move_target"), disabled=not wanted, **seen)
@@ -196,8 +274,9 @@ def new_arrivals() -> None:
 
 def history_and_export() -> None:
     st.dataframe(store.log(), hide_index=True, width="stretch", key="categories_log")
-    st.write("Final categories: each product's id, category after review, and whether it was suggested, reviewed or moved.")
-    ui.export_buttons(final, f"{workspace.slug}-categories", key="categories_export")
+    st.write("Final categories: each product's id, category after review (its whole path, then one column per level), "
+             "and whether it was suggested, reviewed or moved.")
+    ui.export_buttons(export_table(final, view.state, view.seen), f"{workspace.slug}-categories", key="categories_export")
     st.subheader("Share")
     ui.report_button(workspace, view.vectors, key="categories_report")
 

@@ -70,11 +70,7 @@ def node_rows(overview: pd.DataFrame, node: str) -> None:
     """The open node's children, each with its counts, Open and Accept."""
     children = overview[overview["parent"] == node].sort_values("products", ascending=False)
     trail = node.split(" > ") if node else []
-    with st.container(horizontal=True):  # the way back up: Top > level 1 > level 2 ...
-        st.button("Top", key="tree_top", on_click=st.session_state.__setitem__, args=(NODE_KEY, ""))
-        for level, name in enumerate(trail):
-            st.button(name, key=f"tree_crumb_{level}", on_click=st.session_state.__setitem__,
-                      args=(NODE_KEY, " > ".join(trail[:level + 1])))
+    ui.breadcrumbs(NODE_KEY, [(name, " > ".join(trail[:level + 1])) for level, name in enumerate(trail)])
     start = (st.number_input(f"Page (of {-(-len(children) // ROWS_PER_PAGE):,})", 1, max(1, -(-len(children) // ROWS_PER_PAGE)), 1,
                              key=f"tree_page_{node}") - 1) * ROWS_PER_PAGE if len(children) > ROWS_PER_PAGE else 0
     for child in children.iloc[start:start + ROWS_PER_PAGE].itertuples():

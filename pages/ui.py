@@ -705,6 +705,14 @@ def report_button(workspace: api.Workspace, vectors, key: str) -> None:
                            mime="text/html", key=f"{key}_download")
 
 
+def breadcrumbs(state_key: str, trail: list[tuple[str, object]], top: tuple[str, object] = ("Top", "")) -> None:
+    """The way back up a tree in one row: ``top`` then each (label, value) of ``trail``; a click puts the value
+    in ``st.session_state[state_key]``."""
+    with st.container(horizontal=True):
+        for depth, (label, value) in enumerate([top, *trail]):
+            st.button(label, key=f"{state_key}_crumb_{depth}", on_click=st.session_state.__setitem__, args=(state_key, value))
+
+
 def export_buttons(frame: pd.DataFrame, stem: str, key: str) -> None:
     """CSV and Excel downloads of a table, made when clicked (formula-safe; Excel up to XLSX_ROW_LIMIT rows)."""
     csv_column, xlsx_column = st.columns(2)

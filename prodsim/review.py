@@ -21,8 +21,9 @@ FILED = "filed automatically"  # the source of an assignment made by an update, 
 ASSIGN = "INSERT OR REPLACE INTO review_assignments (product_id, group_id, source, at, actor) VALUES (?, ?, ?, ?, ?)"
 
 
-# A category tree's leaf is a group named by its whole path ("A > B > C"), so this is a path's length.
+# A category at any level is a group named by its whole path ("A > B > C"), so this is a path's length.
 MAX_GROUP_NAME = 400
+SEPARATOR = " > "  # between the levels of a path (the tree files, the suggested levels, accepted sub-groups)
 
 
 class StaleDecision(BadInputError):
@@ -198,25 +199,50 @@ class ReviewStore:
         return self.accept(f"rejected: {label}", product_ids, status="rejected", seen=seen)
 
     def rename(self, group_id: int, name: str, seen: int | None = None) -> str:
-        """Renames an accepted group; returns the new name."""
-        name = _clean(name)
-        old = self._name(group_id)
-        self._apply("rename", f"Renamed '{old}' to '{name}'", set(),
-                    lambda c, actor: c.execute("UPDATE review_groups SET name=? WHERE group_id=?", (name, group_id)), seen, {group_id})
-        return name
+        """Renames an accepted group, and the categories below it with it (see :meth:`rename_path`)."""
+        return self.rename_path(self._name(group_id), name, seen)
 
-    def merge(self, source: int, target: int, seen: int | None = None) -> int:
-        """Moves every product of group ``source`` into ``target`` and removes ``source``; returns how many moved."""
-        if source == target:
-            raise BadInputError("A group cannot be merged into itself; pick another target group.")
-        names = (self._name(source), self._name(target))
-        members = set(self.assignments().query("group_id == @source")["product_id"])
+    def rename_path(self, path: str, name: str, seen: int | None = None) -> str:
+        """Renames a reviewed category at any level in one decision: the group called ``path`` and every group
+        below it ("path > …") take ``name`` in its place. Where a new name is already a category, the group merges
+        into it, so renaming onto another category merges the two trees. Returns the new name."""
+        self._rename_below(path, name, seen)
+        return _clean(name)
+
+    def _rename_below(self, path: str, name: str, seen: int | None) -> int:
+        """:meth:`rename_path`; returns how many products merged into other categories."""
+        name = _clean(name)
+        groups = self.groups().query("status == 'accepted'")
+        below = groups[(groups["name"] == path) | groups["name"].str.startswith(path + SEPARATOR)]
+        if below.empty:
+            raise BadInputError(f"There is no reviewed category '{path}' any more (renamed or merged away?); nothing was changed.")
+        if name == path:
+            raise BadInputError(f"'{path}' already has this name; nothing was changed.")
+        renamed = {int(g): _clean(name + old[len(path):]) for g, old in zip(below["group_id"], below["name"])}
+        taken = dict(zip(*groups[~groups["group_id"].isin(list(renamed))][["name", "group_id"]].to_numpy().T))
+        merging = {g: int(taken[n]) for g, n in renamed.items() if n in taken}
+        members = set(self.assignments().query("group_id in @merging")["product_id"]) if merging else set()
 
         def change(connection, actor):
-            connection.execute("UPDATE review_assignments SET group_id=?, at=?, actor=? WHERE group_id=?", (target, now_iso(), actor, source))
-            connection.execute("DELETE FROM review_groups WHERE group_id=?", (source,))
-        self._apply("merge", f"Merged '{names[0]}' into '{names[1]}' ({len(members)} products)", members, change, seen, {source, target})
+            for group, new in renamed.items():
+                if group in merging:
+                    connection.execute("UPDATE review_assignments SET group_id=?, at=?, actor=? WHERE group_id=?",
+                                       (merging[group], now_iso(), actor, group))
+                    connection.execute("DELETE FROM review_groups WHERE group_id=?", (group,))
+                else:
+                    connection.execute("UPDATE review_groups SET name=? WHERE group_id=?", (new, group))
+        under = int((below["name"] != path).sum())
+        below_too = f" with {under} categor{'y' if under == 1 else 'ies'} below it" if under else ""
+        summary = (f"Merged '{path}'{below_too} into '{name}' ({len(members)} products)" if merging
+                   else f"Renamed '{path}'{below_too} to '{name}'")
+        self._apply("merge" if merging else "rename", summary, members, change, seen, set(renamed) | set(merging.values()))
         return len(members)
+
+    def merge(self, source: int, target: int, seen: int | None = None) -> int:
+        """Moves every product of group ``source`` (and the categories below it) into ``target``; returns how many moved."""
+        if source == target:
+            raise BadInputError("A group cannot be merged into itself; pick another target group.")
+        return self._rename_below(self._name(source), self._name(target), seen)
 
     def move(self, product_ids: list[str], name: str, seen: int | None = None) -> int:
         """Puts products into the group called ``name`` (created if new); returns how many moved."""

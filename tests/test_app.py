@@ -412,6 +412,47 @@ def test_map_and_categories_pages_review_and_keep_decisions(read_demo, root):
     assert not app.exception and store.log()["action"].iloc[0] == "accept"
     assert sum(" > " in name for name in store.groups()["name"]) >= 2  # "group > sub-group", one decision
 
+    # One level down: a group's sub-groups listed under breadcrumbs, one accepted under its path
+    opener = next(b for b in app.button if b.key and b.key.startswith("categories_open_"))
+    app.button(key=opener.key).click().run()
+    assert not app.exception and "sub-groups of" in texts(app) and app.button(key="categories_level_crumb_0").label == "All groups"
+    sub_accept = next(b for b in app.button if b.key and re.fullmatch(r"categories_accept_2_\d+", b.key))
+    path = app.text_input(key=sub_accept.key.replace("_accept_", "_name_")).value
+    app.button(key=sub_accept.key).click().run()
+    assert not app.exception and " > " in path and path in store.groups()["name"].tolist()
+    app.button(key="categories_level_crumb_0").click().run()
+    assert not app.exception and "groups to review" in texts(app)
+
+    # Reviewed categories as a tree: a parent renamed with the categories below it, opened, merged; undo takes it back
+    parent = next(name.split(" > ")[0] for name in store.groups()["name"] if " > " in name and name != path)
+    below = [name for name in store.groups()["name"] if name.startswith(parent + " > ")]
+    app.session_state["categories_section"] = "Reviewed categories"
+    app.session_state[f"categories_reviewed_{parent}"] = True
+    app.run()
+    app.text_input(key=f"categories_rename_text_{parent}").set_value("Kitchen > Appliances").run()
+    app.button(key=f"categories_rename_{parent}").click().run()
+    names = store.groups()["name"].tolist()
+    assert not app.exception and all(name.replace(parent, "Kitchen > Appliances", 1) in names for name in below)
+    app.session_state["categories_reviewed_Kitchen"] = True
+    app.run()
+    app.button(key="categories_reviewed_open_Kitchen").click().run()  # one level down
+    assert not app.exception and app.button(key="categories_reviewed_at_crumb_1").label == "Kitchen"
+    app.session_state["categories_reviewed_Kitchen > Appliances"] = True
+    app.run()
+    app.selectbox(key="categories_merge_target_Kitchen > Appliances").set_value("Kitchen things").run()
+    app.button(key="categories_merge_Kitchen > Appliances").click().run()
+    assert not app.exception and all(name.replace(parent, "Kitchen things", 1) in store.groups()["name"].tolist() for name in below)
+    app.button(key="categories_undo").click().run()
+    assert all(name.replace(parent, "Kitchen > Appliances", 1) in store.groups()["name"].tolist() for name in below)
+
+    # The export: the whole path, then one column per level
+    app.session_state["categories_section"] = "History and export"
+    app.run()
+    exported = api.categories_export(store.final(Workspace(root / "demo-catalog").products(), pd.Series([""] * 244)))
+    assert not app.exception and {"level_1", "level_2", "level_3"} <= set(exported.columns)
+    deep = exported[exported["final_category"].str.startswith("Kitchen > Appliances > ")]
+    assert len(deep) and (deep["level_1"] == "Kitchen").all() and (deep["level_2"] == "Appliances").all()
+
 
 def test_category_tree_page_loads_a_tree_files_walks_accepts_moves_and_exports(read_demo, root):
     from prodsim.review import ReviewStore

@@ -481,16 +481,20 @@ def test_guided_tour_read_only_demo_and_offline_report(page, tmp_path):
 TEAM = {"ann": "reviewer", "ben": "reviewer", "vic": "viewer"}
 
 
-def test_category_tree_load_file_expand_accept_move_and_export_paths(shared_server, page):
-    """A person's own tree on the demo products: load it, file, open a level, accept a parent, move a product between
-    leaves, download the paths."""
+def read_workspace(server, folder: str, name: str):
+    """A workspace of the demo catalog (text only) on the shared server, read with its map and groups; and its decisions."""
     from prodsim import api
     from prodsim.review import ReviewStore
 
-    workspace = api.ingest(REPO / "assets" / "demo_catalog.csv", workspace_dir=shared_server.root / "tree-demo",
-                           name="Tree demo").workspace
+    workspace = api.ingest(REPO / "assets" / "demo_catalog.csv", workspace_dir=server.root / folder, name=name).workspace
     api.prepare(workspace)
-    store = ReviewStore(workspace)
+    return workspace, ReviewStore(workspace)
+
+
+def test_category_tree_load_file_expand_accept_move_and_export_paths(shared_server, page):
+    """A person's own tree on the demo products: load it, file, open a level, accept a parent, move a product between
+    leaves, download the paths."""
+    workspace, store = read_workspace(shared_server, "tree-demo", "Tree demo")
     page.goto(f"{shared_server.url}/category_tree?ws={workspace.slug}")
     main = page.get_by_test_id("stMain")
     main.get_by_text("Load your category tree").wait_for(timeout=180_000)
@@ -551,6 +555,39 @@ def test_category_tree_load_file_expand_accept_move_and_export_paths(shared_serv
     assert (moved["path"] == "Home & Kitchen > Kitchen Appliances > Blenders & Mixers").all()
     assert (exported["path"] == exported["level_1"] + " > " + exported["level_2"] + " > " + exported["level_3"]).all()
     assert set(exported.loc[exported["source"] == "reviewed", "level_2"]) == {"Headphones & Audio"}
+
+
+def test_categories_walk_suggested_levels_accept_a_sub_group_and_export_level_columns(shared_server, page):
+    """The suggested groups as a tree: open a group's sub-groups, accept one under its path, see it in Reviewed
+    categories with the level below it, download the final categories with a column per level."""
+    workspace, store = read_workspace(shared_server, "levels-demo", "Levels demo")
+    page.goto(f"{shared_server.url}/categories?ws={workspace.slug}")
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("button", name=re.compile(r"^Open its \d+ sub-groups")).first.click(timeout=180_000)
+    main.get_by_role("button", name="All groups").wait_for()
+    settled(page)
+    main.get_by_role("button", name="All groups").scroll_into_view_if_needed()  # the breadcrumbs above the sub-groups
+    page.screenshot(path=ARTIFACTS / "28-categories-sub-groups.png", full_page=True)
+    accept = main.get_by_role("button", name=re.compile(r"^Accept [\d,]+ products as '.+ > .+'")).first
+    path = re.search(r"as '(.+)'$", accept.inner_text()).group(1)
+    accept.click()
+    wait_for(lambda: path in set(store.groups()["name"]))
+    settled(page)
+    main.get_by_role("tab", name="Reviewed categories").click()
+    parent = path.split(" > ")[0]
+    main.get_by_text(re.compile(f"^{re.escape(parent)} — [\\d,]+ products in 1 category below it")).click()
+    main.get_by_role("button", name="Open the 1 category below").click()
+    main.get_by_role("button", name="All categories").wait_for()
+    settled(page)
+    page.screenshot(path=ARTIFACTS / "29-reviewed-categories-level-2.png", full_page=True)
+    main.get_by_role("tab", name="History and export").click()
+    with page.expect_download() as download:
+        main.get_by_role("button", name="Download CSV").click()
+    exported = pd.read_csv(download.value.path(), dtype=str, keep_default_na=False)
+    reviewed = exported[exported["source"] == "reviewed"]
+    assert len(exported) == 244 and list(exported.columns[2:5]) == ["final_category", "level_1", "level_2"]
+    assert len(reviewed) and (reviewed["final_category"] == path).all()
+    assert (reviewed["final_category"] == reviewed["level_1"] + " > " + reviewed["level_2"]).all()
 
 
 def password(name: str) -> str:

@@ -155,3 +155,48 @@ def test_database_schema_is_versioned_and_newer_files_are_refused(demo_workspace
     with pytest.raises(BadInputError, match="newer than this prodsim"):
         ReviewStore(Workspace(demo_workspace.path))
     assert path.read_bytes() == before
+
+
+def test_categories_at_every_level_rename_merge_undo_and_export_columns(demo_workspace):
+    """Reviewed names are paths: a parent is renamed or merged with everything below it in one decision (one undo),
+    and the export has the path and one column per level."""
+    from prodsim import api
+
+    store = ReviewStore(demo_workspace)
+    products = demo_workspace.products()
+    ids = products["id"].tolist()
+    store.accept("Home > Kitchen > Kettles", ids[:4])
+    store.accept("Home > Kitchen > Mugs", ids[4:7])
+    store.accept("Home > Garden", ids[7:9])
+    store.accept("Kitchenware > Kettles", ids[9:11])
+    store.accept("Home", ids[11:12])  # a parent can hold products of its own too
+    top = api.reviewed_nodes(store.groups()).set_index("name")
+    assert top.at["Home", "products"] == 10 and top.at["Home", "below"] == 3 and top.at["Home", "group_id"] >= 0
+    kitchen = api.reviewed_nodes(store.groups(), "Home").set_index("name")
+    assert kitchen.at["Kitchen", "products"] == 7 and kitchen.at["Kitchen", "group_id"] == -1
+    assert set(api.node_product_ids(store.groups(), store.assignments(), "Home > Kitchen")) == set(ids[:7])
+    assert "Home > Kitchen" in api.reviewed_paths(store.groups())
+
+    store.rename_path("Home > Kitchen", "Home > Cooking")
+    names = set(store.groups()["name"])
+    assert {"Home > Cooking > Kettles", "Home > Cooking > Mugs"} <= names and not any("Kitchen >" in n for n in names if n.startswith("Home"))
+    store.rename_path("Kitchenware", "Home > Cooking")  # onto an existing category (it has no group of its own, only
+    # "Kitchenware > Kettles"): those Kettles join the other Kettles
+    final = store.final(products, pd.Series(["x"] * len(ids))).set_index("id")
+    assert (final.loc[ids[9:11], "final_category"] == "Home > Cooking > Kettles").all()
+    assert not any(n.startswith("Kitchenware") for n in store.groups()["name"])
+    assert store.log()["summary"][0] == "Merged 'Kitchenware' with 1 category below it into 'Home > Cooking' (2 products)"
+
+    exported = api.categories_export(store.final(products, pd.Series(["x"] * len(ids))))
+    assert list(exported.columns[:6]) == ["id", "title", "final_category", "level_1", "level_2", "level_3"]
+    row = exported.set_index("id").loc[ids[0]]
+    assert (row["level_1"], row["level_2"], row["level_3"]) == ("Home", "Cooking", "Kettles")
+    assert exported.set_index("id").at[ids[20], "level_2"] == ""
+
+    assert store.undo().startswith("Merged 'Kitchenware'")  # one undo takes the whole merge back
+    assert (store.final(products, pd.Series(["x"] * len(ids))).set_index("id").loc[ids[9:11], "final_category"]
+            == "Kitchenware > Kettles").all()
+    assert store.undo() == "Renamed 'Home > Kitchen' with 2 categories below it to 'Home > Cooking'"
+    assert {"Home > Kitchen > Kettles", "Home > Kitchen > Mugs"} <= set(store.groups()["name"])
+    with pytest.raises(BadInputError, match="no reviewed category"):
+        store.rename_path("Nowhere", "Somewhere")

@@ -1,7 +1,7 @@
 """The documented entry points of prodsim; the CLI and the pages call only these.
 
 One facade over modules by capability: products and their similarity (:mod:`.products`), maps and groups
-(:mod:`.grouping`), two-table matching (:mod:`.matching`), weekly updates (:mod:`.catalog_updates`), the user's own category tree (:mod:`.category_tree`), the report
+(:mod:`.grouping`) and their review at every level (:mod:`.review_levels`), two-table matching (:mod:`.matching`), weekly updates (:mod:`.catalog_updates`), the user's own category tree (:mod:`.category_tree`), the report
 (:mod:`.reports`) and behaviour logs (:mod:`.behaviour`). Heavy libraries (torch, transformers) load inside the
 functions that need them.
 """
@@ -17,7 +17,7 @@ from prodsim.api.category_tree import (
 )
 from prodsim.api.catalog_updates import LAST_UPDATE, last_update, update
 from prodsim.api.grouping import (
-    accept_with_sub_groups, cluster, clustering_agreement, finetune_categories, grouping_template, grouping_vectors, naming_texts, prepare, project,
+    cluster, clustering_agreement, finetune_categories, grouping_template, grouping_vectors, naming_texts, prepare, project,
     redraw_map, split_group, stored_grouping, suggested_levels, level_figures, truth_column,
 )
 from prodsim.api.matching import finetune, match, read_match_tables
@@ -26,6 +26,10 @@ from prodsim.api.products import (
     search_photo, search_text, showcase_product, similarity, suggest_text_model, thumbnail_uri, workspace_state,
 )
 from prodsim.api.reports import report, report_figures
+from prodsim.api.review_levels import (
+    accept_with_sub_groups, categories_export, level_children, level_columns, level_rows, level_trail, node_product_ids, reviewed_nodes,
+    reviewed_paths, sub_paths,
+)
 from prodsim.catalog import FIELDS, ROW_NUMBER_ID, QualityReport, RawTable, guess_mapping, label_columns, read_table
 from prodsim.clustering import Clusters, misfiled_products
 from prodsim.demo import demo_for_new_root
@@ -67,6 +71,8 @@ __all__ = [
     "Clusters", "ReviewStore", "accept_with_sub_groups", "cluster", "clustering_agreement", "finetune_categories", "grouping_template", "grouping_vectors",
     "hover_texts", "map_layers", "misfiled_products", "naming_texts", "prepare", "project", "redraw_map", "selected_rows",
     "small_thumbnail_uris", "split_group", "stored_grouping", "suggested_levels", "level_figures", "truth_column",
+    "categories_export", "level_children", "level_columns", "level_rows", "level_trail", "node_product_ids", "reviewed_nodes", "reviewed_paths",
+    "sub_paths",
     # the user's own category tree
     "WEAK_CONFIDENCE", "accept_tree_node", "category_tree", "file_into", "file_into_tree", "filing_encoder_specs",
     "filing_encoders", "find_leaves", "level_accuracy", "load_tree", "rows_under", "stored_filing", "tree_assignment",

@@ -20,6 +20,7 @@ import pandas as pd
 
 from prodsim.encoders.base import Encoder
 from prodsim.errors import BadInputError, Cancelled
+from prodsim.api.review_levels import level_columns
 from prodsim.review import ReviewStore
 from prodsim.taxonomy.filing import Filing, TreeFiler, TreeView
 from prodsim.taxonomy.tree import SEPARATOR, SEPARATORS, CategoryTree, clean_name, read_tree
@@ -299,8 +300,5 @@ def find_leaves(tree: CategoryTree, query: str, limit: int = 50) -> list[str]:
 
 def tree_export(tree: CategoryTree, assignment: pd.DataFrame) -> pd.DataFrame:
     """The export: id, title, path ("A > B > C"), one column per level, confidence, source."""
-    levels = assignment["path"].str.split(SEPARATOR, regex=False)
-    frame = assignment[["id", "title", "path"]].copy()
-    for level in range(tree.depth):
-        frame[f"level_{level + 1}"] = levels.str[level].fillna("")
+    frame = pd.concat([assignment[["id", "title", "path"]], level_columns(assignment["path"], tree.depth)], axis=1)
     return frame.assign(confidence=assignment["confidence"].round(3), source=assignment["source"])

@@ -235,14 +235,6 @@ def suggested_levels(workspace: Workspace, clusters: Clusters, vectors):
     return levels
 
 
-def accept_with_sub_groups(store: ReviewStore, name: str, sub_group_of: dict[str, str], seen: int | None = None) -> dict[str, int]:
-    """Accepts a suggested group with its sub-groups: each product nobody reviewed goes to "name > sub-group" (one
-    decision, one undo); returns category -> how many products it took."""
-    from prodsim.clustering.hierarchy import SEPARATOR
-
-    return store.accept_under(name, {pid: f"{name}{SEPARATOR}{part}" for pid, part in sub_group_of.items()}, seen=seen)
-
-
 def level_figures(workspace: Workspace, levels, truth_cols: list[str]) -> list[dict]:
     """Per suggested level: its groups and, against the i-th of ``truth_cols`` (level i's true categories), ARI/NMI."""
     from prodsim.clustering import agreement

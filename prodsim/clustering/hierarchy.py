@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from prodsim.naming import ClassTfidfNamer
-
-SEPARATOR = " > "
+from prodsim.review import SEPARATOR
 
 
 @dataclass(frozen=True)

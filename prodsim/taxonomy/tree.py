@@ -14,9 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from prodsim.errors import BadInputError
-from prodsim.review import MAX_GROUP_NAME
+from prodsim.review import MAX_GROUP_NAME, SEPARATOR
 
-SEPARATOR = " > "
 # Accepted between levels; a file uses one of them (the one on most lines), so a "/" inside a name such as
 # "Men/Women" is kept when the file separates levels with ">".
 SEPARATORS = (">", "»", "|", "/", "\\")
