@@ -266,13 +266,14 @@ def _prepare_key(workspace: api.Workspace) -> str:
     return f"prepare:{workspace.path}"
 
 
-def start_workspace_job(workspace: api.Workspace, label: str, work):
-    """Starts a workspace's background job under its one job key, so every page's progress panel shows it."""
-    return job_runner().start(_prepare_key(workspace), label, work)
+def start_workspace_job(workspace: api.Workspace, label: str, work, resume=None):
+    """Starts a workspace's background job under its one job key, so every page's progress panel shows it
+    (``resume``: see JobRunner.start)."""
+    return job_runner().start(_prepare_key(workspace), label, work, resume)
 
 
-def start_prepare(workspace: api.Workspace, grouping: bool = True):
-    """Starts reading a workspace's products (and drawing its map and groups) in the background; returns the job."""
+def _prepare_work(workspace: api.Workspace, grouping: bool = True):
+    """(label, work) of reading a workspace's products (and drawing its map and groups)."""
     text, image = encoders_for(workspace)
     label = f"Reading '{workspace.name}'" if grouping else f"Reading the products of '{workspace.name}'"
 
@@ -281,7 +282,12 @@ def start_prepare(workspace: api.Workspace, grouping: bool = True):
     def work(progress, should_stop):
         result = api.prepare(workspace, text, image, grouping=grouping, progress=progress, should_stop=should_stop)
         return result | {"state": state}
-    return start_workspace_job(workspace, label, work)
+    return label, work
+
+
+def start_prepare(workspace: api.Workspace, grouping: bool = True):
+    """Starts reading a workspace's products (and drawing its map and groups) in the background; returns the job."""
+    return start_workspace_job(workspace, *_prepare_work(workspace, grouping))
 
 
 @st.cache_data(show_spinner="Comparing the file with the workspace's products…", max_entries=4)
@@ -303,7 +309,8 @@ def start_update(workspace: api.Workspace, data: bytes, name: str, mapping: dict
                             images_name=photos_name, auto_file_above=threshold, confirmed=confirmed, text_encoder=text,
                             image_encoder=image, progress=progress)
         return result | api.prepare(workspace, text, image, progress=progress, should_stop=should_stop)
-    return start_workspace_job(workspace, f"Updating '{workspace.name}'", work)
+    # Stopped after the update landed: Continue reads what is new, it does not apply the file a second time.
+    return start_workspace_job(workspace, f"Updating '{workspace.name}'", work, resume=_prepare_work(workspace))
 
 
 def prepare_job(workspace: api.Workspace):
@@ -323,9 +330,9 @@ def job_panel(workspace: api.Workspace) -> bool:
     if not job.state.running:
         if job.state.status in ("cancelled", "failed"):
             (st.warning if job.state.status == "cancelled" else st.error)(job.state.message)
-            if st.button("Continue reading", key=f"job_continue_{workspace.slug}", disabled=read_only(),
+            if st.button(f"Continue: {job.resume[0]}", key=f"job_continue_{workspace.slug}", disabled=read_only(),
                          help="Picks up where it stopped: finished work is kept."):
-                start_prepare(workspace)
+                job_runner().resume(job.key)
                 st.rerun()
         return False
     _job_progress(workspace.slug, job.key)

@@ -46,8 +46,9 @@ class JobState:
 class Job:
     """One piece of background work; see :class:`JobRunner`."""
 
-    def __init__(self, key: str, label: str, work: Work):
+    def __init__(self, key: str, label: str, work: Work, resume: tuple[str, Work] | None = None):
         self.key, self.label = key, label
+        self.resume = resume or (label, work)  # what Continue runs after a cancel or a failure: (label, work)
         self.state = JobState()
         self.result = None
         self._stop = threading.Event()
@@ -95,14 +96,24 @@ class JobRunner:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def start(self, key: str, label: str, work: Work) -> Job:
-        """Starts ``work`` unless a job with this key is still running (that one is returned then)."""
+    def start(self, key: str, label: str, work: Work, resume: tuple[str, Work] | None = None) -> Job:
+        """Starts ``work`` unless a job with this key is still running (that one is returned then).
+
+        Args:
+            resume: (label, work) that continues it after a cancel or a failure (default: the same work again; the
+                work keeps its finished steps). An update, say, continues by reading, not by updating twice.
+        """
         with self._lock:
             current = self._jobs.get(key)
             if current is not None and current.state.running:
                 return current
-            self._jobs[key] = job = Job(key, label, work)
+            self._jobs[key] = job = Job(key, label, work, resume)
         return job.start()
+
+    def resume(self, key: str) -> Job | None:
+        """Continues the ended job with this key (see ``resume`` of :meth:`start`); None when there is none."""
+        job = self._jobs.get(key)
+        return None if job is None else self.start(key, *job.resume, resume=job.resume)
 
     def get(self, key: str) -> Job | None:
         """The latest job with this key (running or ended), or None."""

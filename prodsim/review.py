@@ -216,8 +216,9 @@ class ReviewStore:
         below = groups[(groups["name"] == path) | groups["name"].str.startswith(path + SEPARATOR)]
         if below.empty:
             raise BadInputError(f"There is no reviewed category '{path}' any more (renamed or merged away?); nothing was changed.")
-        if name == path:
-            raise BadInputError(f"'{path}' already has this name; nothing was changed.")
+        if name == path or name.startswith(path + SEPARATOR):
+            raise BadInputError(f"'{path}' already has this name; nothing was changed." if name == path else
+                                f"'{path}' cannot go below itself ('{name}'); nothing was changed. Pick a category elsewhere.")
         renamed = {int(g): _clean(name + old[len(path):]) for g, old in zip(below["group_id"], below["name"])}
         taken = dict(zip(*groups[~groups["group_id"].isin(list(renamed))][["name", "group_id"]].to_numpy().T))
         merging = {g: int(taken[n]) for g, n in renamed.items() if n in taken}

@@ -122,6 +122,7 @@ def test_cancel_stops_background_reading_and_continue_picks_it_up(app, monkeypat
     app.button(key="job_cancel_demo-catalog").click().run()
     wait_for_background_work(app)
     assert "Reading was cancelled after" in " ".join(w.value for w in app.warning)
+    assert app.button(key="job_continue_demo-catalog").label == "Continue: Reading 'Demo catalog'"
     app.button(key="job_continue_demo-catalog").click().run()
     assert len(calls) == 2
 

@@ -39,3 +39,36 @@ def test_a_cancelled_first_map_leaves_the_workspace_usable_and_the_next_run_cont
     again = api.prepare(demo_workspace, text_encoder, None)
     assert again["text_encoded"] == 0
     assert api.stored_grouping(demo_workspace, text_encoder, None) is not None
+
+
+def test_a_cancelled_job_continues_with_its_resume_work_not_its_first_step():
+    """An update stopped while reading continues by reading (never by applying the file twice); a job without a
+    resume runs its own work again."""
+    import threading
+
+    from prodsim.errors import Cancelled
+    from prodsim.jobs import JobRunner
+
+    runner, ran, going = JobRunner(), [], threading.Event()
+
+    def update(progress, should_stop):
+        ran.append("update")
+        going.set()
+        while not should_stop():
+            threading.Event().wait(0.01)
+        raise Cancelled("stopped while reading")
+
+    def read(progress, should_stop):
+        ran.append("read")
+        return {"read": True}
+
+    job = runner.start("prepare:w", "Updating 'w'", update, resume=("Reading 'w'", read))
+    assert going.wait(10)
+    job.cancel()
+    assert job.wait(10).status == "cancelled"
+    resumed = runner.resume("prepare:w")
+    assert resumed.wait(10).status == "done" and resumed.label == "Reading 'w'" and resumed.result == {"read": True}
+    assert ran == ["update", "read"]
+    again = runner.resume("prepare:w")  # a job that was itself a resume continues with the same work
+    assert again.wait(10).status == "done" and ran == ["update", "read", "read"]
+    assert runner.resume("prepare:other") is None

@@ -200,3 +200,7 @@ def test_categories_at_every_level_rename_merge_undo_and_export_columns(demo_wor
     assert {"Home > Kitchen > Kettles", "Home > Kitchen > Mugs"} <= set(store.groups()["name"])
     with pytest.raises(BadInputError, match="no reviewed category"):
         store.rename_path("Nowhere", "Somewhere")
+    before = store.groups()
+    with pytest.raises(BadInputError, match="cannot go below itself"):
+        store.rename_path("Home", "Home > Cooking")
+    assert store.groups().equals(before)
