@@ -79,7 +79,9 @@ def suggested_groups() -> None:
         return
     level, group = at
     levels = ui.suggested_levels(view, view.state)
-    trail = api.level_trail(levels, level, group, by_tree.get(api.level_trail(levels, level, group)[0][0]))
+    trail = api.level_trail(levels, level, group)
+    top = trail[0][0]
+    trail[0] = (top, by_tree.get(top, trail[0][1]))  # level 1 named by the user's tree, as on the first page
     ui.breadcrumbs(LEVEL_KEY, [(name, (view.state, depth + 1, node)) for depth, (node, name) in enumerate(trail)],
                    top=("All groups", None))
     path = " > ".join(name for _, name in trail)
@@ -174,11 +176,11 @@ def reviewed_categories() -> None:
         if not section.open:
             continue
         with section:
-            reviewed_node(node, paths, assigned, row_of)
+            reviewed_node(node, groups, paths, assigned, row_of)
     move_products()
 
 
-def reviewed_node(node, paths: list[str], assigned: pd.DataFrame, row_of: pd.Series) -> None:
+def reviewed_node(node, groups: pd.DataFrame, paths: list[str], assigned: pd.DataFrame, row_of: pd.Series) -> None:
     """Rename, merge, open or split one reviewed category at any level (what is below it goes with it)."""
     key = node.path
     new_name = st.text_input("Rename to", value=node.path, key=f"categories_rename_text_{key}",
@@ -198,7 +200,7 @@ def reviewed_node(node, paths: list[str], assigned: pd.DataFrame, row_of: pd.Ser
         st.button(f"Open the {categories(node.below)} below", key=f"categories_reviewed_open_{key}",
                   on_click=st.session_state.__setitem__, args=(REVIEWED_KEY, node.path))
     else:
-        members = row_of.reindex(api.node_product_ids(store.groups(), assigned, node.path)).dropna().astype(int).to_numpy()
+        members = row_of.reindex(api.node_product_ids(groups, assigned, node.path)).dropna().astype(int).to_numpy()
         split_form(node.path, np.sort(members), st, f"categories_split_reviewed_{key}")
 
 

@@ -204,3 +204,33 @@ def test_categories_at_every_level_rename_merge_undo_and_export_columns(demo_wor
     with pytest.raises(BadInputError, match="cannot go below itself"):
         store.rename_path("Home", "Home > Cooking")
     assert store.groups().equals(before)
+
+
+def test_walking_suggested_levels_and_accepting_a_parent_leaves_reviewed_products_alone(demo_workspace):
+    """Three levels made by the test: a node's products, children and the paths below it; accepting the parent
+    files its open products under the whole path to the deepest level, and a reviewed product keeps its category."""
+    import numpy as np
+
+    from prodsim import api
+    from prodsim.clustering.hierarchy import GroupLevels
+
+    levels = GroupLevels([np.array([0, 0, 0, 0, 1, 1]), np.array([0, 0, 1, 1, 2, 2]), np.array([0, 1, 2, 2, 3, 4])],
+                         [np.empty(0, np.int64), np.array([0, 0, 1]), np.array([0, 0, 1, 2, 2])],
+                         [{0: "kitchen", 1: "garden"}, {0: "kettles", 1: "mugs", 2: "tools"},
+                          {0: "steel", 1: "glass", 2: "stoneware", 3: "spades", 4: "rakes"}])
+    everything = np.ones(6, bool)
+    assert api.level_rows(levels, 1, 0, everything).tolist() == [0, 1, 2, 3]
+    children = api.level_children(levels, 1, api.level_rows(levels, 1, 0, everything))
+    assert children[["name", "products"]].values.tolist() == [["kettles", 2], ["mugs", 2]]
+    assert api.level_children(levels, 3, np.arange(6)).empty  # the deepest level has none
+    assert api.sub_paths(levels, 1, np.array([0, 2])).tolist() == ["kettles > steel", "mugs > stoneware"]
+    assert api.level_trail(levels, 3, 4) == [(1, "garden"), (2, "tools"), (4, "rakes")]
+
+    store = ReviewStore(demo_workspace)
+    ids = demo_workspace.products()["id"].tolist()[:6]
+    store.accept("Mine", [ids[1]])  # reviewed before the parent is accepted
+    rows = api.level_rows(levels, 1, 0, everything)  # the reviewed product is offered too: accept_under skips it
+    taken = api.accept_with_sub_groups(store, "Kitchen", dict(zip(np.array(ids)[rows], api.sub_paths(levels, 1, rows))))
+    assert taken == {"Kitchen > kettles > steel": 1, "Kitchen > mugs > stoneware": 2}
+    final = store.final(demo_workspace.products(), pd.Series(["x"] * len(demo_workspace.products()))).set_index("id")
+    assert final.at[ids[1], "final_category"] == "Mine" and final.at[ids[3], "final_category"] == "Kitchen > mugs > stoneware"

@@ -20,16 +20,14 @@ def level_rows(levels: GroupLevels, level: int, group: int, open_rows: np.ndarra
     return np.flatnonzero((levels.labels[level - 1] == group) & open_rows)
 
 
-def level_trail(levels: GroupLevels, level: int, group: int, top_name: str | None = None) -> list[tuple[int, str]]:
-    """The suggested groups from level 1 down to ``group`` at ``level``: (group, name) each; level 1 is called
-    ``top_name`` when one is given (the user's tree's name for it)."""
+def level_trail(levels: GroupLevels, level: int, group: int) -> list[tuple[int, str]]:
+    """The suggested groups from level 1 down to ``group`` at ``level``: (group, name) each."""
     trail = []
     for depth in range(level, 0, -1):
         trail.append((group, levels.names[depth - 1][group]))
         if depth > 1:
             group = int(levels.parents[depth - 1][group])
-    trail.reverse()
-    return [(trail[0][0], top_name), *trail[1:]] if top_name else trail
+    return trail[::-1]
 
 
 def level_children(levels: GroupLevels, level: int, rows: np.ndarray) -> pd.DataFrame:
