@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from prodsim.cli_exports import add_export_verb
 from prodsim.cli_users import add_users_verb
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -382,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     demand.set_defaults(run=_demand_eval)
 
     add_users_verb(verbs)
+    add_export_verb(verbs)
     return parser
 
 

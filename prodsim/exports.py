@@ -9,8 +9,11 @@ apostrophe, which spreadsheets show as plain text. Numbers are left as numbers.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pandas as pd
+
+from prodsim.errors import BadInputError
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_ROW_LIMIT = 100_000  # larger tables are offered as CSV only (Excel files of a million rows take minutes to write)
@@ -40,3 +43,13 @@ def xlsx_bytes(frame: pd.DataFrame) -> bytes:
     buffer = io.BytesIO()
     spreadsheet_safe(frame).to_excel(buffer, index=False)
     return buffer.getvalue()
+
+
+def output_file(out: str | Path, what: str, example: str) -> Path:
+    """``out`` as a file to write ``what`` to, refused before any work when it is a folder or its folder is missing."""
+    out = Path(out)
+    if out.is_dir():
+        raise BadInputError(f"{out} is a folder; give the {what} a file name, e.g. {out / example}.")
+    if not out.parent.is_dir():
+        raise BadInputError(f"The folder {out.parent} does not exist; create it or write the {what} elsewhere.")
+    return out

@@ -234,3 +234,31 @@ def test_walking_suggested_levels_and_accepting_a_parent_leaves_reviewed_product
     assert taken == {"Kitchen > kettles > steel": 1, "Kitchen > mugs > stoneware": 2}
     final = store.final(demo_workspace.products(), pd.Series(["x"] * len(demo_workspace.products()))).set_index("id")
     assert final.at[ids[1], "final_category"] == "Mine" and final.at[ids[3], "final_category"] == "Kitchen > mugs > stoneware"
+
+
+def test_export_categories_verb_writes_paths_and_level_columns_and_refuses_bad_files(demo_workspace, tmp_path):
+    """`python -m prodsim export-categories` prints one JSON object and writes what the page's download holds."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    store = ReviewStore(demo_workspace)
+    ids = demo_workspace.products()["id"].tolist()
+    store.accept("Home > Kitchen > Kettles", ids[:3])
+    store.accept("=Risky > Name", ids[3:4])  # a name a spreadsheet would run as a formula
+
+    def verb(out) -> dict:
+        done = subprocess.run([sys.executable, "-m", "prodsim", "export-categories", "--workspace", str(demo_workspace.path),
+                               "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=600)
+        return json.loads(done.stdout)
+
+    refused = verb(tmp_path / "categories.txt")
+    assert "neither" in refused["error"] and not (tmp_path / "categories.txt").exists()
+    printed = verb(tmp_path / "categories.csv")
+    assert (printed["products"], printed["reviewed"], printed["levels"]) == (len(ids), 4, 3)
+    table = pd.read_csv(tmp_path / "categories.csv", dtype=str, keep_default_na=False).set_index("id")
+    assert (table.loc[ids[0], ["level_1", "level_2", "level_3"]] == ["Home", "Kitchen", "Kettles"]).all()
+    assert table.at[ids[3], "level_1"] == "'=Risky" and table.at[ids[3], "final_category"] == "'=Risky > Name"
+    assert (table.loc[ids[10:], "source"] == "suggested").all() and (table.loc[ids[10:], "final_category"] != "").all()

@@ -27,7 +27,7 @@ from prodsim.api.products import (
 )
 from prodsim.api.reports import report, report_figures
 from prodsim.api.review_levels import (
-    accept_with_sub_groups, categories_export, level_children, level_columns, level_rows, level_trail, node_product_ids, reviewed_nodes,
+    accept_with_sub_groups, categories_export, export_categories, level_children, level_columns, level_rows, level_trail, node_product_ids, reviewed_nodes,
     reviewed_paths, sub_paths,
 )
 from prodsim.catalog import FIELDS, ROW_NUMBER_ID, QualityReport, RawTable, guess_mapping, label_columns, read_table
@@ -71,7 +71,7 @@ __all__ = [
     "Clusters", "ReviewStore", "accept_with_sub_groups", "cluster", "clustering_agreement", "finetune_categories", "grouping_template", "grouping_vectors",
     "hover_texts", "map_layers", "misfiled_products", "naming_texts", "prepare", "project", "redraw_map", "selected_rows",
     "small_thumbnail_uris", "split_group", "stored_grouping", "suggested_levels", "level_figures", "truth_column",
-    "categories_export", "level_children", "level_columns", "level_rows", "level_trail", "node_product_ids", "reviewed_nodes", "reviewed_paths",
+    "categories_export", "export_categories", "level_children", "level_columns", "level_rows", "level_trail", "node_product_ids", "reviewed_nodes", "reviewed_paths",
     "sub_paths",
     # the user's own category tree
     "WEAK_CONFIDENCE", "accept_tree_node", "category_tree", "file_into", "file_into_tree", "filing_encoder_specs",

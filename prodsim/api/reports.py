@@ -9,7 +9,7 @@ from prodsim.api.products import model_specs, similarity
 from prodsim.clustering import Clusters
 from prodsim.encoders.base import Encoder
 from prodsim.encoders.registry import load_image_encoder, load_text_encoder
-from prodsim.errors import BadInputError
+from prodsim.exports import output_file
 from prodsim.neighbours import ProductSimilarity
 from prodsim.review import ReviewStore
 from prodsim.workspace import Workspace
@@ -44,10 +44,7 @@ def report(workspace: Workspace, out: str | Path, text_encoder: Encoder | None =
     """
     from prodsim.report import build_report, write_report
 
-    out = Path(out)
-    if out.is_dir() or not out.parent.is_dir():  # said now, not after minutes of work
-        raise BadInputError(f"{out} is a folder; give the report a file name, e.g. {out / 'report.html'}." if out.is_dir()
-                            else f"The folder {out.parent} does not exist; create it or write the report elsewhere.")
+    out = output_file(out, "report", "report.html")  # said now, not after minutes of work
     if similarity_model is None:
         text_spec, image_spec = model_specs(workspace)
         text_encoder = text_encoder or load_text_encoder(text_spec)
@@ -58,6 +55,6 @@ def report(workspace: Workspace, out: str | Path, text_encoder: Encoder | None =
     final = ReviewStore(workspace).final(workspace.products(), clusters.suggested())
     html = build_report(workspace, similarity_model, project(workspace, vectors=vectors), final,
                         report_figures(workspace, similarity_model, clusters, final))
-    size = write_report(Path(out), html)
+    size = write_report(out, html)
     return {"workspace": str(workspace.path), "out": str(out), "bytes": size, "megabytes": round(size / 1e6, 2),
             "products": len(final)}

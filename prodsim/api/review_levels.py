@@ -8,11 +8,16 @@ Nothing here lists every product: a node's children come from counts, its produc
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from prodsim.clustering.hierarchy import SEPARATOR, GroupLevels
+from prodsim.errors import BadInputError
+from prodsim.exports import XLSX_ROW_LIMIT, csv_bytes, output_file, xlsx_bytes
 from prodsim.review import UNASSIGNED, ReviewStore
+from prodsim.workspace import Workspace, atomic_write_bytes
 
 
 def level_rows(levels: GroupLevels, level: int, group: int, open_rows: np.ndarray) -> np.ndarray:
@@ -110,3 +115,24 @@ def categories_export(final: pd.DataFrame) -> pd.DataFrame:
     levels = level_columns(final["final_category"].where(final["final_category"] != UNASSIGNED, ""))
     at = final.columns.get_loc("final_category") + 1
     return pd.concat([final.iloc[:, :at], levels, final.iloc[:, at:]], axis=1)
+
+
+def export_categories(workspace: Workspace, out: str | Path) -> dict:
+    """Writes the final categories (:func:`categories_export`: decisions first, suggestions for the rest) to ``out``,
+    CSV or Excel by its suffix, formula-safe; returns what was written. The suggested groups are computed if they
+    are not kept yet (as the page's reading does)."""
+    from prodsim.api.grouping import cluster, grouping_vectors
+
+    out = output_file(out, "export", "categories.csv")
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise BadInputError(f"Categories are exported as .csv or .xlsx; '{out.name}' is neither. Nothing was written.")
+    products = workspace.products()
+    if out.suffix.lower() == ".xlsx" and len(products) > XLSX_ROW_LIMIT:
+        raise BadInputError(f"Excel exports go up to {XLSX_ROW_LIMIT:,} rows; this catalog has {len(products):,}: use .csv.")
+    clusters = cluster(workspace, vectors=grouping_vectors(workspace))[0]
+    table = categories_export(ReviewStore(workspace).final(products, clusters.suggested()))
+    data = csv_bytes(table) if out.suffix.lower() == ".csv" else xlsx_bytes(table)
+    atomic_write_bytes(out, data)
+    return {"workspace": str(workspace.path), "out": str(out), "products": len(table),
+            "reviewed": int((table["source"] != "suggested").sum()), "levels": int(table.columns.str.startswith("level_").sum()),
+            "bytes": len(data)}
