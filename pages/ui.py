@@ -277,9 +277,8 @@ def _prepare_work(workspace: api.Workspace, grouping: bool = True):
     text, image = encoders_for(workspace)
     label = f"Reading '{workspace.name}'" if grouping else f"Reading the products of '{workspace.name}'"
 
-    state = api.workspace_state(workspace, text, image)
-
     def work(progress, should_stop):
+        state = api.workspace_state(workspace, text, image)  # when it runs: a resumed reading follows an update
         result = api.prepare(workspace, text, image, grouping=grouping, progress=progress, should_stop=should_stop)
         return result | {"state": state}
     return label, work
