@@ -84,12 +84,12 @@ def suggested_groups() -> None:
     trail[0] = (top, by_tree.get(top, trail[0][1]))  # level 1 named by the user's tree, as on the first page
     ui.breadcrumbs(LEVEL_KEY, [(name, (view.state, depth + 1, node)) for depth, (node, name) in enumerate(trail)],
                    top=("All groups", None))
-    path = " > ".join(name for _, name in trail)
+    path = api.SEPARATOR.join(name for _, name in trail)
     children = api.level_children(levels, level, api.level_rows(levels, level, group, ~reviewed_mask))
     st.caption(f"{len(children):,} sub-groups of '{literal(path)}' with products to review, largest first.")
     for position, child in enumerate(page_of(list(children.itertuples()), f"categories_level_page_{level}_{group}")):
         members = api.level_rows(levels, level + 1, child.group, ~reviewed_mask)
-        group_panel(level + 1, child.group, literal(child.name), members, f"{path} > {child.name}", position == 0)
+        group_panel(level + 1, child.group, literal(child.name), members, f"{path}{api.SEPARATOR}{child.name}", position == 0)
 
 
 def top_groups(by_tree: dict[int, str]) -> None:
@@ -163,8 +163,8 @@ def reviewed_categories() -> None:
     if parent and nodes.empty:  # renamed or merged away since: back to the top
         parent, nodes = "", api.reviewed_nodes(groups)
     if parent:
-        trail = parent.split(" > ")
-        ui.breadcrumbs(REVIEWED_KEY, [(name, " > ".join(trail[:depth + 1])) for depth, name in enumerate(trail)],
+        trail = parent.split(api.SEPARATOR)
+        ui.breadcrumbs(REVIEWED_KEY, [(name, api.SEPARATOR.join(trail[:depth + 1])) for depth, name in enumerate(trail)],
                        top=("All categories", ""))
     paths = api.reviewed_paths(groups)
     assigned = store.assignments()
@@ -187,7 +187,7 @@ def reviewed_node(node, groups: pd.DataFrame, paths: list[str], assigned: pd.Dat
                              help="The whole path: 'Home > Kitchen' moves this category under Home.")
     team.decision_button(st, "Rename", f"categories_rename_{key}", "reviewer", store.rename_path, node.path,
                          team.Widget(f"categories_rename_text_{key}"), disabled=new_name == node.path, **seen)
-    targets = [p for p in paths if p != node.path and not p.startswith(node.path + " > ")]
+    targets = [p for p in paths if p != node.path and not p.startswith(node.path + api.SEPARATOR)]
     if len(targets) > api.PICKER_LIMIT:
         typed = st.text_input("Find the category to merge into", key=f"categories_merge_find_{key}").lower()
         targets = [p for p in targets if typed in p.lower()][:api.PICKER_LIMIT]

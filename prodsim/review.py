@@ -213,7 +213,7 @@ class ReviewStore:
         """:meth:`rename_path`; returns how many products merged into other categories."""
         name = _clean(name)
         groups = self.groups().query("status == 'accepted'")
-        below = groups[(groups["name"] == path) | groups["name"].str.startswith(path + SEPARATOR)]
+        below = groups[at_or_below(groups["name"], path)]
         if below.empty:
             raise BadInputError(f"There is no reviewed category '{path}' any more (renamed or merged away?); nothing was changed.")
         if name == path or name.startswith(path + SEPARATOR):
@@ -399,6 +399,11 @@ class ReviewStore:
                              "source": source.to_numpy(), "suggested": suggestion.to_numpy(),
                              "decided_by": ids.map(decided["actor"]).fillna("").to_numpy(),
                              "decided_at": ids.map(decided["at"]).fillna("").to_numpy()})
+
+
+def at_or_below(names: pd.Series, path: str) -> pd.Series:
+    """Which category names are ``path`` itself or lie below it ("path > …")."""
+    return (names == path) | names.str.startswith(path + SEPARATOR)
 
 
 def _clean(name: str) -> str:

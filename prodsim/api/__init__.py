@@ -17,7 +17,7 @@ from prodsim.api.category_tree import (
 )
 from prodsim.api.catalog_updates import LAST_UPDATE, last_update, update
 from prodsim.api.grouping import (
-    cluster, clustering_agreement, finetune_categories, grouping_template, grouping_vectors, naming_texts, prepare, project,
+    cluster, clustering_agreement, final_categories, finetune_categories, grouping_template, grouping_vectors, naming_texts, prepare, project,
     redraw_map, split_group, stored_grouping, suggested_levels, level_figures, truth_column,
 )
 from prodsim.api.matching import finetune, match, read_match_tables
@@ -50,7 +50,7 @@ from prodsim.mapview import hover_texts, map_layers, selected_rows
 from prodsim.neighbours import DUPLICATE_THRESHOLD, ProductSimilarity, duplicate_groups
 from prodsim.pair_labels import LABELS, PairLabels
 from prodsim.product_search import PICKER_LIMIT, find_products
-from prodsim.review import ReviewStore
+from prodsim.review import SEPARATOR, ReviewStore
 from prodsim.settings import TEMPLATE_FIELDS, WorkspaceSettings, load_settings, save_settings
 from prodsim.updates import new_arrivals
 from prodsim.workspace import Workspace, default_root, list_workspaces, read_only, slugify, workspace_dir_for
@@ -68,10 +68,10 @@ __all__ = [
     "label_columns", "list_workspaces", "load_settings", "read_only", "read_table", "save_settings", "slugify", "workspace_dir_for",
     "LAST_UPDATE", "last_update", "new_arrivals", "update",
     # maps, groups and their review
-    "Clusters", "ReviewStore", "accept_with_sub_groups", "cluster", "clustering_agreement", "finetune_categories", "grouping_template", "grouping_vectors",
+    "Clusters", "ReviewStore", "SEPARATOR", "accept_with_sub_groups", "cluster", "clustering_agreement", "finetune_categories", "grouping_template", "grouping_vectors",
     "hover_texts", "map_layers", "misfiled_products", "naming_texts", "prepare", "project", "redraw_map", "selected_rows",
     "small_thumbnail_uris", "split_group", "stored_grouping", "suggested_levels", "level_figures", "truth_column",
-    "categories_export", "export_categories", "level_children", "level_columns", "level_rows", "level_trail", "node_product_ids", "reviewed_nodes", "reviewed_paths",
+    "categories_export", "export_categories", "final_categories", "level_children", "level_columns", "level_rows", "level_trail", "node_product_ids", "reviewed_nodes", "reviewed_paths",
     "sub_paths",
     # the user's own category tree
     "WEAK_CONFIDENCE", "accept_tree_node", "category_tree", "file_into", "file_into_tree", "filing_encoder_specs",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
+
 from prodsim.api.products import embed, fused_vectors
 from prodsim.clustering import Clusters
 from prodsim.embedding import TextTemplate, count_cached
@@ -233,6 +235,13 @@ def suggested_levels(workspace: Workspace, clusters: Clusters, vectors):
     atomic_write_bytes(stem.with_suffix(".npz"), buffer.getvalue())
     atomic_write_json(stem.with_suffix(".json"), [{str(k): v for k, v in level.items()} for level in levels.names])
     return levels
+
+
+def final_categories(workspace: Workspace, vectors=None) -> tuple[Clusters, pd.DataFrame]:
+    """The suggested groups and each product's final category (``ReviewStore.final``: decisions first, suggestions
+    for the rest); the groups are computed if they are not kept yet. ``vectors``: :func:`grouping_vectors` if known."""
+    clusters = cluster(workspace, vectors=grouping_vectors(workspace) if vectors is None else vectors)[0]
+    return clusters, ReviewStore(workspace).final(workspace.products(), clusters.suggested())
 
 
 def level_figures(workspace: Workspace, levels, truth_cols: list[str]) -> list[dict]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prodsim.api.grouping import cluster, clustering_agreement, grouping_vectors, project
+from prodsim.api.grouping import clustering_agreement, final_categories, grouping_vectors, project
 from prodsim.api.products import model_specs, similarity
 from prodsim.clustering import Clusters
 from prodsim.encoders.base import Encoder
 from prodsim.encoders.registry import load_image_encoder, load_text_encoder
 from prodsim.exports import output_file
 from prodsim.neighbours import ProductSimilarity
-from prodsim.review import ReviewStore
 from prodsim.workspace import Workspace
 
 
@@ -51,8 +50,7 @@ def report(workspace: Workspace, out: str | Path, text_encoder: Encoder | None =
         image_encoder = image_encoder or (load_image_encoder(image_spec) if image_spec else None)
         similarity_model = similarity(workspace, text_encoder, image_encoder)
     vectors = grouping_vectors(workspace) if vectors is None else vectors
-    clusters = cluster(workspace, vectors=vectors)[0]
-    final = ReviewStore(workspace).final(workspace.products(), clusters.suggested())
+    clusters, final = final_categories(workspace, vectors)
     html = build_report(workspace, similarity_model, project(workspace, vectors=vectors), final,
                         report_figures(workspace, similarity_model, clusters, final))
     size = write_report(out, html)

@@ -16,7 +16,7 @@ import pandas as pd
 from prodsim.clustering.hierarchy import SEPARATOR, GroupLevels
 from prodsim.errors import BadInputError
 from prodsim.exports import XLSX_ROW_LIMIT, csv_bytes, output_file, xlsx_bytes
-from prodsim.review import UNASSIGNED, ReviewStore
+from prodsim.review import UNASSIGNED, ReviewStore, at_or_below
 from prodsim.workspace import Workspace, atomic_write_bytes
 
 
@@ -80,7 +80,7 @@ def reviewed_nodes(groups: pd.DataFrame, parent: str = "") -> pd.DataFrame:
     none: only categories below it carry its name)."""
     accepted = groups[groups["status"] == "accepted"]
     prefix = parent + SEPARATOR if parent else ""
-    inside = accepted[accepted["name"].str.startswith(prefix)] if prefix else accepted
+    inside = accepted[accepted["name"].str.startswith(prefix)]
     rest = inside["name"].str.slice(len(prefix))
     head = rest.str.split(SEPARATOR, n=1, regex=False).str[0]
     own = rest == head
@@ -96,7 +96,7 @@ def reviewed_nodes(groups: pd.DataFrame, parent: str = "") -> pd.DataFrame:
 def node_product_ids(groups: pd.DataFrame, assignments: pd.DataFrame, path: str) -> pd.Series:
     """Ids of the products filed in the reviewed category ``path`` or any category below it."""
     accepted = groups[groups["status"] == "accepted"]
-    inside = accepted.loc[(accepted["name"] == path) | accepted["name"].str.startswith(path + SEPARATOR), "group_id"]
+    inside = accepted.loc[at_or_below(accepted["name"], path), "group_id"]
     return assignments.loc[assignments["group_id"].isin(inside), "product_id"]
 
 
@@ -104,7 +104,7 @@ def level_columns(paths: pd.Series, depth: int | None = None) -> pd.DataFrame:
     """One column per level of paths "A > B > C": level_1, level_2, ... (empty below a path's end); ``depth``
     columns, or as many as the longest path has."""
     parts = paths.astype(str).str.split(SEPARATOR, regex=False)
-    depth = depth or max(1, int(parts.str.len().max()) if len(parts) else 1)
+    depth = depth or (int(parts.str.len().max()) if len(parts) else 1)
     return pd.DataFrame({f"level_{level + 1}": parts.str[level].fillna("").to_numpy() for level in range(depth)},
                         index=paths.index)
 
@@ -121,7 +121,7 @@ def export_categories(workspace: Workspace, out: str | Path) -> dict:
     """Writes the final categories (:func:`categories_export`: decisions first, suggestions for the rest) to ``out``,
     CSV or Excel by its suffix, formula-safe; returns what was written. The suggested groups are computed if they
     are not kept yet (as the page's reading does)."""
-    from prodsim.api.grouping import cluster, grouping_vectors
+    from prodsim.api.grouping import final_categories
 
     out = output_file(out, "export", "categories.csv")
     if out.suffix.lower() not in (".csv", ".xlsx"):
@@ -129,8 +129,7 @@ def export_categories(workspace: Workspace, out: str | Path) -> dict:
     products = workspace.products()
     if out.suffix.lower() == ".xlsx" and len(products) > XLSX_ROW_LIMIT:
         raise BadInputError(f"Excel exports go up to {XLSX_ROW_LIMIT:,} rows; this catalog has {len(products):,}: use .csv.")
-    clusters = cluster(workspace, vectors=grouping_vectors(workspace))[0]
-    table = categories_export(ReviewStore(workspace).final(products, clusters.suggested()))
+    table = categories_export(final_categories(workspace)[1])
     data = csv_bytes(table) if out.suffix.lower() == ".csv" else xlsx_bytes(table)
     atomic_write_bytes(out, data)
     return {"workspace": str(workspace.path), "out": str(out), "products": len(table),
