@@ -41,16 +41,61 @@ def settings_form(workspace: api.Workspace) -> None:
         use_photos = st.checkbox("Use product photos", value=has_photos if settings.use_images is None else settings.use_images,
                                  key="home_use_photos", disabled=not has_photos)
         image_model = model_picker("Photo model", "image", settings.image_model, "home_image_model")
+        measured = api.stored_photo_weight(workspace)
+        current = api.photo_weight(workspace)
         weight = st.slider("How much photos count in a similarity", 0.0, 1.0,
-                           DEFAULT_IMAGE_WEIGHT if settings.image_weight is None else settings.image_weight, 0.05,
+                           DEFAULT_IMAGE_WEIGHT if current is None else current, 0.05,
                            key="home_image_weight", disabled=not use_photos,
                            help="Products without a photo are always compared on their text alone.")
+        if use_photos:
+            photo_weight_evidence(workspace, settings, measured)
         if st.button("Save", key="home_save_settings", disabled=not team.allowed("admin"), help=team.needs("admin")):
+            automatic = settings.image_weight is None and weight == (DEFAULT_IMAGE_WEIGHT if current is None else current)
             chosen = api.WorkspaceSettings(
                 text_model=text_model, image_model=image_model, use_images=use_photos if has_photos else None,
-                image_weight=weight, template_fields=tuple(fields), description_words=words)
+                image_weight=None if automatic else weight, template_fields=tuple(fields), description_words=words)
             if ui.show_errors(api.save_settings, workspace, chosen) is not None:
                 st.rerun()
+
+
+def photo_weight_evidence(workspace: api.Workspace, settings: api.WorkspaceSettings, measured: dict | None) -> None:
+    """Where the photo weight comes from: the agreement curve it was measured by, and buttons to measure or use it."""
+    import pandas as pd
+    import plotly.express as px
+
+    if measured is None:
+        st.caption(f"Photos count {DEFAULT_IMAGE_WEIGHT:.0%}, the usual weight: nothing was measured on this catalog yet "
+                   "(it needs a category column or reviewed categories).")
+    else:
+        known = "reviewed categories" if measured["source"] == "reviewed" else f"the column '{measured['column']}'"
+        state = ("set by hand" if not measured["applied"] else
+                 "the usual weight: no other weight agrees clearly better" if measured["weight"] == measured["default_weight"]
+                 else "measured on this catalog")
+        st.caption(f"Measured on {measured['products']:,} products in {measured['categories']} categories of {known}: "
+                   f"at {measured['weight']:.0%} photos, {measured['agreement']:.0%} of each product's {measured['neighbours']} "
+                   f"most similar products share its category ({measured['agreement_at_default']:.0%} at "
+                   f"{measured['default_weight']:.0%}). The weight in use is {state}.")
+        curve = pd.DataFrame({"Photo weight": [float(w) for w in measured["curve"]], "Same category": list(measured["curve"].values())})
+        figure = px.line(curve, x="Photo weight", y="Same category", markers=True, height=220)
+        figure.add_vline(x=measured["weight"], line_dash="dot", annotation_text="measured")
+        figure.update_layout(margin=dict(l=0, r=0, t=10, b=0), yaxis_tickformat=".0%", xaxis_tickformat=".0%")
+        st.plotly_chart(figure, key="home_photo_weight_curve")
+    buttons = st.columns(2)
+    unread = ui.missing_counts(workspace) is not None
+    if buttons[0].button("Measure on this catalog", key="home_measure_photo_weight", disabled=unread or not team.allowed("admin"),
+                         help=team.needs("admin") or ("After the products are read." if unread else
+                                                      "From the reviewed categories when 50 or more products have one, else "
+                                                      "from the category column. Maps and groups follow the next time products are read.")):
+        text, photos = ui.encoders_for(workspace)
+        if ui.show_errors(api.measure_photo_weight, workspace, text_encoder=text, image_encoder=photos) is not None:
+            st.session_state.pop("home_image_weight", None)  # the slider shows the weight now in use, not the one dragged
+            st.rerun()
+    if measured is not None and settings.image_weight is not None and buttons[1].button(
+            "Use the measured weight", key="home_use_measured_weight", disabled=not team.allowed("admin"), help=team.needs("admin")):
+        settings.image_weight = None
+        if ui.show_errors(api.save_settings, workspace, settings) is not None:
+            st.session_state.pop("home_image_weight", None)
+            st.rerun()
 
 
 def next_step(workspace: api.Workspace) -> dict[str, int]:

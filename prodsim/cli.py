@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from prodsim.cli_exports import add_export_verb
+from prodsim.cli_photo_weight import add_photo_weight_verb
 from prodsim.cli_users import add_users_verb
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -384,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_users_verb(verbs)
     add_export_verb(verbs)
+    add_photo_weight_verb(verbs)
     return parser
 
 

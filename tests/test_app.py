@@ -208,6 +208,25 @@ def test_home_settings_are_saved_in_the_workspace_and_change_what_is_read(read_d
     assert settings.template_fields == ("title",)
     assert app.button(key="home_embed").label == "Read 244 products"  # new texts (every title is distinct); photos are kept
     assert "template_fields" in str(Workspace(root / "demo-catalog").history()[0]["details"])
+    assert settings.image_weight is None  # the photo weight was not touched: it stays the measured one
+
+
+def test_home_shows_the_measured_photo_weight_and_a_hand_set_one_can_go_back_to_it(read_demo, root):
+    from prodsim import api
+
+    app = read_demo.run()
+    workspace = api.Workspace(root / "demo-catalog")
+    measured = api.stored_photo_weight(workspace)  # measured on the demo's category column while its products were read
+    assert "Measured on 244 products in 12 categories of the column 'category'" in texts(app)
+    assert app.slider(key="home_image_weight").value == measured["weight"]
+    app.slider(key="home_image_weight").set_value(0.8)
+    app.button(key="home_save_settings").click().run()
+    assert api.photo_weight(workspace) == 0.8 and "The weight in use is set by hand." in texts(app)
+    app.button(key="home_use_measured_weight").click().run()
+    assert not app.exception and api.load_settings(workspace).image_weight is None
+    assert app.slider(key="home_image_weight").value == measured["weight"] == api.photo_weight(workspace)
+    app.button(key="home_measure_photo_weight").click().run()
+    assert not app.exception and api.stored_photo_weight(workspace)["measured"] >= measured["measured"]
 
 
 def test_a_broken_model_path_is_explained_and_the_default_is_used(app, root, tmp_path):

@@ -13,6 +13,7 @@ import pytest
 from conftest import DATASETS, FLIPKART, REPO
 from prodsim import api
 from prodsim.clustering import agreement, cluster_labels, misfiled_products, name_clusters
+from prodsim.encoders.fusion import DEFAULT_IMAGE_WEIGHT
 from prodsim.errors import BadInputError
 from prodsim.ingest import ingest
 from prodsim.projection import ProjectionConfig, project_workspace, umap_project
@@ -227,3 +228,28 @@ def test_cuml_takes_over_umap_and_hdbscan_when_importable_with_a_gpu(flipkart, m
     assert calls == [("UMAP", "euclidean"), ("HDBSCAN", 32)] and len(set(labels)) >= 5
     monkeypatch.setenv("PRODSIM_NO_CUML", "1")
     assert accelerated.backend() == "umap-learn/hdbscan (CPU)"
+
+
+@pytest.mark.datasets
+def test_photos_count_more_when_flipkart_names_are_cut_to_four_words(flipkart, text_encoder):
+    from sklearn.cluster import KMeans
+
+    from prodsim.embedding import ProductVectors
+    from prodsim.encoders.photo_weight import measure_image_weight
+
+    workspace, _ = flipkart
+    parts = api.embed(workspace, template=api.grouping_template(workspace))[0]
+    truth = api.truth_column(workspace, "category_l1").to_numpy()
+    full_text = measure_image_weight(parts, truth)
+    names = workspace.products()["title"].str.split().str[:4].str.join(" ")  # a stand-in for short-name fashion catalogs
+    short = ProductVectors(parts.ids, text_encoder.encode(names.tolist()), parts.image, parts.has_image)
+    short_names = measure_image_weight(short, truth)
+    print(f"Flipkart photo weight measured on category_l1: full text {full_text.weight} (agreement {full_text.agreement}), "
+          f"four-word names {short_names.weight} ({short_names.agreement} vs {short_names.agreement_at_default} at the default)")
+    assert short_names.weight > full_text.weight and short_names.agreement_at_default < full_text.agreement_at_default
+
+    def kmeans_nmi(weight: float) -> float:
+        matrix = api.Fusion(short, weight).matrix()
+        return agreement(KMeans(7, n_init=10, random_state=0).fit_predict(matrix), pd.Series(truth))["nmi"]
+
+    assert kmeans_nmi(short_names.weight) > kmeans_nmi(DEFAULT_IMAGE_WEIGHT)

@@ -21,6 +21,7 @@ from prodsim.api.grouping import (
     redraw_map, split_group, stored_grouping, suggested_levels, level_figures, truth_column,
 )
 from prodsim.api.matching import finetune, match, read_match_tables
+from prodsim.api.photo_weight import measure_photo_weight, photo_weight, stored_photo_weight
 from prodsim.api.products import (
     MAX_QUERY_CHARS, cached_counts, duplicate_model, embed, learn_duplicates, model_specs, packaged_models, product_matrix,
     search_photo, search_text, showcase_product, similarity, suggest_text_model, thumbnail_uri, workspace_state,
@@ -61,7 +62,7 @@ __all__ = [
     "Fusion", "ProductSimilarity", "ProductVectors", "TextTemplate", "cached_counts", "duplicate_groups", "duplicate_model", "embed",
     "learn_duplicates", "load_image_encoder", "load_text_encoder", "local_models", "model_specs", "models_root", "packaged_models",
     "product_matrix", "search_photo", "search_text", "showcase_product", "similarity", "suggest_text_model", "thumbnail_uri",
-    "workspace_state", "LABELS", "PairLabels", "PICKER_LIMIT", "find_products",
+    "workspace_state", "measure_photo_weight", "photo_weight", "stored_photo_weight", "LABELS", "PairLabels", "PICKER_LIMIT", "find_products",
     # catalogs and workspaces
     "FIELDS", "ROW_NUMBER_ID", "TEMPLATE_FIELDS", "BadInputError", "ColumnRoles", "IngestResult", "QualityReport", "RawTable",
     "Workspace", "WorkspaceSettings", "attach_images", "default_root", "demo_for_new_root", "guess_mapping", "guess_roles", "ingest",

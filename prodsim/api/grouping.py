@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from prodsim.api.photo_weight import measure_once
 from prodsim.api.products import embed, fused_vectors
 from prodsim.clustering import Clusters
 from prodsim.embedding import TextTemplate, count_cached
@@ -45,7 +46,7 @@ def prepare(workspace: Workspace, text_encoder: Encoder | None = None, image_enc
     """Everything the pages show for a workspace, computed once and kept: vectors, then the map and suggested groups.
 
     Stages: reading product texts, looking at photos, indexing words and codes, (the grouping text, only when the
-    product text includes the category), drawing the map, finding groups (and their sub-groups). Each stage keeps
+    product text includes the category), measuring the photo weight on the category column (once), drawing the map, finding groups (and their sub-groups). Each stage keeps
     its result in the workspace as it finishes, so a cancel or a restart continues with the
     next one.
 
@@ -66,6 +67,7 @@ def prepare(workspace: Workspace, text_encoder: Encoder | None = None, image_enc
     lexical_views(workspace)  # kept in the workspace: the first page's similarity model reads it back
     if progress:
         progress("Indexing words and model codes", 1, 1)
+    measure_once(workspace, text_encoder, image_encoder, progress, should_stop)  # the photo weight neighbours and groups use
     if grouping:
         matrix = grouping_vectors(workspace, progress, text_encoder, image_encoder, should_stop)
         for stage, run in (("Drawing the map", lambda: project(workspace, vectors=matrix)),

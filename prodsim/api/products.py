@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from prodsim.api.photo_weight import photo_weight
 from prodsim.embedding import EmbedStats, ProductVectors, TextTemplate, count_cached, embed_products
 from prodsim.encoders.base import Encoder
 from prodsim.encoders.fusion import Fusion
@@ -96,7 +97,7 @@ def workspace_state(workspace: Workspace, text_encoder: Encoder, image_encoder: 
     import hashlib
 
     stamp = (workspace.path / "products.parquet").stat().st_mtime_ns
-    parts = [str(workspace.path), str(stamp), repr(load_settings(workspace)), text_encoder.fingerprint,
+    parts = [str(workspace.path), str(stamp), repr(load_settings(workspace)), repr(photo_weight(workspace)), text_encoder.fingerprint,
              image_encoder.fingerprint if image_encoder else ""]
     return hashlib.sha1("|".join(parts).encode()).hexdigest()
 
@@ -107,7 +108,7 @@ def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encod
 
     vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=image_encoder is not None)
     encoder, views = lexical_views(workspace)
-    return ProductSimilarity(workspace.products(), vectors, load_settings(workspace).image_weight,
+    return ProductSimilarity(workspace.products(), vectors, photo_weight(workspace),
                              index_folder=workspace.path / "index", lexical_encoder=encoder, lexical=views,
                              roles=ColumnRoles.from_dict(workspace.meta.get("roles")))
 
@@ -183,7 +184,7 @@ def fused_vectors(workspace: Workspace, template: TextTemplate | None = None, te
     use_images = image_encoder is not None if text_encoder is not None else None
     vectors, _ = embed(workspace, text_encoder, image_encoder, use_images=use_images, template=template, progress=progress,
                        should_stop=should_stop)
-    return Fusion(vectors, load_settings(workspace).image_weight).matrix()
+    return Fusion(vectors, photo_weight(workspace)).matrix()
 
 
 def product_matrix(workspace: Workspace, progress: Callable[[str, int, int], None] | None = None):
