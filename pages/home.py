@@ -73,11 +73,13 @@ def photo_weight_evidence(workspace: api.Workspace, settings: api.WorkspaceSetti
                  else "measured on this catalog")
         st.caption(f"Measured on {measured['products']:,} products in {measured['categories']} categories of {known}: "
                    f"at {measured['weight']:.0%} photos, {measured['agreement']:.0%} of each product's {measured['neighbours']} "
-                   f"most similar products share its category ({measured['agreement_at_default']:.0%} at "
-                   f"{measured['default_weight']:.0%}). The weight in use is {state}.")
+                   "most similar products share its category"
+                   + ("" if measured["weight"] == measured["default_weight"] else
+                      f" ({measured['agreement_at_default']:.0%} at {measured['default_weight']:.0%})")
+                   + f". The weight in use is {state}.")
         curve = pd.DataFrame({"Photo weight": [float(w) for w in measured["curve"]], "Same category": list(measured["curve"].values())})
         figure = px.line(curve, x="Photo weight", y="Same category", markers=True, height=220)
-        figure.add_vline(x=measured["weight"], line_dash="dot", annotation_text="measured")
+        figure.add_vline(x=measured["weight"], line_dash="dot", annotation_text="chosen")
         figure.update_layout(margin=dict(l=0, r=0, t=10, b=0), yaxis_tickformat=".0%", xaxis_tickformat=".0%")
         st.plotly_chart(figure, key="home_photo_weight_curve")
     buttons = st.columns(2)
