@@ -109,11 +109,28 @@ def test_the_default_pair_model_is_shipped_as_arrays_and_other_feature_layouts_a
     model = PairModel.default()
     assert model.mean.shape == (len(FEATURES),)
     # the benchmarks it learnt from have no identifier column: that input carries no weight, so it cannot add noise
-    assert not model.weights[0][FEATURES.index("identifier")].any()
-    fewer = PairModel(model.mean[:-1], model.scale[:-1], [model.weights[0][:-1], *model.weights[1:]], model.biases,
+    (weights, biases), = model.members  # one logistic regression
+    assert not weights[0][FEATURES.index("identifier")].any()
+    fewer = PairModel(model.mean[:-1], model.scale[:-1], [([weights[0][:-1], *weights[1:]], biases)],
                       model.calibration_x, model.calibration_y, model.threshold)
     fewer.save(tmp_path, {})
     assert PairModel.load(tmp_path) is None  # an older model's features mean something else: trained again, never misread
+
+
+def test_a_cross_fitted_pair_model_keeps_its_members_and_judges_each_pair_by_the_member_that_did_not_see_it(tmp_path):
+    from prodsim.matching import classification_metrics
+    from prodsim.training.pair_model import FEATURES, FOLDS, PairModel, cross_fit_pair_model
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(400, len(FEATURES)))
+    labels = (features[:, 0] + 0.5 * rng.normal(size=400) > 0.8).astype(int)  # the score decides, with noise
+    model, unseen = cross_fit_pair_model(features, labels)
+    assert len(model.members) == FOLDS and unseen.shape == (400,)
+    assert classification_metrics(unseen, labels, model.threshold)["f1"] > 0.7
+    shuffled = cross_fit_pair_model(features, rng.permutation(labels))[1]  # labels that mean nothing
+    assert classification_metrics(shuffled, labels, model.threshold)["f1"] < 0.5
+    model.save(tmp_path, {})
+    assert np.allclose(PairModel.load(tmp_path).probability(features), model.probability(features))
 
 
 def benchmark_pairs(benchmark: str, text_encoder) -> dict:

@@ -37,6 +37,7 @@ def grouping_vectors(workspace: Workspace, progress: Callable[[str, int, int], N
     With the default product text (which leaves the category out) these are the vectors the
     neighbours use, so no model runs again.
     """
+    measure_once(workspace, progress=progress, should_stop=should_stop)  # with the workspace's own encoders, the first time
     return fused_vectors(workspace, grouping_template(workspace), text_encoder, image_encoder, progress, should_stop)
 
 

@@ -59,11 +59,14 @@ def measure_photo_weight(workspace: Workspace, source: str = "auto", column: str
 
 
 def measure_once(workspace: Workspace, text_encoder=None, image_encoder=None, progress=None, should_stop=None) -> None:
-    """While products are read: measures the weight from the category column when nothing is kept or set by hand.
+    """The first time products are read or grouped: measures the weight from the category column, unless one is
+    kept or set by hand, or the catalog has no photos or no category column (checked before any vector is read).
 
     Computed like the map and the groups (no decision, so no role is needed); a catalog without the
     categories to measure on keeps the default, silently."""
-    if MEASURE_KEY in workspace.meta or load_settings(workspace).image_weight is not None:
+    meta, settings = workspace.meta, load_settings(workspace)
+    if (MEASURE_KEY in meta or settings.image_weight is not None or settings.use_images is False
+            or not meta.get("mapping", {}).get("category") or not workspace.summary()["images"]):
         return
     try:
         _measure(workspace, "column", None, text_encoder, image_encoder, progress, should_stop)

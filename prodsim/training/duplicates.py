@@ -20,12 +20,11 @@ import pandas as pd
 from prodsim.errors import BadInputError
 from prodsim.matching import best_threshold, classification_metrics
 from prodsim.pair_labels import PairLabels
-from prodsim.training.pair_model import DEFAULT_MODEL_DIR, MIN_POSITIVES, PairModel, candidate_features, train_pair_model
+from prodsim.training.pair_model import DEFAULT_MODEL_DIR, MIN_POSITIVES, PairModel, candidate_features, cross_fit_pair_model
 from prodsim.workspace import Workspace, check_writable, now_iso
 
 MODEL_FOLDER = "duplicate_model"
 MIN_NEGATIVES = 10
-VALID_SHARE = 0.3  # decisions held out to calibrate the probability and choose its threshold
 
 
 @dataclass
@@ -69,8 +68,6 @@ def train_duplicate_model(pairs: pd.DataFrame, products: pd.DataFrame, decisions
     Raises:
         BadInputError: fewer than 20 "same product" or 10 other decisions among the candidates.
     """
-    from sklearn.model_selection import train_test_split
-
     started = time.perf_counter()
     features = candidate_features(pairs, products)
     decided, labels = decided_pairs(pairs.reset_index(drop=True), products, decisions)
@@ -79,14 +76,12 @@ def train_duplicate_model(pairs: pd.DataFrame, products: pd.DataFrame, decisions
         raise BadInputError(f"Learning needs at least {MIN_POSITIVES} pairs marked 'same product' and {MIN_NEGATIVES} marked "
                             f"variant or different among the listed pairs; there are {positives} and {negatives}. Review more pairs.")
     rows = decided.index.to_numpy()
-    train_rows, valid_rows, train_labels, valid_labels = train_test_split(
-        rows, labels, test_size=VALID_SHARE, stratify=labels, random_state=seed)
-    pair_model = train_pair_model(features[train_rows], train_labels, features[valid_rows], valid_labels, seed)
-    score = pairs["score"].to_numpy()
-    held_out = {
-        "model": classification_metrics(pair_model.probability(features[valid_rows]), valid_labels, pair_model.threshold),
-        # the score's threshold is chosen on the held-out pairs themselves: a generous baseline
-        "score": classification_metrics(score[valid_rows], valid_labels, best_threshold(score[valid_rows], valid_labels)),
+    pair_model, unseen = cross_fit_pair_model(features[rows], labels, seed)
+    score = pairs["score"].to_numpy()[rows]
+    held_out = {  # each decision judged by the member trained without it
+        "model": classification_metrics(unseen, labels, pair_model.threshold),
+        # the score's threshold is chosen on the same decisions: a generous baseline
+        "score": classification_metrics(score, labels, best_threshold(score, labels)),
     }
     details = {"created": now_iso(), "state": state, "decisions": len(labels), "same_product": positives,
                "not_same": negatives, "held_out": held_out, "seconds": round(time.perf_counter() - started, 1)}

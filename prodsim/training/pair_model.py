@@ -3,8 +3,9 @@
 Features of a pair: the hybrid score and each of its signals (dense, character, word, model
 code); how the pair ranks among each side's candidates (rank and gap to the best score, both
 ways: a product rarely matches something that is not its best candidate); price ratio and
-brand agreement. Trained on labelled pairs with early stopping; the probability is calibrated
-on the validation pairs (isotonic), where the F1 threshold is chosen too.
+brand agreement. Trained on labelled pairs by cross-fitting (five MLPs with early stopping, each
+pair's probability from the MLP that did not see it calibrating their mean, isotonic, and choosing
+the F1 threshold); the shipped default is one logistic regression instead (``train_pair_model``).
 
 The seed's [u, v, |u-v|, u*v] vector features were measured and left out: with a few
 thousand labelled pairs they overfit (Abt-Buy test F1 0.811 with them vs 0.882 without,
@@ -18,6 +19,7 @@ catalog, in ``match`` and on the Duplicates page, until the user's own decisions
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from prodsim.matching import MatchScores, best_threshold, pair_positions
 from prodsim.workspace import atomic_write_bytes, atomic_write_json
 
 MIN_POSITIVES = 20
+FOLDS = 5  # cross-fitting: each labelled pair calibrates the MLP trained without it
 PAIR_MODEL_FILE = "pair_model.npz"
 DEFAULT_MODEL_DIR = Path(__file__).with_name("default_pair_model")
 SIGNALS = ("dense", "char", "word", "code", "identifier")  # the hybrid score's parts; a missing one is 0
@@ -110,24 +113,21 @@ def _stack(score: np.ndarray, signals: dict[str, np.ndarray], relative: list[np.
 
 @dataclass
 class PairModel:
-    """A trained pair model as plain arrays: feature scaling, the layers (an MLP's, or one linear layer), the isotonic calibration's steps
-    and the F1 threshold (from validation). Saved as a NumPy archive read without pickle, so a file planted in a
-    workspace can hold numbers but never run code."""
+    """A trained pair model as plain arrays: feature scaling, its members' layers (MLPs, or one linear layer), the
+    isotonic calibration's steps of their mean probability and the F1 threshold. Saved as a NumPy archive read
+    without pickle, so a file planted in a workspace can hold numbers but never run code."""
 
     mean: np.ndarray
     scale: np.ndarray
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
+    members: list[tuple[list[np.ndarray], list[np.ndarray]]]  # (weights, biases) per layer, for each member
     calibration_x: np.ndarray
     calibration_y: np.ndarray
     threshold: float
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """Calibrated probability that each pair is the same product."""
-        hidden = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
-        for weight, bias in zip(self.weights[:-1], self.biases[:-1]):
-            hidden = np.maximum(hidden @ weight + bias, 0.0)  # an MLP's ReLU layers (none in a linear model)
-        raw = 1.0 / (1.0 + np.exp(-(hidden @ self.weights[-1] + self.biases[-1])[:, 0]))
+        scaled = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
+        raw = np.mean([_forward(scaled, weights, biases) for weights, biases in self.members], axis=0)
         return np.interp(raw, self.calibration_x, self.calibration_y)  # isotonic steps, clipped at both ends
 
     def save(self, folder: Path, details: dict) -> None:
@@ -135,7 +135,8 @@ class PairModel:
         import io
 
         buffer = io.BytesIO()
-        layers = {f"weight_{i}": w for i, w in enumerate(self.weights)} | {f"bias_{i}": b for i, b in enumerate(self.biases)}
+        layers = {f"{kind}_{m}_{i}": array for m, (weights, biases) in enumerate(self.members)
+                  for kind, arrays in (("weight", weights), ("bias", biases)) for i, array in enumerate(arrays)}
         np.savez(buffer, mean=self.mean, scale=self.scale, calibration_x=self.calibration_x, calibration_y=self.calibration_y,
                  threshold=np.array(self.threshold), **layers)
         atomic_write_bytes(folder / PAIR_MODEL_FILE, buffer.getvalue())
@@ -150,13 +151,12 @@ class PairModel:
             return None
         try:
             with np.load(path, allow_pickle=False) as saved:
-                layers = sum(name.startswith("weight_") for name in saved.files)
-                model = PairModel(saved["mean"], saved["scale"], [saved[f"weight_{i}"] for i in range(layers)],
-                                  [saved[f"bias_{i}"] for i in range(layers)], saved["calibration_x"], saved["calibration_y"],
+                members = _stored_members(saved)
+                model = PairModel(saved["mean"], saved["scale"], members, saved["calibration_x"], saved["calibration_y"],
                                   float(saved["threshold"]))
         except (ValueError, KeyError, OSError):
             return None
-        return model if model.mean.shape == (len(FEATURES),) and layers else None
+        return model if model.mean.shape == (len(FEATURES),) and members else None
 
     @staticmethod
     def default() -> PairModel:
@@ -170,36 +170,93 @@ class PairModel:
 
 def train_pair_model(train_features: np.ndarray, train_labels: np.ndarray, valid_features: np.ndarray,
                      valid_labels: np.ndarray, seed: int = 0, linear: bool = False) -> PairModel:
-    """Fits the MLP (early stopping on a slice of the training pairs), or a logistic regression when ``linear``,
-    then calibrates on validation.
+    """The MLP pair model cross-fitted on the training and validation pairs together (:func:`cross_fit_pair_model`),
+    or, when ``linear``, a logistic regression fitted on the training pairs and calibrated on validation.
 
     ``linear`` is for a model meant for catalogs it never saw (the shipped default): trained on one benchmark and
     tested on the other at its own threshold, the MLP's F1 moves with its seed from 0.14 to 0.86 (Amazon-Google ->
     Abt-Buy), the linear model's is 0.889 and the same on its own benchmark (bench/default_pair_model.py).
     """
-    from sklearn.isotonic import IsotonicRegression
+    if not linear:
+        return cross_fit_pair_model(np.vstack([train_features, valid_features]), np.concatenate([train_labels, valid_labels]),
+                                    seed)[0]
     from sklearn.linear_model import LogisticRegression
-    from sklearn.neural_network import MLPClassifier
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(train_features)
-    if linear:
-        classifier = LogisticRegression(max_iter=5000).fit(scaler.transform(train_features), train_labels)
-        weights, biases = [classifier.coef_.T.copy()], [classifier.intercept_.copy()]
-    else:
-        classifier = MLPClassifier(
-            hidden_layer_sizes=(64, 32), alpha=1e-3, batch_size=min(64, len(train_features)), learning_rate_init=1e-3,
-            max_iter=200, early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed)
-        classifier.fit(scaler.transform(train_features), train_labels)
-        weights, biases = list(classifier.coefs_), list(classifier.intercepts_)
-    # A feature that never varied in training (no identifier column in the training catalogs) kept its initial
-    # weights; zeroed, it cannot move a prediction where it does vary.
-    weights[0][scaler.var_ == 0] = 0.0
+    classifier = LogisticRegression(max_iter=5000).fit(scaler.transform(train_features), train_labels)
+    member = ([classifier.coef_.T.copy()], [classifier.intercept_.copy()])
+    _ignore_constant_features(member, scaler)
     raw = classifier.predict_proba(scaler.transform(valid_features))[:, 1]
-    calibration = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, valid_labels)
-    model = PairModel(scaler.mean_, scaler.scale_, weights, biases, calibration.X_thresholds_, calibration.y_thresholds_, 0.5)
-    model.threshold = best_threshold(model.probability(valid_features), valid_labels)
+    return _calibrated(scaler, [member], raw, valid_labels)
+
+
+def cross_fit_pair_model(features: np.ndarray, labels: np.ndarray, seed: int = 0) -> tuple[PairModel, np.ndarray]:
+    """Cross-fitting: the labelled pairs are split into FOLDS folds, one MLP is trained on the pairs outside each fold,
+    and each pair's probability from the MLP that did not see it calibrates the mean of the FOLDS MLPs (isotonic)
+    and sets the F1 threshold. So every labelled pair both trains and calibrates, which a single train/validation
+    split cannot do: on Amazon-Google with its fine-tuned encoder, test F1 0.780-0.795 over seeds 0-4 (mean 0.787)
+    against 0.764-0.789 (0.773) for one MLP calibrated on the validation split; Abt-Buy 0.949 both ways.
+
+    Returns:
+        The model and the out-of-fold calibrated probability of every pair (an honest estimate of how it does on
+        pairs it never saw, for a held-out figure when there is no test split).
+    """
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(features)
+    scaled = scaler.transform(features)
+    folds = max(2, min(FOLDS, int(labels.sum()), int(len(labels) - labels.sum())))
+    out_of_fold, members = np.zeros(len(labels)), []
+    for inside, outside in StratifiedKFold(folds, shuffle=True, random_state=seed).split(scaled, labels):
+        classifier = MLPClassifier(
+            hidden_layer_sizes=(64, 32), alpha=1e-3, batch_size=min(64, len(inside)), learning_rate_init=1e-3,
+            max_iter=200, early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed)
+        classifier.fit(scaled[inside], labels[inside])
+        member = (list(classifier.coefs_), list(classifier.intercepts_))
+        _ignore_constant_features(member, scaler)
+        members.append(member)
+        out_of_fold[outside] = _forward(scaled[outside], *member)
+    model = _calibrated(scaler, members, out_of_fold, labels)
+    return model, np.interp(out_of_fold, model.calibration_x, model.calibration_y)
+
+
+def _calibrated(scaler, members: list, raw: np.ndarray, labels: np.ndarray) -> PairModel:
+    """The model of ``members`` with an isotonic calibration of ``raw`` (their probability for pairs with ``labels``)
+    and the F1 threshold on those pairs."""
+    from sklearn.isotonic import IsotonicRegression
+
+    calibration = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, labels)
+    model = PairModel(scaler.mean_, scaler.scale_, members, calibration.X_thresholds_, calibration.y_thresholds_, 0.5)
+    model.threshold = best_threshold(np.interp(raw, model.calibration_x, model.calibration_y), labels)
     return model
 
 
-__all__ = ["DEFAULT_MODEL_DIR", "FEATURES", "MIN_POSITIVES", "PairModel", "candidate_features", "check_pairs", "pair_features", "pair_positions", "train_pair_model"]
+def _ignore_constant_features(member: tuple[list[np.ndarray], list[np.ndarray]], scaler) -> None:
+    """A feature that never varied in training (no identifier column in the training catalogs) kept its initial
+    weights; zeroed, it cannot move a prediction where it does vary."""
+    member[0][0][scaler.var_ == 0] = 0.0
+
+
+def _forward(scaled: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray]) -> np.ndarray:
+    """One member's probability: ReLU layers (none in a linear model), then a sigmoid."""
+    hidden = scaled
+    for weight, bias in zip(weights[:-1], biases[:-1]):
+        hidden = np.maximum(hidden @ weight + bias, 0.0)
+    return 1.0 / (1.0 + np.exp(-(hidden @ weights[-1] + biases[-1])[:, 0]))
+
+
+def _stored_members(saved) -> list[tuple[list[np.ndarray], list[np.ndarray]]]:
+    """The members' layers in a saved archive: "weight_<member>_<layer>", or "weight_<layer>" for the one member of
+    an archive written before models had several."""
+    def layers(member: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        count = sum(1 for name in saved.files if re.fullmatch(rf"weight_{member}\d+", name))
+        return [saved[f"weight_{member}{i}"] for i in range(count)], [saved[f"bias_{member}{i}"] for i in range(count)]
+
+    count = len({name.split("_")[1] for name in saved.files if re.fullmatch(r"weight_\d+_\d+", name)})
+    return [layers(f"{m}_") for m in range(count)] if count else ([layers("")] if "weight_0" in saved.files else [])
+
+
+__all__ = ["DEFAULT_MODEL_DIR", "FEATURES", "MIN_POSITIVES", "PairModel", "candidate_features", "check_pairs", "cross_fit_pair_model", "pair_features", "pair_positions", "train_pair_model"]
