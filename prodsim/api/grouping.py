@@ -37,7 +37,8 @@ def grouping_vectors(workspace: Workspace, progress: Callable[[str, int, int], N
     With the default product text (which leaves the category out) these are the vectors the
     neighbours use, so no model runs again.
     """
-    measure_once(workspace, progress=progress, should_stop=should_stop)  # with the workspace's own encoders, the first time
+    if text_encoder is None:  # the workspace's own encoders (prepare measures with the ones it is given)
+        measure_once(workspace, progress=progress, should_stop=should_stop)
     return fused_vectors(workspace, grouping_template(workspace), text_encoder, image_encoder, progress, should_stop)
 
 

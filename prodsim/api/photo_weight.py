@@ -65,7 +65,8 @@ def measure_once(workspace: Workspace, text_encoder=None, image_encoder=None, pr
     Computed like the map and the groups (no decision, so no role is needed); a catalog without the
     categories to measure on keeps the default, silently."""
     meta, settings = workspace.meta, load_settings(workspace)
-    if (MEASURE_KEY in meta or settings.image_weight is not None or settings.use_images is False
+    photos_off = text_encoder is not None and image_encoder is None
+    if (photos_off or MEASURE_KEY in meta or settings.image_weight is not None or settings.use_images is False
             or not meta.get("mapping", {}).get("category") or not workspace.summary()["images"]):
         return
     try:
