@@ -38,10 +38,12 @@ def one_path() -> dict:
     from prodsim.encoders.registry import load_image_encoder, load_text_encoder
     from prodsim.ingest import ingest
 
+    text, image = load_text_encoder(), load_image_encoder()  # the workspace's defaults, loaded once for every step below
     with tempfile.TemporaryDirectory() as scratch, access.acting_as(access.local_operator()):
         workspace = ingest(FLIPKART / "products.csv", workspace_dir=Path(scratch) / "fk", images=FLIPKART / "images").workspace
-        vectors = api.grouping_vectors(workspace)
-        parts = api.embed(workspace, template=api.grouping_template(workspace))[0]
+        api.prepare(workspace, text, image, grouping=False)  # vectors, then the photo weight measured as cluster does
+        vectors = api.grouping_vectors(workspace, text_encoder=text, image_encoder=image)
+        parts = api.embed(workspace, text, image, template=api.grouping_template(workspace))[0]
         truth = api.truth_column(workspace, "category_l1")
         weight = api.photo_weight(workspace)
     k = truth.nunique()
@@ -53,7 +55,6 @@ def one_path() -> dict:
     for seed in SEEDS:
         labels, _, outliers = cluster_labels(vectors, seed=seed)
         by_seed[str(seed)] = {"nmi": nmi(labels), "groups": int(labels.max() + 1), "outlier_share": round(outliers, 3)}
-    text, image = load_text_encoder(), load_image_encoder()
     return {"text_encoder": f"{text.runtime} {text.precision}", "image_encoder": f"{image.runtime} {image.precision}",
             "photo_weight": weight, "default_nmi": by_seed["42"]["nmi"],
             "mean_nmi_over_seeds": round(float(np.mean([s["nmi"] for s in by_seed.values()])), 3), "seeds": by_seed,
