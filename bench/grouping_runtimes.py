@@ -34,6 +34,7 @@ def one_path() -> dict:
     from sklearn.metrics import normalized_mutual_info_score
 
     from prodsim import access, api
+    from prodsim.api.photo_weight import measure_once
     from prodsim.clustering.pipeline import cluster_labels
     from prodsim.encoders.registry import load_image_encoder, load_text_encoder
     from prodsim.ingest import ingest
@@ -41,7 +42,7 @@ def one_path() -> dict:
     text, image = load_text_encoder(), load_image_encoder()  # the workspace's defaults, loaded once for every step below
     with tempfile.TemporaryDirectory() as scratch, access.acting_as(access.local_operator()):
         workspace = ingest(FLIPKART / "products.csv", workspace_dir=Path(scratch) / "fk", images=FLIPKART / "images").workspace
-        api.prepare(workspace, text, image, grouping=False)  # vectors, then the photo weight measured as cluster does
+        measure_once(workspace, text, image)  # the photo weight, measured as cluster does before it groups
         vectors = api.grouping_vectors(workspace, text_encoder=text, image_encoder=image)
         parts = api.embed(workspace, text, image, template=api.grouping_template(workspace))[0]
         truth = api.truth_column(workspace, "category_l1")

@@ -73,9 +73,9 @@ def why_panel(row: int, neighbours: pd.DataFrame) -> None:
     figure = go.Figure([go.Bar(y=["score"], x=[share * why["score"]], name=part, orientation="h",
                                marker_color=SHARE_COLOURS[part], hovertemplate=f"{part}: {share:.0%}<extra></extra>")
                         for part, share in why["shares"].items() if share > 0])
-    # A shared identifier is added outside the 0-1 text and photo score, so the bar can pass 1: the axis says why.
-    axis = ("score: up to 1 from text and photo, plus the shared identifier" if why["shares"].get("identifier", 0) > 0
-            else "score (1: alike in text and photo)")
+    # A shared identifier is added outside the 0-1 score of text, photo and wording, so the bar can pass 1: the axis says why.
+    axis = ("score: up to 1 from text, photo and wording, plus the shared identifier" if why["shares"].get("identifier", 0) > 0
+            else "score (1: alike in text, photo and wording)")
     figure.update_layout(barmode="stack", height=140, margin=dict(l=0, r=0, t=10, b=0), xaxis_title=axis,
                          legend=dict(orientation="h"), yaxis=dict(showticklabels=False))
     st.plotly_chart(figure, key="neighbours_shares")
