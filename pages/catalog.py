@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import team, ui
+from pages import product_cards, team, ui
 from prodsim import api
 from prodsim.display import literal
 from prodsim.limits import human_size
@@ -26,7 +26,7 @@ def browse(workspace: api.Workspace) -> None:
         text = products["title"] + " " + products["brand"] + " " + products["id"]
         products = products[text.str.contains(query, case=False, regex=False)]
     st.caption(f"{len(products):,} of {workspace.summary()['products']:,} products")
-    ui.product_table(workspace, products, key="catalog_products")
+    product_cards.product_table(workspace, products, key="catalog_products")
 
 
 def mapping_form(raw: api.RawTable) -> dict[str, str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import team, ui
+from pages import grouping_view, product_cards, team, ui
 from prodsim import api
 from prodsim.display import literal
 
@@ -20,7 +20,7 @@ ui.ensure_app_shell()
 SAMPLE = 8  # product cards shown per opened group
 GROUPS_PER_PAGE = 10
 
-view = ui.grouping_page("Categories")
+view = grouping_view.grouping_page("Categories")
 workspace, products, clusters, store, suggested, final = (view.workspace, view.products, view.clusters, view.store,
                                                          view.suggested, view.final)
 reviewed_mask = (final["source"] != "suggested").to_numpy()
@@ -78,7 +78,7 @@ def suggested_groups() -> None:
         top_groups(by_tree)
         return
     level, group = at
-    levels = ui.suggested_levels(view, view.state)
+    levels = grouping_view.suggested_levels(view, view.state)
     trail = api.level_trail(levels, level, group)
     top = trail[0][0]
     trail[0] = (top, by_tree.get(top, trail[0][1]))  # level 1 named by the user's tree, as on the first page
@@ -93,7 +93,7 @@ def suggested_groups() -> None:
 
 
 def top_groups(by_tree: dict[int, str]) -> None:
-    summary = ui.group_summary(view, view.state)
+    summary = grouping_view.group_summary(view, view.state)
     open_counts = np.bincount(clusters.labels[~reviewed_mask], minlength=int(clusters.labels.max()) + 1)
     summary = summary[open_counts[summary["cluster"]] > 0]
     found = matching_rows("categories_find", "e.g. kettle, or a group's name")
@@ -119,7 +119,7 @@ def group_panel(level: int, group: int, label: str, members: np.ndarray, default
     if not panel.open:
         return  # products are drawn only for opened groups
     with panel:
-        ui.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{key}", score_column=None)
+        product_cards.card_grid(workspace, products.iloc[members[:SAMPLE]], key=f"categories_sample_{key}", score_column=None)
         name = st.text_input("Name", value=default_name, key=f"categories_name_{key}")
         accept, split, reject = st.columns([2, 2, 1])
         ids = products["id"].to_numpy()[members].tolist()
@@ -134,7 +134,7 @@ def group_panel(level: int, group: int, label: str, members: np.ndarray, default
 def sub_groups(level: int, group: int, key: str, members: np.ndarray) -> None:
     """The group's sub-groups (the level below): an Accept that files each product under "name > sub-group > …"
     down to the deepest level (one decision), and Open to review them one by one."""
-    levels = ui.suggested_levels(view, view.state)
+    levels = grouping_view.suggested_levels(view, view.state)
     children = api.level_children(levels, level, members)
     if len(children) < 2:
         return
@@ -231,7 +231,7 @@ def misfiled_products() -> None:
         st.caption(f"Agreement of the suggested groups with the catalog's categories: NMI {figures['nmi']:.2f}, ARI {figures['ari']:.2f}.")
         st.dataframe(pd.crosstab(suggested.rename("suggested group"), products["category"].rename("category")),
                      key="categories_crosstab")
-    candidates = ui.misfiled(view, view.state)
+    candidates = grouping_view.misfiled(view, view.state)
     st.write(f"{len(candidates):,} products whose most similar products mostly carry another category; the surest first:")
     for item in candidates.head(30).itertuples():
         product = products.iloc[item.row]
@@ -256,7 +256,7 @@ def sales_and_prices() -> None:
 
 
 def new_arrivals() -> None:
-    queue = ui.arrivals(view, view.state, view.seen)
+    queue = grouping_view.arrivals(view, view.state, view.seen)
     if queue.empty:
         st.info("No new product waits for a category. When next week's file is uploaded into this workspace (Catalog page), "
                 "new products that look like reviewed ones are filed automatically; the doubtful ones wait here.")
@@ -280,7 +280,7 @@ def history_and_export() -> None:
              "and whether it was suggested, reviewed or moved.")
     ui.export_buttons(export_table(final, view.state, view.seen), f"{workspace.slug}-categories", key="categories_export")
     st.subheader("Share")
-    ui.report_button(workspace, view.vectors, key="categories_report")
+    grouping_view.report_button(workspace, view.vectors, key="categories_report")
 
 
 top = st.columns([2, 1, 1])

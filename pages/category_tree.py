@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages import team, ui
+from pages import grouping_view, product_cards, team, ui
 from prodsim import api
 from prodsim.display import literal
 
@@ -20,7 +20,7 @@ SAMPLE = 8
 ROWS_PER_PAGE = 10
 NODE_KEY = "tree_node"  # the open node's path ("" for the top)
 
-view = ui.grouping_page("Category tree")
+view = grouping_view.grouping_page("Category tree")
 workspace, products, store = view.workspace, view.products, view.store
 seen = {"seen": view.seen}
 
@@ -93,7 +93,7 @@ def node_products(node: str) -> None:
     ranked = assignment.iloc[rows].sort_values("confidence")
     st.caption(f"{len(rows):,} products under '{literal(node)}'; the least confident first.")
     table = products.iloc[ranked["row"].to_numpy()[:SAMPLE]].assign(score=ranked["confidence"].to_numpy()[:SAMPLE])
-    ui.card_grid(workspace, table, key=f"tree_cards_{node}", score_column="score", score_label="confidence")
+    product_cards.card_grid(workspace, table, key=f"tree_cards_{node}", score_column="score", score_label="confidence")
 
 
 def move_form(tree) -> None:

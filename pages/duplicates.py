@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pages import team, ui
+from pages import product_cards, team, ui
 from prodsim import api
 from prodsim.display import literal
 
@@ -105,9 +105,9 @@ def review_pairs() -> None:
         left, right = products.iloc[int(pair["left"])], products.iloc[int(pair["right"])]
         first, second = st.columns(2)
         with first:
-            ui.product_card(workspace, left, key="duplicates_left")
+            product_cards.product_card(workspace, left, key="duplicates_left")
         with second:
-            ui.product_card(workspace, right, key="duplicates_right")
+            product_cards.product_card(workspace, right, key="duplicates_right")
         comparison(left, right)
         buttons = st.columns(len(LABEL_BUTTONS) + 2)
         for column, (label, caption) in zip(buttons, LABEL_BUTTONS.items()):
@@ -131,7 +131,7 @@ def listing_groups() -> None:
     for group in sizes.index[:20]:
         members = table[table["group"] == group]
         with st.expander(f"{literal(members['title'].iloc[0])} — {len(members)} listings"):
-            ui.card_grid(workspace, members.assign(score=None), key=f"duplicates_group_{group}", score_column=None)
+            product_cards.card_grid(workspace, members.assign(score=None), key=f"duplicates_group_{group}", score_column=None)
 
 
 def decisions() -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import team, ui
+from pages import product_cards, team, tour, ui
 from prodsim import api
 from prodsim.encoders.fusion import DEFAULT_IMAGE_WEIGHT
 from prodsim.progress import format_seconds
@@ -142,9 +142,9 @@ def showcase(workspace: api.Workspace) -> None:
     st.caption("Similar in words and photo together; open a product to see why.")
     focus, others = st.columns([1, 4])
     with focus:
-        ui.product_card(workspace, product, key="home_showcase_focus")
+        product_cards.product_card(workspace, product, key="home_showcase_focus")
     with others:
-        ui.card_grid(workspace, similarity.neighbours(row, k=4), key="home_showcase", columns=4)
+        product_cards.card_grid(workspace, similarity.neighbours(row, k=4), key="home_showcase", columns=4)
 
 
 workspace = ui.current_workspace()
@@ -164,7 +164,7 @@ counts = next_step(workspace)
 products_col, photos_col, read_col = metrics.columns(3)
 if counts["texts_cached"] == summary["products"] and st.button("Take the guided tour", key="home_tour", icon=":material/tour:",
                                                              help="A few steps through this catalog, for a demo; it changes nothing."):
-    ui.open_tour_step(workspace, 0)
+    tour.open_tour_step(workspace, 0)
 products_col.metric("Products", f"{summary['products']:,}")
 photos_col.metric("With a photo", f"{summary['images']:,} of {summary['products']:,}")
 read_col.metric("Read by the models", f"{counts['texts_cached']:,} of {summary['products']:,}")

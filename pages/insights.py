@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import team, ui
+from pages import grouping_view, product_cards, team, ui
 from prodsim import api
 from prodsim.display import literal
 from prodsim.insights import demand, recommend
@@ -91,13 +91,13 @@ def recommendations() -> None:
                                    f"The default {recommend.DEFAULT_CONTENT_WEIGHT} was measured best on Online Retail.")
         history = recommend.user_history(events, products, user)
         st.subheader(f"Bought recently ({len(history):,} products)")
-        ui.card_grid(workspace, products.iloc[history["row"].head(4)].assign(score=None), key="insights_history", score_column=None)
+        product_cards.card_grid(workspace, products.iloc[history["row"].head(4)].assign(score=None), key="insights_history", score_column=None)
         picks = recommender.recommend(history, k=8, content_weight=weight)
         st.subheader("Recommended")
         for start in range(0, len(picks), 4):
             for column, pick in zip(st.columns(4), picks.iloc[start:start + 4].itertuples()):
                 with column:
-                    ui.product_card(workspace, products.iloc[pick.row], key=f"insights_pick_{pick.row}", score=pick.score)
+                    product_cards.product_card(workspace, products.iloc[pick.row], key=f"insights_pick_{pick.row}", score=pick.score)
                     if pick.because >= 0:
                         verb = "looks like" if pick.source == "similar product" else "bought with"
                         st.caption(f"{pick.source.capitalize()}: {verb} **{literal(products['title'][pick.because][:50])}**")
@@ -124,7 +124,7 @@ def demand_hints() -> None:
         hint = demand.demand_hint(matrix[row], matrix[reference.index.to_numpy()], reference)
         info, picture = st.columns([1, 2])
         with info:
-            ui.product_card(workspace, products.iloc[row], key="insights_new")
+            product_cards.product_card(workspace, products.iloc[row], key="insights_new")
             st.metric(f"Units in its first {demand.HORIZON_WEEKS} weeks", f"{hint.estimate:,.0f}",
                       help="Similarity-weighted median of what its most similar products sold in their first weeks.")
             st.caption(f"Likely between **{hint.low:,.0f}** and **{hint.high:,.0f}** units (the similar products' 20th-80th "
@@ -143,7 +143,7 @@ def demand_hints() -> None:
 
 
 def sales_per_group() -> None:
-    grouping = ui.grouping_or_guide(workspace)
+    grouping = grouping_view.grouping_or_guide(workspace)
     if grouping is not None:
         summary = api.group_overview(products, grouping[2].suggested(), events)
         st.caption("Suggested groups with their sales (net of returns, at catalog prices) and price bands (the catalog's price "

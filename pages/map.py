@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import team, ui
+from pages import grouping_view, product_cards, team, ui
 from prodsim import api
 
 ui.ensure_app_shell()
@@ -15,12 +15,12 @@ ui.ensure_app_shell()
 MAX_LEGEND = 24  # colour values beyond this are drawn together as "other"
 SUGGESTED, FINAL = "Suggested group", "Category after review"
 
-view = ui.grouping_page("Product map")
+view = grouping_view.grouping_page("Product map")
 workspace, products, coordinates, store, suggested, final = (view.workspace, view.products, view.coordinates, view.store,
                                                             view.suggested, view.final)
 
 extra = api.label_columns(products)
-depth = ui.suggested_levels(view, view.state).depth
+depth = grouping_view.suggested_levels(view, view.state).depth
 LEVELS = {f"Suggested groups, level {level}": level for level in range(2, depth + 1)}
 left, middle, right = st.columns([3, 1, 1])
 colour_by = left.selectbox("Colour by", [SUGGESTED, *LEVELS, FINAL] + extra, key="map_colour")
@@ -28,7 +28,7 @@ behaviour = ui.behaviour(workspace)
 size_options = ["same size"] + (["price"] if products["price"].notna().any() else []) + (["units sold"] if behaviour else [])
 size_by = middle.selectbox("Size by", size_options, key="map_size")
 three_d = right.toggle("3-D", key="map_3d", help="A 3-D map to turn around; selecting products works on the 2-D map.")
-values = (ui.level_paths(view, view.state, LEVELS[colour_by]) if colour_by in LEVELS else
+values = (grouping_view.level_paths(view, view.state, LEVELS[colour_by]) if colour_by in LEVELS else
           {SUGGESTED: suggested, FINAL: final["final_category"]}.get(colour_by, products.get(colour_by, suggested))).astype(str)
 top = values.value_counts().index[:MAX_LEGEND]
 values = values.where(values.isin(top), "other")
@@ -71,7 +71,7 @@ def map_figure(state: str, decisions: tuple, colour_by: str, size_by: tuple, thr
 
 
 if three_d:
-    coordinates = ui.map_3d(workspace, view.vectors)
+    coordinates = grouping_view.map_3d(workspace, view.vectors)
 # Sizes by units sold follow the log: the cached log object changes with its version.
 figure, layers = map_figure(view.state, (view.seen,) if colour_by == FINAL else (), colour_by,
                             (size_by, id(behaviour) if size_by == "units sold" else None), three_d, products, coordinates, values,
@@ -84,7 +84,7 @@ if three_d:
     st.stop()
 event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map_chart")
 text, image = ui.encoders_for(workspace)
-with_photos = ui.hover_photos(workspace, api.workspace_state(workspace, text, image))
+with_photos = product_cards.hover_photos(workspace, api.workspace_state(workspace, text, image))
 st.caption(f"{len(products):,} products. Drag a lasso or a box around points to list them below."
            + (" Point at a product to see its photo." if with_photos else "") + sample_note)
 
@@ -99,11 +99,11 @@ if api.last_update(workspace) and st.button(
 selected = api.selected_rows(coordinates, event.selection) if event and event.selection else np.zeros(0, dtype=int)
 if not len(selected):
     st.info("Select products on the map to see them here, export them, or put them into a category.")
-    ui.report_button(workspace, view.vectors, key="map_report")
+    grouping_view.report_button(workspace, view.vectors, key="map_report")
     st.stop()
 chosen = products.iloc[selected]
 st.subheader(f"{len(chosen):,} selected products")
-ui.product_table(workspace, chosen, key="map_selected")
+product_cards.product_table(workspace, chosen, key="map_selected")
 ui.export_buttons(chosen.drop(columns=["image_sha1", "row"]), f"{workspace.slug}-selection", key="map_export")
 with st.form("map_assign"):
     existing = store.groups().query("status == 'accepted'")["name"].tolist()

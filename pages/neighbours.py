@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages import ui
+from pages import product_cards, ui
 from prodsim import api
 from prodsim.display import literal
 
@@ -104,7 +104,7 @@ focus = products.iloc[row]
 card_column, result_column = st.columns([1, 3])
 with card_column:
     st.caption("This product")
-    ui.product_card(workspace, focus, key="neighbours_focus", focus=False)
+    product_cards.product_card(workspace, focus, key="neighbours_focus", focus=False)
 with result_column:
     keep = filters(focus)
     count = st.slider("How many", 4, 40, 12, 4, key="neighbours_k")
@@ -112,5 +112,5 @@ with result_column:
     if neighbours.empty:
         st.info("No product passes these filters. Widen the price band or clear the brand filter.")
         st.stop()
-    ui.card_grid(workspace, neighbours, key="neighbours_card")
+    product_cards.card_grid(workspace, neighbours, key="neighbours_card")
 why_panel(row, neighbours)

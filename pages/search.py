@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import ui
+from pages import product_cards, ui
 from prodsim import api
 
 ui.ensure_app_shell()
@@ -18,7 +18,7 @@ def show(results, key: str) -> None:
     if results is None or results.empty:
         return
     st.caption(f"{len(results):,} products, best match first")
-    ui.card_grid(workspace, results, key=key)
+    product_cards.card_grid(workspace, results, key=key)
     st.download_button("Download these results (CSV)", api.csv_bytes(results[RESULT_COLUMNS]),
                        file_name=f"{workspace.slug}-search.csv", mime="text/csv", key=f"{key}_export")
 

@@ -1,32 +1,30 @@
-"""Shared pieces of the dashboard: cached loaders, the sidebar, the product table.
+"""Shared pieces of the dashboard: the models and similarity loaded once per server, the workspace picker and
+sidebar, background jobs with their progress panel, parsed uploads, the behaviour log, exports.
 
-All Streamlit caching lives here so that models load once per server process, however
-many browser sessions are open, and pages stay thin.
+All Streamlit caching of models and jobs lives here so that they load once per server process, however many
+browser sessions are open, and pages stay thin. Product cards and tables are in ``pages/product_cards.py``, the map
+and groups the Map and Categories pages share in ``pages/grouping_view.py``, the guided tour in ``pages/tour.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from pages import team
+from pages import team, tour
 from prodsim import api
 from prodsim.display import literal
 from prodsim.encoders.device import describe
 from prodsim.errors import ProdsimError, log_unexpected
 from prodsim.progress import ProgressTracker
-from prodsim.review import ReviewStore
 
 log = logging.getLogger("prodsim.app")
 PREPARE_DEMO_ENV = "PRODSIM_PREPARE_DEMO"  # "0": a first start adds the demo but does not read it in the background
 WS_KEY = "workspace_slug"
 PICKER_KEY = "sidebar_workspace"
-THUMBS_PER_PAGE = 100
 
 
 def ensure_app_shell() -> None:
@@ -130,7 +128,7 @@ def sidebar(workspace: api.Workspace | None) -> None:
                          on_change=lambda: select_workspace(st.session_state[PICKER_KEY]))
             st.query_params["ws"] = st.session_state[PICKER_KEY]
         if workspace is not None:
-            tour_panel(workspace)
+            tour.tour_panel(workspace)
             last_read = next((h["at"] for h in workspace.history() if h["action"] == "embed"), None)
             st.caption(f"Last read by the models: {last_read.replace('T', ' ')[:16]} UTC" if last_read else "Not read by the models yet")
             if team.allowed("admin"):
@@ -139,69 +137,6 @@ def sidebar(workspace: api.Workspace | None) -> None:
         if read_only():
             st.info("Read-only mode: uploads, review decisions, labels, training and deletions are switched off, "
                     "so this demo cannot change a workspace.", icon=":material/lock:")
-
-
-TOUR_KEY = "tour_step"
-
-
-def tour_steps(workspace: api.Workspace) -> list[dict]:
-    """The guided tour over a workspace: page, what to preselect, and one or two sentences each."""
-    products = workspace.products()
-    first = products.iloc[0]
-    categories = products["category"].replace("", pd.NA).dropna().nunique()
-    steps = [
-        {"page": "pages/catalog.py", "title": "The catalog",
-         "text": f"{len(products):,} products" + (f" in {categories:,} categories" if categories else "") +
-                 ", read from one uploaded file. Every product gets a vector from its title, description and photo."},
-        {"page": "pages/map.py", "title": "The product map", "state": {"map_colour": "category" if categories else "Suggested group", "map_3d": False},
-         "text": "Each point is a product; similar products sit close together. Colours are the catalog's own categories, "
-                 "so products far from their colour stand out."},
-        {"page": "pages/categories.py", "title": "Suggested groups, reviewed",
-         "text": "prodsim proposes groups and names them from their distinctive words. A category manager accepts, renames, "
-                 "merges, splits or moves; every decision is kept and can be undone."},
-        {"page": "pages/neighbours.py", "title": "A product and its neighbours", "params": {"product": str(first["id"])},
-         "text": f"The products most like '{str(first['title'])[:60]}', and why: shared rare words, the share of text, "
-                 "photo and wording in the score, and how price and brand differ."},
-        {"page": "pages/duplicates.py", "title": "Duplicate listings",
-         "text": "Pairs of listings that are the same product, from different sellers; colour or size variants are told apart."},
-    ]
-    from prodsim.training import registry
-
-    if not registry.list_models(workspace).empty:
-        steps.append({"page": "pages/evaluation.py", "title": "Trained on our own labels",
-                      "text": "A model adapted to this catalog's labelled pairs, with its figures before and after training."})
-    return steps
-
-
-def open_tour_step(workspace: api.Workspace, step: int) -> None:
-    """Shows step ``step`` of the tour: presets its selection (never data) and opens its page."""
-    steps = tour_steps(workspace)
-    st.session_state[TOUR_KEY] = step = max(0, min(step, len(steps) - 1))
-    for key, value in steps[step].get("state", {}).items():
-        st.session_state[key] = value
-    st.switch_page(steps[step]["page"], query_params={"ws": workspace.slug, **steps[step].get("params", {})})
-
-
-def tour_panel(workspace: api.Workspace) -> None:
-    """The tour's current step with Back / Next / End, in the sidebar of every page while a tour runs."""
-    if st.query_params.get("tour") == "1" and TOUR_KEY not in st.session_state:
-        st.query_params.pop("tour")
-        open_tour_step(workspace, 0)
-    if TOUR_KEY not in st.session_state:
-        return
-    steps = tour_steps(workspace)
-    step = min(st.session_state[TOUR_KEY], len(steps) - 1)
-    with st.container(border=True):
-        st.markdown(f"**Tour {step + 1} of {len(steps)}: {steps[step]['title']}**")
-        st.write(steps[step]["text"])
-        back, forward, end = st.columns(3)
-        if back.button("Back", key="tour_back", disabled=step == 0):
-            open_tour_step(workspace, step - 1)
-        if forward.button("Next", key="tour_next", disabled=step == len(steps) - 1, type="primary"):
-            open_tour_step(workspace, step + 1)
-        if end.button("End", key="tour_end"):
-            del st.session_state[TOUR_KEY]
-            st.rerun()
 
 
 def _manage(workspace: api.Workspace) -> None:
@@ -352,88 +287,6 @@ def _job_progress(slug: str, key: str) -> None:
             st.caption("Stopping after the current step…")
 
 
-def thumbnail_uri(workspace: api.Workspace, sha1: str) -> str:
-    """A data URI of a product's thumbnail (a neutral placeholder without a photo), for ImageColumn."""
-    return api.thumbnail_uri(workspace, sha1)
-
-
-HOVER_PHOTO_LIMIT = 5_000  # products whose map points show a photo on hover (about 2 KB each)
-_HOVER_PHOTOS_JS = """
-export default function(component) {
-    const { data } = component;
-    let tip = document.getElementById("prodsim-hover-photo");
-    if (!tip) {
-        tip = document.createElement("img");
-        tip.id = "prodsim-hover-photo";
-        tip.alt = "product photo";
-        tip.style.cssText = "position:fixed;z-index:1000;display:none;pointer-events:none;width:96px;height:96px;" +
-            "object-fit:contain;background:#fff;border:1px solid #d0d5dd;border-radius:6px;box-shadow:0 2px 8px rgba(0,0,0,.15)";
-        document.body.appendChild(tip);
-    }
-    const attach = () => {
-        document.querySelectorAll(".js-plotly-plot").forEach((plot) => {
-            if (!plot.on || plot.dataset.prodsimHover === data.key) return;
-            plot.dataset.prodsimHover = data.key;
-            plot.on("plotly_hover", (event) => {
-                const point = event.points && event.points[0];
-                const src = point && data.photos[String(point.customdata)];
-                if (!src) { tip.style.display = "none"; return; }
-                tip.src = src;
-                tip.style.left = (event.event.clientX + 18) + "px";
-                tip.style.top = Math.max(8, event.event.clientY - 110) + "px";
-                tip.style.display = "block";
-            });
-            plot.on("plotly_unhover", () => { tip.style.display = "none"; });
-        });
-    };
-    attach();
-    const timer = setInterval(attach, 700);
-    return () => { clearInterval(timer); tip.style.display = "none"; };
-}
-"""
-_hover_photos_component = st.components.v2.component("prodsim_hover_photos", js=_HOVER_PHOTOS_JS)
-
-
-@st.cache_data(show_spinner=False, max_entries=4)
-def _hover_photo_uris(_workspace: api.Workspace, state: str) -> dict[str, str]:
-    products = _workspace.products().head(HOVER_PHOTO_LIMIT)
-    uris = api.small_thumbnail_uris([_workspace.thumbnail_path(sha1) for sha1 in products["image_sha1"]])
-    return {str(row): uri for row, uri in enumerate(uris) if uri}
-
-
-def hover_photos(workspace: api.Workspace, state: str) -> int:
-    """Shows a product's photo beside the cursor when it hovers a point of the page's plotly map.
-
-    Points must carry their product row as ``customdata``. Returns how many products have one.
-    """
-    photos = _hover_photo_uris(workspace, state) if len(workspace.products()) <= HOVER_PHOTO_LIMIT else {}
-    if photos:
-        _hover_photos_component(data={"key": state, "photos": photos}, key="hover_photos")
-    return len(photos)
-
-
-def product_table(workspace: api.Workspace, products: pd.DataFrame, key: str) -> None:
-    """Products with thumbnails, a page at a time."""
-    pages = max(1, -(-len(products) // THUMBS_PER_PAGE))
-    page = st.number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"{key}_page") if pages > 1 else 1
-    shown = products.iloc[(page - 1) * THUMBS_PER_PAGE: page * THUMBS_PER_PAGE].copy()
-    shown.insert(0, "photo", [thumbnail_uri(workspace, s) for s in shown["image_sha1"]])
-    columns = ["photo", "title", "brand", "price", "category", "id"]
-    extra = [c for c in shown.columns if c not in columns + ["image_sha1", "image_file", "row", "description"]]
-    st.dataframe(
-        shown[columns + extra + ["description"]], hide_index=True, width="stretch", key=f"{key}_table",
-        column_config={
-            "photo": st.column_config.ImageColumn("Photo", width="small"),
-            "price": st.column_config.NumberColumn("Price", format="%.2f"),
-            "title": st.column_config.TextColumn("Title", width="large"),
-            "brand": st.column_config.TextColumn("Brand"),
-            "category": st.column_config.TextColumn("Category"),
-            "id": st.column_config.TextColumn("Id"),
-            "description": st.column_config.TextColumn("Description"),
-        },
-    )
-
-
 def progress_reporter(label: str):
     """A progress bar with counts, speed and time left; returns the (stage, done, total) callback."""
     bar = st.progress(0.0, text=label)
@@ -441,7 +294,7 @@ def progress_reporter(label: str):
 
 
 @st.cache_resource(show_spinner="Preparing similarity for this catalog…", max_entries=4)
-def _similarity(_workspace: api.Workspace, _text, _image, state: str) -> api.ProductSimilarity:
+def shared_similarity(_workspace: api.Workspace, _text, _image, state: str) -> api.ProductSimilarity:
     """One similarity model per workspace state, shared by all sessions (``state`` is the cache key)."""
     return api.similarity(_workspace, _text, _image)
 
@@ -482,7 +335,7 @@ def similarity_or_guide(workspace: api.Workspace | None) -> api.ProductSimilarit
         return None
     start_map_warm_up()
     text, image = encoders_for(workspace)
-    return _similarity(workspace, text, image, api.workspace_state(workspace, text, image))
+    return shared_similarity(workspace, text, image, api.workspace_state(workspace, text, image))
 
 
 def similarity_page(title: str) -> tuple[api.Workspace, api.ProductSimilarity]:
@@ -493,51 +346,6 @@ def similarity_page(title: str) -> tuple[api.Workspace, api.ProductSimilarity]:
     if similarity is None:
         st.stop()
     return workspace, similarity
-
-
-def focus_product(product_id: str) -> None:
-    """Opens the Neighbours page on a product (kept in the URL, so it can be bookmarked)."""
-    params = {"product": product_id}
-    if st.session_state.get(WS_KEY):
-        params["ws"] = st.session_state[WS_KEY]
-    st.session_state.pop("neighbours_find", None)  # a typed filter would otherwise override the focus
-    st.switch_page("pages/neighbours.py", query_params=params)
-
-
-def product_card(workspace: api.Workspace, product: pd.Series, key: str, score: float | None = None, focus: bool = True,
-                 score_label: str = "similarity") -> None:
-    """The one product card: photo, title, brand, price, category, id (and score); a button focuses it."""
-    with st.container(border=True):
-        st.image(thumbnail_uri(workspace, product.get("image_sha1", "")), width=120)
-        st.markdown(f"**{literal(product['title'] or product['description'][:80])}**")
-        price = "" if pd.isna(product["price"]) else f"{product['price']:,.2f}"
-        details = " · ".join(str(v) for v in (product["brand"], price, product["category"]) if v)
-        st.caption(f"{literal(details)}  \nid {literal(product['id'])}" + (f"  \n{score_label} **{score:.2f}**" if score is not None else ""))
-        if focus and st.button("Similar products", key=f"{key}_focus", type="tertiary"):
-            focus_product(product["id"])
-
-
-def card_grid(workspace: api.Workspace, table: pd.DataFrame, key: str, columns: int = 4, score_column: str | None = "score",
-              score_label: str = "similarity") -> None:
-    """Product cards in rows of ``columns``."""
-    for start in range(0, len(table), columns):
-        for column, (i, product) in zip(st.columns(columns), table.iloc[start:start + columns].iterrows()):
-            with column:
-                product_card(workspace, product, key=f"{key}_{i}", score=product[score_column] if score_column else None,
-                             score_label=score_label)
-
-
-class _NotPrepared(Exception):
-    """Raised inside a cached loader so that "not ready yet" is never cached."""
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _grouping(_workspace: api.Workspace, _text, _image, state: str):
-    """(grouping vectors, map coordinates, clusters) per workspace state, read from the workspace once prepared."""
-    stored = api.stored_grouping(_workspace, _text, _image)
-    if stored is None:
-        raise _NotPrepared
-    return stored
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -576,139 +384,6 @@ def behaviour_models(workspace: api.Workspace, similarity: api.ProductSimilarity
     from prodsim.insights.behaviour import log_version
 
     return _behaviour_models(workspace, similarity, state, log_version(workspace))
-
-
-def map_3d(workspace: api.Workspace, vectors):
-    """The workspace's 3-D map (computed once, then read from its projections folder)."""
-    with st.spinner("Drawing the 3-D map (first time only)…"):
-        return api.project(workspace, n_components=3, vectors=vectors)
-
-
-def grouping_or_guide(workspace: api.Workspace | None):
-    """(vectors, coordinates, clusters) for a workspace whose map and groups are ready, else progress or a guide and None.
-
-    The first visit starts drawing them in the background (progress with stages and a Cancel);
-    what is kept in the workspace is read back instantly afterwards.
-    """
-    if similarity_or_guide(workspace) is None:
-        return None
-    text, image = encoders_for(workspace)
-    state = api.workspace_state(workspace, text, image)
-    try:
-        return _grouping(workspace, text, image, state)
-    except _NotPrepared:
-        pass
-    if job_panel(workspace):
-        return None
-    job = prepare_job(workspace)
-    if job is not None and job.state.status == "done" and (job.result or {}).get("state") == state:
-        st.error("The map and groups were drawn but cannot be read back from the workspace; see the server log.")
-        return None
-    if job is None or job.state.status == "done":
-        start_prepare(workspace)
-        st.rerun()
-    return None
-
-
-@dataclass
-class GroupingView:
-    """What the Map and Categories pages share: products, map, suggested groups and decisions."""
-
-    workspace: api.Workspace
-    products: pd.DataFrame
-    vectors: object  # (n, d) grouping vectors, see api.grouping_vectors
-    coordinates: object  # (n, 2) array
-    clusters: api.Clusters
-    store: ReviewStore
-    suggested: pd.Series  # suggested group name per product
-    final: pd.DataFrame  # decisions first, suggestions for the rest
-    state: str  # the workspace state the map and groups belong to (a cache key)
-    seen: int  # the step of the decisions this page is drawn at: its decisions are refused if a colleague's came between
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _suggested(_clusters: api.Clusters, state: str) -> pd.Series:
-    return _clusters.suggested()
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _final(_workspace: api.Workspace, _suggested: pd.Series, state: str, decisions: tuple) -> pd.DataFrame:
-    """Final categories per workspace state and version of the decisions (shared: never change it)."""
-    return ReviewStore(_workspace).final(_workspace.products(), _suggested)
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def group_summary(_view: GroupingView, state: str) -> pd.DataFrame:
-    """Each suggested group's name, size, tightness and central product (see Clusters.summary), once per state."""
-    return _view.clusters.summary(_view.products, _view.vectors)
-
-
-@st.cache_resource(show_spinner="Finding the sub-groups (once)…", max_entries=4)
-def suggested_levels(_view: GroupingView, state: str):
-    """The suggested groups at every level (level 1 = the suggested groups), once per state (kept on disk too)."""
-    return api.suggested_levels(_view.workspace, _view.clusters, _view.vectors)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def level_paths(_view: GroupingView, state: str, level: int) -> pd.Series:
-    """Each product's suggested path of names down to ``level``."""
-    return pd.Series(suggested_levels(_view, state).paths(level))
-
-
-@st.cache_resource(show_spinner="Looking for products filed under another category (once)…", max_entries=4)
-def misfiled(_view: GroupingView, state: str) -> pd.DataFrame:
-    """Products whose most similar products mostly carry another category, once per state."""
-    return api.misfiled_products(_view.vectors, _view.products["category"])
-
-
-@st.cache_resource(show_spinner=False, max_entries=4)
-def arrivals(_view: GroupingView, state: str, decisions: int) -> pd.DataFrame:
-    """The New arrivals queue with its products' titles and those of its evidence, once per state and decisions version."""
-    queue = api.new_arrivals(_view.workspace)
-    titles = pd.Series(_view.products["title"].to_numpy(), index=_view.products["id"].to_numpy())
-    return queue.assign(title=queue["id"].map(titles).fillna(""),
-                        like=[[titles.get(e, e) for e in ids.split("|") if e] for ids in queue["evidence"]])
-
-
-def grouping_page(title: str) -> GroupingView:
-    """The common start of the Map and Categories pages (a guide and stop when products are not read).
-
-    Everything derived from the whole catalog is cached per workspace state (and per version of the
-    decisions), so a rerun of these pages does no pass over every product.
-    """
-    st.title(title)
-    workspace = current_workspace()
-    grouping = grouping_or_guide(workspace)
-    if grouping is None:
-        st.stop()
-    vectors, coordinates, clusters = grouping
-    text, image = encoders_for(workspace)
-    state = api.workspace_state(workspace, text, image)
-    store = ReviewStore(workspace)
-    team.decision_feedback()
-    seen = team.colleagues_since(store, workspace)
-    suggested = _suggested(clusters, state)
-    final = _final(workspace, suggested, state, (seen,))
-    return GroupingView(workspace, workspace.products(), vectors, coordinates, clusters, store, suggested, final, state, seen)
-
-
-def report_button(workspace: api.Workspace, vectors, key: str) -> None:
-    """Prepares the workspace's self-contained HTML report and offers it for download (``vectors``: the page's grouping vectors)."""
-    import tempfile
-
-    if st.button("Prepare a report to share (HTML)", key=f"{key}_prepare",
-                 help="One file with the map, the categories and example neighbours; opens without network or prodsim."):
-        text, image = encoders_for(workspace)
-        with st.spinner("Writing the report…"), tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"{workspace.slug}-report.html"
-            similarity_model = _similarity(workspace, text, image, api.workspace_state(workspace, text, image))
-            written = show_errors(api.report, workspace, path, similarity_model=similarity_model, vectors=vectors)
-            if written:
-                st.session_state[f"{key}_report_{workspace.slug}"] = path.read_bytes()
-    if f"{key}_report_{workspace.slug}" in st.session_state:
-        data = st.session_state[f"{key}_report_{workspace.slug}"]
-        st.download_button(f"Download the report ({len(data) / 1e6:.1f} MB)", data, file_name=f"{workspace.slug}-report.html",
-                           mime="text/html", key=f"{key}_download")
 
 
 def breadcrumbs(state_key: str, trail: list[tuple[str, object]], top: tuple[str, object] = ("Top", "")) -> None:
