@@ -39,12 +39,18 @@ def grouping_or_guide(workspace: api.Workspace | None):
     The first visit starts drawing them in the background (progress with stages and a Cancel);
     what is kept in the workspace is read back instantly afterwards.
     """
+    ready = _ready_grouping(workspace)
+    return None if ready is None else ready[0]
+
+
+def _ready_grouping(workspace: api.Workspace | None):
+    """(grouping, workspace state) as :func:`grouping_or_guide` gives the grouping, with the state it belongs to."""
     if ui.similarity_or_guide(workspace) is None:
         return None
     text, image = ui.encoders_for(workspace)
     state = api.workspace_state(workspace, text, image)
     try:
-        return _grouping(workspace, text, image, state)
+        return _grouping(workspace, text, image, state), state
     except _NotPrepared:
         pass
     if ui.job_panel(workspace):
@@ -127,12 +133,10 @@ def grouping_page(title: str) -> GroupingView:
     """
     st.title(title)
     workspace = ui.current_workspace()
-    grouping = grouping_or_guide(workspace)
-    if grouping is None:
+    ready = _ready_grouping(workspace)
+    if ready is None:
         st.stop()
-    vectors, coordinates, clusters = grouping
-    text, image = ui.encoders_for(workspace)
-    state = api.workspace_state(workspace, text, image)
+    (vectors, coordinates, clusters), state = ready
     store = ReviewStore(workspace)
     team.decision_feedback()
     seen = team.colleagues_since(store, workspace)

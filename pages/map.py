@@ -83,8 +83,7 @@ if three_d:
     st.caption(f"{len(products):,} products in 3-D: drag to turn, scroll to zoom. Switch 3-D off to select products.{sample_note}")
     st.stop()
 event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box", "lasso"), key="map_chart")
-text, image = ui.encoders_for(workspace)
-with_photos = product_cards.hover_photos(workspace, api.workspace_state(workspace, text, image))
+with_photos = product_cards.hover_photos(workspace, view.state)
 st.caption(f"{len(products):,} products. Drag a lasso or a box around points to list them below."
            + (" Point at a product to see its photo." if with_photos else "") + sample_note)
 
