@@ -10,6 +10,7 @@ removed so "KDL-40V4100" equals "kdl40v4100").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -99,14 +100,21 @@ class LexicalEncoder:
         self.code = TfidfVectorizer(analyzer=lambda codes: codes, sublinear_tf=True, dtype=np.float32)
 
     @staticmethod
-    def _texts(products: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-        names = (products["title"].fillna("") + " " + products["brand"].fillna("")).str.strip()
+    def _texts(products: pd.DataFrame, identifier_columns: Sequence[str] = ()) -> tuple[pd.Series, pd.Series]:
+        """(title + brand + identifiers, that + description). A model number kept only in its own column still
+        counts in the character and code views, where a variant of it ("FS726TP", "FS726TPNA") is near, not different."""
+        names = products["title"].fillna("") + " " + products["brand"].fillna("")
+        for column in identifier_columns:
+            names = names + " " + products[column].fillna("").astype(str)
+        names = names.str.strip()
         everything = names + " " + products["description"].fillna("")
         return names, everything
 
-    def fit(self, *catalogs: pd.DataFrame) -> LexicalEncoder:
-        """Learns the vocabularies and rarity weights from one or more product tables."""
-        names, everything = zip(*(self._texts(c) for c in catalogs))
+    def fit(self, *catalogs: pd.DataFrame, identifier_columns: Sequence[Sequence[str]] | None = None) -> LexicalEncoder:
+        """Learns the vocabularies and rarity weights from one or more product tables (``identifier_columns``: each
+        table's identifier columns, see :meth:`_texts`)."""
+        columns = identifier_columns or [()] * len(catalogs)
+        names, everything = zip(*(self._texts(c, cols) for c, cols in zip(catalogs, columns)))
         names, everything = pd.concat(names), pd.concat(everything)
         self.char.fit(names)
         self.word.fit(names)
@@ -116,15 +124,15 @@ class LexicalEncoder:
             self.code.fit(codes)
         return self
 
-    def transform(self, products: pd.DataFrame) -> LexicalFeatures:
-        """Sparse views of each product (title + brand; codes also from the description)."""
-        names, everything = self._texts(products)
+    def transform(self, products: pd.DataFrame, identifier_columns: Sequence[str] = ()) -> LexicalFeatures:
+        """Sparse views of each product (title, brand and identifiers; codes also from the description)."""
+        names, everything = self._texts(products, identifier_columns)
         code = self.code.transform(everything.map(model_codes)).tocsr() if self.has_codes else _no_codes(len(products))
         return LexicalFeatures(self.char.transform(names).tocsr(), self.word.transform(names).tocsr(), code)
 
-    def fit_transform(self, products: pd.DataFrame) -> LexicalFeatures:
+    def fit_transform(self, products: pd.DataFrame, identifier_columns: Sequence[str] = ()) -> LexicalFeatures:
         """``fit(products).transform(products)``, reading each text once (half the time at 35k)."""
-        names, everything = self._texts(products)
+        names, everything = self._texts(products, identifier_columns)
         codes = everything.map(model_codes)
         self.has_codes = bool(codes.map(len).sum())
         code = self.code.fit_transform(codes).tocsr() if self.has_codes else _no_codes(len(products))

@@ -20,11 +20,17 @@ from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures
 from prodsim.workspace import Workspace, atomic_write_bytes, read_only
 
 FOLDER = "lexical"
-FORMAT = 1  # bump when the saved layout or the encoder's settings change
+FORMAT = 2  # bump when the saved layout or the encoder's settings change (2: identifier columns in the views)
+
+
+def _identifier_columns(workspace: Workspace) -> list[str]:
+    from prodsim.identifiers import ColumnRoles
+
+    return ColumnRoles.from_dict(workspace.meta.get("roles")).identifiers
 
 
 def _path(workspace: Workspace) -> Path:
-    version = "|".join(map(str, (FORMAT, *workspace.products_version()[1:])))
+    version = "|".join(map(str, (FORMAT, *workspace.products_version()[1:], *_identifier_columns(workspace))))
     return workspace.path / FOLDER / f"{hashlib.sha1(version.encode()).hexdigest()[:16]}.npz"
 
 
@@ -87,7 +93,7 @@ def lexical_views(workspace: Workspace) -> tuple[LexicalEncoder, LexicalFeatures
     if stored is not None:
         return stored
     encoder = LexicalEncoder()
-    features = encoder.fit_transform(workspace.products().reset_index(drop=True))
+    features = encoder.fit_transform(workspace.products().reset_index(drop=True), _identifier_columns(workspace))
     if not read_only():  # a read-only demo changes no file; it fits again per process instead
         save(workspace, encoder, features)
     return encoder, features

@@ -49,8 +49,8 @@ def score_tables(left: pd.DataFrame, right: pd.DataFrame, text_encoder: Encoder,
     """
     left_vectors, right_vectors = text_encoder.encode(template.render(left)), text_encoder.encode(template.render(right))
     dense = left_vectors @ right_vectors.T
-    lexical_encoder = LexicalEncoder().fit(left, right)
-    lexical = view_similarities(lexical_encoder.transform(left), lexical_encoder.transform(right))
+    lexical_encoder = LexicalEncoder().fit(left, right, identifier_columns=identifiers)
+    lexical = view_similarities(lexical_encoder.transform(left, identifiers[0]), lexical_encoder.transform(right, identifiers[1]))
     active = weights.active(lexical_encoder.has_codes)
     combined = combine(dense, lexical, active)
     parts = {"dense": dense, **lexical}

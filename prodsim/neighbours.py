@@ -57,12 +57,12 @@ class ProductSimilarity:
         self.products = products.reset_index(drop=True)
         self.vectors = vectors
         self.fusion = fusion or Fusion(vectors, image_weight)
+        self.roles = roles or ColumnRoles()
         self.lexical_encoder = lexical_encoder or LexicalEncoder()
         # Views given with their (fitted) encoder are used as they are: a workspace keeps them (prodsim.lexical_store).
-        self.lexical = lexical if lexical is not None else self.lexical_encoder.fit_transform(self.products)
+        self.lexical = lexical if lexical is not None else self.lexical_encoder.fit_transform(self.products, self.roles.identifiers)
         self.weights = weights.active(self.lexical_encoder.has_codes)
         self.hybrid_weights = weights
-        self.roles = roles or ColumnRoles()
         self.identifier_keys = identifier_matrix(self.products, self.roles.identifiers)[0] if self.roles.identifiers else None
         self._carries_identifier = carries(self.identifier_keys) if self.identifier_keys is not None else None  # per query
         self.index = index or build_index(self.fusion.matrix(), folder=index_folder)

@@ -139,6 +139,9 @@ def test_a_workspace_ranks_the_listing_with_the_same_identifier_first_and_says_w
     black = right["id"].iloc[-1]
     variant = similarity.explain(similarity.row_of[twins_of(black)], similarity.row_of[black])
     assert variant["differences"]["colour"] == ("white", "black")
+    wanted = similarity.products.loc[similarity.row_of["L5"], "mpn"]
+    found = similarity.search_text(wanted, text_encoder.encode([wanted])[0], k=2)["id"]
+    assert set(found) == {"L5", "R5"}  # a model number kept only in its column is found by searching for it
 
 
 def twins_of(right_id: str) -> str:
@@ -180,3 +183,21 @@ def test_a_capacity_written_in_other_units_is_no_variant_and_another_capacity_is
     assert verdicts[frozenset(("a1", "a2"))] == "duplicate"  # 1.7 l is 1700 ml
     assert verdicts[frozenset(("b1", "b2"))] == "variant"  # 9 kg is not 7 kg
     assert verdicts[frozenset(("c1", "c2"))] == "duplicate"  # X-Large is XL
+
+
+def test_a_model_number_written_with_a_region_suffix_still_finds_its_twin_through_the_character_view(tmp_path):
+    """The keys disagree ("KX1234A" against "KX1234AEU"), so only the identifier's characters, which the lexical
+    views read from its own column, can tell the twin from the other kettles with the same title."""
+    from prodsim import api
+
+    left, right = shop_pair()
+    right = right.drop(columns=["gtin"]).assign(mpn=[m.upper().replace(" ", "") + "/EU" for m in right["mpn"]])
+    left = left.drop(columns=["ean"])
+    for name, table in (("left", left), ("right", right)):
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+    pd.DataFrame({"left": left["id"], "right": [f"R{i}" for i in range(len(left))]}).to_csv(tmp_path / "gold.csv", index=False)
+    result = api.match(tmp_path / "left.csv", tmp_path / "right.csv", gold=tmp_path / "gold.csv")
+    assert result["identifier_columns"] == {"left": ["model number"], "right": ["mpn"]}
+    assert result["recall_at_1"] == 1.0
+    blind = api.match(tmp_path / "left.csv", tmp_path / "right.csv", gold=tmp_path / "gold.csv", identifier_cols=[])
+    assert blind["recall_at_1"] < 0.5
