@@ -137,11 +137,17 @@ def listing_groups() -> None:
 def decisions() -> None:
     labels = store.labels()
     same = int((labels["label"] == "duplicate").sum())
+    more_same, more_other = api.duplicate_decisions_needed(labels)
     with st.container(border=True):
-        st.markdown("**Learn from my decisions.** Once you have marked at least 20 pairs as the same product and 10 as "
-                    "not, prodsim learns what you call a duplicate and re-ranks every pair with it.")
-        if st.button(f"Learn from {len(labels):,} decisions ({same:,} same product)", key="duplicates_learn",
-                     disabled=not team.allowed("reviewer") or labels.empty, help=team.needs("reviewer")):
+        st.markdown("**Learn from my decisions.** prodsim learns what you call a duplicate from the pairs you marked and "
+                    "re-ranks every pair with it.")
+        if more_same or more_other:
+            needed = [f"{count} more as the same product" if kind == "same" else f"{count} more as a variant or different"
+                      for kind, count in (("same", more_same), ("other", more_other)) if count]
+            st.caption(f"To start, mark {' and '.join(needed)}.")
+        decided = f"{len(labels):,} decision" + ("" if len(labels) == 1 else "s")
+        if st.button(f"Learn from {decided} ({same:,} same product)", key="duplicates_learn",
+                     disabled=not team.allowed("reviewer") or bool(more_same or more_other), help=team.needs("reviewer")):
             with st.spinner("Learning from your decisions…"):
                 model = ui.show_errors(api.learn_duplicates, workspace, candidate_pairs(state, same_seller), products, state)
             if model is not None:

@@ -23,7 +23,7 @@ from prodsim.api.grouping import (
 from prodsim.api.matching import finetune, match, read_match_tables
 from prodsim.api.photo_weight import measure_photo_weight, photo_weight, stored_photo_weight
 from prodsim.api.products import (
-    MAX_QUERY_CHARS, cached_counts, duplicate_model, embed, learn_duplicates, model_specs, packaged_models, product_matrix,
+    MAX_QUERY_CHARS, cached_counts, duplicate_decisions_needed, duplicate_model, embed, learn_duplicates, model_specs, packaged_models, product_matrix,
     search_photo, search_text, showcase_product, similarity, suggest_text_model, thumbnail_uri, workspace_state,
 )
 from prodsim.api.reports import report, report_figures
@@ -60,7 +60,7 @@ __all__ = [
     # products and similarity
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "IMAGE_MODELS", "TEXT_MODELS", "MAX_QUERY_CHARS", "DUPLICATE_THRESHOLD", "Encoder", "EmbedStats",
     "Fusion", "ProductSimilarity", "ProductVectors", "TextTemplate", "cached_counts", "duplicate_groups", "duplicate_model", "embed",
-    "learn_duplicates", "load_image_encoder", "load_text_encoder", "local_models", "model_specs", "models_root", "packaged_models",
+    "duplicate_decisions_needed", "learn_duplicates", "load_image_encoder", "load_text_encoder", "local_models", "model_specs", "models_root", "packaged_models",
     "product_matrix", "search_photo", "search_text", "showcase_product", "similarity", "suggest_text_model", "thumbnail_uri",
     "workspace_state", "measure_photo_weight", "photo_weight", "stored_photo_weight", "LABELS", "PairLabels", "PICKER_LIMIT", "find_products",
     # catalogs and workspaces

@@ -121,6 +121,13 @@ def duplicate_model(workspace: Workspace, state: str):
     return duplicates.load(workspace, state) or duplicates.default_model()
 
 
+def duplicate_decisions_needed(decisions) -> tuple[int, int]:
+    """How many more "same product" and other decisions (``PairLabels.labels()``) the duplicate model needs to learn."""
+    from prodsim.training import duplicates
+
+    return duplicates.decisions_still_needed(decisions)
+
+
 def learn_duplicates(workspace: Workspace, pairs, products, state: str):
     """Trains the duplicate model on the workspace's pair decisions and keeps it (see prodsim.training.duplicates).
 

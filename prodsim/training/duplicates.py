@@ -55,6 +55,16 @@ def decided_pairs(pairs: pd.DataFrame, products: pd.DataFrame, decisions: pd.Dat
     return pairs[known], (labels[known] == "duplicate").astype(int).to_numpy()
 
 
+def decisions_still_needed(decisions: pd.DataFrame) -> tuple[int, int]:
+    """(same product, variant or different): how many more decisions of each kind learning needs at least.
+
+    Counted over every decision; learning counts only those among the pairs listed at the time, so (0, 0) means
+    learning can be tried, not that it will find enough.
+    """
+    same = int((decisions["label"] == "duplicate").sum())
+    return max(0, MIN_POSITIVES - same), max(0, MIN_NEGATIVES - (len(decisions) - same))
+
+
 def train_duplicate_model(pairs: pd.DataFrame, products: pd.DataFrame, decisions: pd.DataFrame, state: str,
                           seed: int = 0) -> DuplicateModel:
     """Trains the duplicate model on the decided candidate pairs.
