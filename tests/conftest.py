@@ -13,6 +13,7 @@ import io
 import os
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -109,3 +110,67 @@ def image_encoder():
     from prodsim.encoders.registry import load_image_encoder
 
     return load_image_encoder()
+
+
+# --- browser journeys (tests/browser.py): one server and one Chromium per test module ---
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    """The module's server: its workspaces folder, log, and an accounts file that does not exist until the team
+    tests write it (single-user mode until then; a restart after ``kill -9`` replaces ``process`` and ``url``)."""
+    from browser import start_server, stop_server
+
+    root, log = tmp_path_factory.mktemp("workspaces"), tmp_path_factory.mktemp("log") / "streamlit.log"
+    accounts = tmp_path_factory.mktemp("accounts") / "accounts.json"
+    process, url = start_server(root, log, PRODSIM_ACCOUNTS=str(accounts))
+    state = SimpleNamespace(root=root, log=log, accounts=accounts, process=process, url=url)
+    yield state
+    stop_server(state.process)
+
+
+@pytest.fixture(scope="module")
+def server(shared_server):
+    return shared_server.url
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    from browser import ARTIFACTS, CHROMIUM
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(60_000)
+        yield tab
+        browser.close()
+
+
+# --- pages through Streamlit's AppTest (tests/apptest.py) ---
+@pytest.fixture
+def app(root, monkeypatch):
+    """The app on a first start; the demo is added but not read in the background (tests read it when they need to)."""
+    from streamlit.testing.v1 import AppTest
+
+    from apptest import TIMEOUT, NavigationOnlyPagesManager
+
+    monkeypatch.setenv("PRODSIM_PREPARE_DEMO", "0")
+    monkeypatch.setattr("streamlit.testing.v1.app_test.PagesManager", NavigationOnlyPagesManager)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception
+    yield at
+    from prodsim.jobs import runner
+
+    runner().wait_all(timeout=600)  # no background work of one test runs on into the next
+
+
+@pytest.fixture
+def read_demo(app, root, text_encoder, image_encoder):
+    """The app on the demo catalog after its products were read."""
+    from prodsim import api
+
+    api.prepare(api.Workspace(root / "demo-catalog"), text_encoder, image_encoder, grouping=False)
+    return app

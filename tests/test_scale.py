@@ -13,7 +13,7 @@ from prodsim import api
 from prodsim.embedding import product_texts
 from prodsim.mapview import map_layers, selected_rows
 from prodsim.vector_cache import open_cache
-from test_app import NavigationOnlyPagesManager, wait_for_background_work
+from apptest import NavigationOnlyPagesManager, wait_for_background_work
 
 N = 50_000
 MAX_OPTIONS = 5_000

@@ -1,0 +1,108 @@
+"""What the browser journeys share: starting a server on a free port, and waiting on what the page shows.
+
+The ``shared_server``, ``server`` and ``page`` fixtures (one server and one Chromium per test module) are in
+conftest.py; screenshots land in tests/artifacts/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "tests" / "artifacts"
+MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium is not installed"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(root: Path, log_path: Path, **extra_env: str) -> tuple[subprocess.Popen, str]:
+    """Starts `streamlit run app.py` on a free port with its own workspaces folder; returns (process, url)."""
+    port = free_port()
+    env = {**os.environ, "PRODSIM_WORKSPACES": str(root), **extra_env}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true"], cwd=REPO, env=env, stdout=log_path.open("a"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    pytest.fail("streamlit did not start within 60 s")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:  # busy in native code (a model or UMAP compiling): a restart must not wait on it
+        process.kill()
+        process.wait(timeout=20)
+
+
+def settled(tab) -> None:
+    """Waits until the script run a click started has finished (Streamlit's running icon is gone)."""
+    tab.wait_for_timeout(400)
+    tab.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=120_000)
+
+
+def wait_for(condition, seconds: float = 120) -> None:
+    """Polls what the page shows or the workspace holds (the app's state), not a clock budget."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the page or the workspace did not reach the expected state"
+        time.sleep(0.25)
+
+
+def lasso(page, fractions: list[tuple[float, float]]) -> None:
+    """Draws a lasso on the plotly chart through points given as fractions of its drag area."""
+    area = page.locator(".nsewdrag").first.bounding_box()
+    points = [(area["x"] + fx * area["width"], area["y"] + fy * area["height"]) for fx, fy in fractions]
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for point in points[1:] + points[:1]:
+        page.mouse.move(*point, steps=8)
+    page.mouse.up()
+
+
+def wait_for_photos(page, count: int) -> None:
+    """Waits until ``count`` product photos (JPEG thumbnails, not placeholders) have loaded on the page."""
+    page.wait_for_function("""n => [...document.querySelectorAll("img")].filter(
+        i => i.complete && i.naturalWidth > 0 && i.currentSrc.includes("image/jpeg")).length >= n""", arg=count, timeout=60_000)
+
+
+def read_demo(page, url: str) -> None:
+    """Opens a fresh server, which reads the demo in the background, and waits until its products are read."""
+    page.goto(url)
+    page.get_by_text("All 244 products have been read").wait_for(timeout=300_000)
+
+
+
+def read_workspace(server, folder: str, name: str):
+    """A workspace of the demo catalog (text only) on the shared server, read with its map and groups; and its decisions."""
+    from prodsim import api
+    from prodsim.review import ReviewStore
+
+    workspace = api.ingest(REPO / "assets" / "demo_catalog.csv", workspace_dir=server.root / folder, name=name).workspace
+    api.prepare(workspace)
+    return workspace, ReviewStore(workspace)
