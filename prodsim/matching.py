@@ -45,7 +45,7 @@ def score_tables(left: pd.DataFrame, right: pd.DataFrame, text_encoder: Encoder,
 
     Args:
         identifiers: each table's identifier columns (GTIN, MPN, model number; see prodsim.identifiers), whose
-            agreement adds to the score; none by default.
+            agreement adds to the score and whose values join the keyword views; none by default.
     """
     left_vectors, right_vectors = text_encoder.encode(template.render(left)), text_encoder.encode(template.render(right))
     dense = left_vectors @ right_vectors.T
