@@ -142,8 +142,8 @@ def decisions() -> None:
         st.markdown("**Learn from my decisions.** prodsim learns what you call a duplicate from the pairs you marked and "
                     "re-ranks every pair with it.")
         if more_same or more_other:
-            needed = [f"{count} more as the same product" if kind == "same" else f"{count} more as a variant or different"
-                      for kind, count in (("same", more_same), ("other", more_other)) if count]
+            needed = [text for count, text in ((more_same, f"{more_same} more as the same product"),
+                                               (more_other, f"{more_other} more as a variant or different")) if count]
             st.caption(f"To start, mark {' and '.join(needed)}.")
         decided = f"{len(labels):,} decision" + ("" if len(labels) == 1 else "s")
         if st.button(f"Learn from {decided} ({same:,} same product)", key="duplicates_learn",
