@@ -11,15 +11,17 @@ ui.ensure_app_shell()
 
 workspace, similarity = ui.similarity_page("Search")
 text_encoder, image_encoder = ui.encoders_for(workspace)
-RESULT_COLUMNS = ["id", "title", "brand", "category", "price", "score"]
+RESULT_COLUMNS = ["id", "title", "brand", "category", "price", "score", "identifier_match"]
 
 
 def show(results, key: str) -> None:
     if results is None or results.empty:
         return
-    st.caption(f"{len(results):,} products, best match first")
+    carriers = int(results["identifier_match"].sum()) if "identifier_match" in results else 0
+    st.caption(f"{len(results):,} products, best match first"
+               + (f"; {carriers:,} carry the GTIN, MPN or model number you typed, so they come first" if carriers else ""))
     product_cards.card_grid(workspace, results, key=key)
-    st.download_button("Download these results (CSV)", api.csv_bytes(results[RESULT_COLUMNS]),
+    st.download_button("Download these results (CSV)", api.csv_bytes(results[[c for c in RESULT_COLUMNS if c in results]]),
                        file_name=f"{workspace.slug}-search.csv", mime="text/csv", key=f"{key}_export")
 
 

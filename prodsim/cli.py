@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+from prodsim.cli_browse import add_browse_verbs
 from prodsim.cli_exports import add_export_verb
 from prodsim.cli_photo_weight import add_photo_weight_verb
 from prodsim.cli_users import add_users_verb
@@ -386,6 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_users_verb(verbs)
     add_export_verb(verbs)
     add_photo_weight_verb(verbs)
+    add_browse_verbs(verbs)
     return parser
 
 

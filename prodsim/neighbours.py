@@ -20,7 +20,7 @@ from prodsim.encoders.fusion import Fusion
 from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, search_in_blocks
 from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
 from prodsim.attributes import attribute_conflict_pairs, attribute_conflicts
-from prodsim.identifiers import ColumnRoles, agreement_pairs, carries, cell_keys, identifier_matrix
+from prodsim.identifiers import ColumnRoles, agreement_pairs, carries, cell_keys, identifier_keys, identifier_matrix
 from prodsim.similarity import HybridWeights, identifier_term
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
@@ -63,7 +63,8 @@ class ProductSimilarity:
         self.lexical = lexical if lexical is not None else self.lexical_encoder.fit_transform(self.products, self.roles.identifiers)
         self.weights = weights.active(self.lexical_encoder.has_codes)
         self.hybrid_weights = weights
-        self.identifier_keys = identifier_matrix(self.products, self.roles.identifiers)[0] if self.roles.identifiers else None
+        self.identifier_keys, self._identifier_vocabulary = (identifier_matrix(self.products, self.roles.identifiers)[:2]
+                                                             if self.roles.identifiers else (None, {}))
         self._carries_identifier = carries(self.identifier_keys) if self.identifier_keys is not None else None  # per query
         self.index = index or build_index(self.fusion.matrix(), folder=index_folder)
         self.row_of = {pid: i for i, pid in enumerate(self.products["id"])}
@@ -174,8 +175,25 @@ class ProductSimilarity:
         norm = sum(lexical_weights.values()) or 1.0
         lexical = sum(lexical_weights[v] / norm * (getattr(self.lexical, v) @ getattr(lexical_query, v).T).toarray().ravel() for v in VIEWS)
         score = (1 - keyword_weight) * dense + keyword_weight * lexical
-        top = np.argsort(-score, kind="stable")[:k]
-        return self.products.iloc[top].assign(score=score[top], meaning=dense[top], words=lexical[top]).reset_index(drop=True)
+        carrying = self.carrying_identifier(query)
+        top = np.argsort(-(score + 2.0 * carrying), kind="stable")[:k]  # scores lie in [-1, 1]: carriers come first
+        return self.products.iloc[top].assign(score=score[top], meaning=dense[top], words=lexical[top],
+                                              identifier_match=carrying[top]).reset_index(drop=True)
+
+    def carrying_identifier(self, query: str) -> np.ndarray:
+        """Which products carry an identifier the query is or contains, however written ("0 4006381 333931" is
+        EAN 4006381333931, "kx 4121d" is KX-4121D); (n,) bool, all False without identifier columns."""
+        found = np.zeros(len(self.products), dtype=bool)
+        if self.identifier_keys is None:
+            return found
+        # The whole query (a GTIN typed with spaces), and each word of it with a digit and 4 characters or more (a
+        # model number or GTIN among words): plain words and short numbers ("kettle", "40") are not looked up.
+        words = [word for word in query.split() if len(word) >= 4 and any(c.isdigit() for c in word)]
+        keys = set(identifier_keys(query)[0]).union(*(identifier_keys(word)[0] for word in words))
+        columns = [self._identifier_vocabulary[key] for key in keys if key in self._identifier_vocabulary]
+        if columns:
+            found = np.asarray(self.identifier_keys[:, columns].sum(axis=1)).ravel() > 0
+        return found
 
     def search_photo(self, photo_vector: np.ndarray, k: int = 20) -> pd.DataFrame:
         """Products whose photo looks most like an uploaded one (vector from the catalog's image encoder)."""

@@ -142,6 +142,35 @@ def test_a_workspace_ranks_the_listing_with_the_same_identifier_first_and_says_w
     wanted = similarity.products.loc[similarity.row_of["L5"], "mpn"]
     found = similarity.search_text(wanted, text_encoder.encode([wanted])[0], k=2)["id"]
     assert set(found) == {"L5", "R5"}  # a model number kept only in its column is found by searching for it
+    gtin = similarity.products.loc[similarity.row_of["L5"], "gtin"]
+    for query in (f"{gtin[0]}-{gtin[1:7]}-{gtin[7:]}", f"ean {gtin} kettle"):  # written as neither shop wrote it
+        # with the slider at "meaning" too, where no word or character of the query counts
+        found = similarity.search_text(query, text_encoder.encode([query])[0], k=5, keyword_weight=0.0)
+        assert set(found["id"][:2]) == {"L5", "R5"} and found["identifier_match"].tolist() == [True, True, False, False, False]
+    plain = similarity.search_text("kettle 1.7 l", text_encoder.encode(["kettle 1.7 l"])[0], k=5)
+    assert not plain["identifier_match"].any()  # words and short numbers are not looked up as identifiers
+
+
+def test_the_cli_searches_by_a_gtin_and_lists_neighbours_with_why(root, tmp_path, capsys):
+    """`search` and `neighbours` print what the Search and Neighbours pages show, one JSON object each."""
+    from prodsim import cli
+    from prodsim.ingest import ingest
+
+    left, right = shop_pair(20)
+    both = pd.concat([left.rename(columns={"ean": "gtin", "model number": "mpn"}), right], ignore_index=True)
+    both.to_csv(tmp_path / "both.csv", index=False)
+    workspace = ingest(tmp_path / "both.csv", workspace_dir=root / "both").workspace
+    gtin = left["ean"].iloc[7]
+    assert cli.main(["search", "--workspace", str(workspace.path), "--query", f"0{gtin[:6]}-{gtin[6:]}", "--k", "4",
+                     "--keyword-weight", "0"]) == 0
+    found = json.loads(capsys.readouterr().out)["results"]
+    assert [r["id"] for r in found[:2]] in (["L7", "R7"], ["R7", "L7"]) and [r["identifier_match"] for r in found] == [True, True, False, False]
+    assert cli.main(["neighbours", "--workspace", str(workspace.path), "--id", "L7", "--k", "3"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["product"]["id"] == "L7" and printed["neighbours"][0]["id"] == "R7"
+    assert printed["neighbours"][0]["why"]["identifiers"]["gtin"]["verdict"] == "same"
+    assert cli.main(["neighbours", "--workspace", str(workspace.path), "--id", "L99"]) == 2
+    assert "No product has the id 'L99'" in json.loads(capsys.readouterr().out)["error"]
 
 
 def twins_of(right_id: str) -> str:
