@@ -112,6 +112,15 @@ def test_model_numbers_are_mapped_on_upload_and_explain_a_match(server, page, tm
     page.wait_for_timeout(1000)  # the tables are drawn into canvases
     page.screenshot(path=ARTIFACTS / "21-why-similar-model-number.png")
 
+    # searching for the model number as neither shop wrote it: the two listings that carry it come first
+    page.goto(f"{server}/search?ws=kettles")
+    page.get_by_label("What are you looking for?").fill("KX4121D")
+    page.get_by_label("What are you looking for?").press("Enter")
+    page.get_by_text("2 carry the GTIN, MPN or model number you typed, so they come first").wait_for(timeout=120_000)
+    first_two = {text.splitlines()[0] for text in page.get_by_text(re.compile(r"^id (north|south)-")).all_inner_texts()[:2]}
+    assert first_two == {"id north-3", "id south-3"}
+    page.screenshot(path=ARTIFACTS / "21b-search-model-number.png")
+
 
 def test_next_weeks_file_shows_what_changed_files_new_products_and_the_filing_undoes_in_one_step(shared_server, page, tmp_path):
     """A reviewed catalog (every product accepted under its category, by the library as a reviewer would), then next
