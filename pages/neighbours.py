@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages import product_cards, ui
 from prodsim import api
-from prodsim.display import literal
+from prodsim.display import as_cell, literal
 
 ui.ensure_app_shell()
 
@@ -86,7 +86,8 @@ def why_panel(row: int, neighbours: pd.DataFrame) -> None:
     with right:
         st.markdown("**Differences**")
         if why["differences"]:
-            st.dataframe(pd.DataFrame([{"": k, "this product": v[0], "similar product": v[1]} for k, v in why["differences"].items()]),
+            st.dataframe(pd.DataFrame([{"": k, "this product": as_cell(v[0]), "similar product": as_cell(v[1])}
+                                       for k, v in why["differences"].items()]),
                          hide_index=True, key="neighbours_differences")
         else:
             st.write("Same brand, category and price.")

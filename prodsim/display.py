@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+import numbers
 import re
 
 # CommonMark lets a backslash escape any ASCII punctuation; escaping all of it also disarms Streamlit's
@@ -21,4 +22,12 @@ def literal(text: object) -> str:
     return _PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
 
 
-__all__ = ["literal"]
+def as_cell(value: object) -> str:
+    """A value of a column that mixes kinds (a brand beside a price) as the text its table cell shows: numbers with
+    two decimals, so one column has one type (Arrow, behind st.dataframe, refuses a mix)."""
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+__all__ = ["as_cell", "literal"]

@@ -225,6 +225,9 @@ def test_neighbours_page_opens_on_the_product_in_the_url(read_demo):
     assert cards[0] == "**Brightfold Electric Kettle 1.7 l, White**" and "Kettle" in cards[1] and "Kettle" in cards[2]
     assert "Brightfold Electric Kettle 1.7 l, Cream" in shown and "similarity **0." in shown
     assert "Shared words and codes" in shown
+    differences = next(d.value for d in app.dataframe if "this product" in d.value.columns)
+    prices = differences.loc[differences[""] == "price", ["this product", "similar product"]]
+    assert prices.iloc[0].str.fullmatch(r"[\d,]+\.\d\d").all()  # prices as prices beside the other differences' words
 
 
 def test_neighbours_page_explains_a_stale_bookmark(read_demo):
