@@ -63,8 +63,10 @@ def _search(args) -> dict:
 
 
 def _runtime(parser) -> None:
+    from prodsim.encoders.device import PRECISIONS
+
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "fp16", "int8"])
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS)
 
 
 def add_browse_verbs(verbs) -> None:
