@@ -32,25 +32,29 @@ def settings_form(workspace: api.Workspace) -> None:
     """Models, product text and photo weight for this workspace, saved in it."""
     settings = api.load_settings(workspace)
     has_photos = workspace.summary()["images"] > 0
+    measured = api.stored_photo_weight(workspace)
+    current = api.photo_weight(workspace)
+    saved = {"home_template_fields": list(settings.template_fields), "home_template_words": settings.description_words,
+             "home_text_model": settings.text_model or AUTOMATIC, "home_image_model": settings.image_model or AUTOMATIC,
+             "home_use_photos": has_photos if settings.use_images is None else settings.use_images,
+             "home_image_weight": DEFAULT_IMAGE_WEIGHT if current is None else current}
+    for key, value in saved.items():
+        ui.follow_saved(key, value)
     with st.expander("What the models read"):
         st.caption("Changes apply the next time products are read; work already done for other settings is kept.")
-        fields = st.multiselect("Product text is made of", list(api.TEMPLATE_FIELDS), default=list(settings.template_fields),
+        fields = st.multiselect("Product text is made of", list(api.TEMPLATE_FIELDS), default=saved["home_template_fields"],
                                 key="home_template_fields")
-        words = st.slider("Words of the description to use", 0, 100, settings.description_words, key="home_template_words")
+        words = st.slider("Words of the description to use", 0, 100, saved["home_template_words"], key="home_template_words")
         text_model = model_picker("Text model", "text", settings.text_model, "home_text_model")
-        use_photos = st.checkbox("Use product photos", value=has_photos if settings.use_images is None else settings.use_images,
-                                 key="home_use_photos", disabled=not has_photos)
+        use_photos = st.checkbox("Use product photos", value=saved["home_use_photos"], key="home_use_photos", disabled=not has_photos)
         image_model = model_picker("Photo model", "image", settings.image_model, "home_image_model")
-        measured = api.stored_photo_weight(workspace)
-        current = api.photo_weight(workspace)
-        weight = st.slider("How much photos count in a similarity", 0.0, 1.0,
-                           DEFAULT_IMAGE_WEIGHT if current is None else current, 0.05,
+        weight = st.slider("How much photos count in a similarity", 0.0, 1.0, saved["home_image_weight"], 0.05,
                            key="home_image_weight", disabled=not use_photos,
                            help="Products without a photo are always compared on their text alone.")
         if use_photos:
             photo_weight_evidence(workspace, settings, measured)
         if st.button("Save", key="home_save_settings", disabled=not team.allowed("admin"), help=team.needs("admin")):
-            automatic = settings.image_weight is None and weight == (DEFAULT_IMAGE_WEIGHT if current is None else current)
+            automatic = settings.image_weight is None and weight == saved["home_image_weight"]
             chosen = api.WorkspaceSettings(
                 text_model=text_model, image_model=image_model, use_images=use_photos if has_photos else None,
                 image_weight=None if automatic else weight, template_fields=tuple(fields), description_words=words)
@@ -90,13 +94,11 @@ def photo_weight_evidence(workspace: api.Workspace, settings: api.WorkspaceSetti
                                                       "from the category column. Maps and groups follow the next time products are read.")):
         text, photos = ui.encoders_for(workspace)
         if ui.show_errors(api.measure_photo_weight, workspace, text_encoder=text, image_encoder=photos) is not None:
-            st.session_state.pop("home_image_weight", None)  # the slider shows the weight now in use, not the one dragged
             st.rerun()
     if measured is not None and settings.image_weight is not None and buttons[1].button(
             "Use the measured weight", key="home_use_measured_weight", disabled=not team.allowed("admin"), help=team.needs("admin")):
         settings.image_weight = None
         if ui.show_errors(api.save_settings, workspace, settings) is not None:
-            st.session_state.pop("home_image_weight", None)
             st.rerun()
 
 

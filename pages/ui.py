@@ -80,6 +80,20 @@ def image_encoder(spec: str | None = None, device: str = "auto", precision: str 
     return api.load_image_encoder(spec, device, precision)
 
 
+def follow_saved(key: str, saved) -> None:
+    """Makes the keyed widget ``key`` show ``saved`` again whenever the saved value changes outside it.
+
+    Streamlit keeps a keyed widget's value across reruns even when its default changes, so a setting saved
+    elsewhere (a measurement finishing in the background, a colleague's save, another workspace picked in the
+    sidebar) would otherwise stay hidden behind the old value, and the next Save would write that old value back.
+    A value the person changed and has not saved stays until the saved one moves.
+    """
+    basis = f"{key}__saved"
+    if basis in st.session_state and st.session_state[basis] != saved:
+        st.session_state.pop(key, None)
+    st.session_state[basis] = saved
+
+
 def read_only() -> bool:
     """True when the app was started for demos with PRODSIM_READ_ONLY=1 (the library refuses writes too)."""
     return api.read_only()

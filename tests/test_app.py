@@ -182,6 +182,23 @@ def test_home_shows_the_measured_photo_weight_and_a_hand_set_one_can_go_back_to_
     assert not app.exception and api.stored_photo_weight(workspace)["measured"] >= measured["measured"]
 
 
+def test_home_settings_follow_what_was_saved_after_the_page_was_drawn(app, root):
+    """A photo weight saved elsewhere (a colleague, the CLI, a measurement finishing in the background) shows on the
+    open page, and saving another setting there keeps it instead of writing back the value first drawn."""
+    workspace = api.Workspace(root / "demo-catalog")
+    drawn = app.slider(key="home_image_weight").value
+    elsewhere = 0.8 if drawn != 0.8 else 0.6
+    api.save_settings(workspace, api.WorkspaceSettings(image_weight=elsewhere, description_words=12))
+    app.run()
+    assert app.slider(key="home_image_weight").value == elsewhere
+    assert app.slider(key="home_template_words").value == 12
+    app.multiselect(key="home_template_fields").set_value(["title"])
+    app.button(key="home_save_settings").click().run()
+    assert not app.exception
+    saved = api.load_settings(workspace)
+    assert (saved.image_weight, saved.description_words, saved.template_fields) == (elsewhere, 12, ("title",))
+
+
 def test_a_broken_model_path_is_explained_and_the_default_is_used(app, root, tmp_path):
     from prodsim.settings import WorkspaceSettings, save_settings
     from prodsim.workspace import Workspace
