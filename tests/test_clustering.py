@@ -152,6 +152,32 @@ def test_pricerunner_sample_groups_agree_with_its_10_categories(text_encoder):
     assert figures["nmi"] >= 0.70 and kmeans_figures["nmi"] >= 0.70  # measured 0.758 and 0.747
 
 
+def blobs(rng, centres: list[list[float]], size: int, spread: float) -> np.ndarray:
+    """``size`` points around each centre in a 5-d map, as the grouping pipeline's reducer gives them."""
+    return np.vstack([np.asarray(c + [0.0] * (5 - len(c))) + spread * rng.normal(size=(size, 5)) for c in centres])
+
+
+def test_a_group_of_most_of_the_catalog_is_split_into_its_parts_and_one_without_parts_stays_whole():
+    import hdbscan
+
+    from prodsim.clustering.hdbscan import HDBSCANClusterer
+
+    rng = np.random.default_rng(0)
+    three_close_kinds = blobs(rng, [[0, 0], [1.2, 0], [0, 1.2]], 200, 0.25)  # 600 of 840 products
+    points = np.vstack([three_close_kinds, blobs(rng, [[10, 0], [0, 10]], 120, 0.25)])
+    kind = np.repeat(np.arange(5), [200, 200, 200, 120, 120])
+    plain = hdbscan.HDBSCAN(min_cluster_size=29, min_samples=29).fit_predict(points)
+    assert np.bincount(plain[plain >= 0]).max() == 600  # HDBSCAN alone keeps the three kinds as one group
+    labels = HDBSCANClusterer().fit_predict(points)
+    grouped = labels >= 0
+    assert np.bincount(labels[grouped]).max() <= len(points) / 3 and labels.max() + 1 == 5
+    assert pd.crosstab(labels[grouped], kind[grouped]).gt(0).sum(axis=1).eq(1).all()  # each group holds one kind
+
+    one_big_kind = np.vstack([blobs(rng, [[0, 0]], 600, 1.0), blobs(rng, [[12, 0], [0, 12]], 200, 0.5)])
+    labels = HDBSCANClusterer().fit_predict(one_big_kind)
+    assert sorted(np.bincount(labels[labels >= 0])) == [200, 200, 600] and (labels >= 0).all()
+
+
 def test_cluster_names_come_from_distinctive_words():
     texts = ["steel kettle cordless", "glass kettle", "electric kettle 1.7 l", "running shoe trail", "road running shoe"]
     names = name_clusters(texts, np.array([0, 0, 0, 1, 1]), top=1)
