@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -71,6 +72,19 @@ def make_zip(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED)
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def run_verb(capsys, *args) -> tuple[int, dict]:
+    """``python -m prodsim ARGS`` run in this process: its exit code and the one JSON object it printed.
+
+    For verbs whose work is what a test checks; a new interpreter would add its torch import, model loading and
+    UMAP compilation (20-40 s a call here). ``python -m prodsim`` itself is run as a process by the ingest, embed and
+    error tests.
+    """
+    from prodsim import cli
+
+    code = cli.main([str(a) for a in args])
+    return code, json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture

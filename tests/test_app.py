@@ -78,6 +78,9 @@ def test_cancel_stops_background_reading_and_continue_picks_it_up(app, monkeypat
     assert app.button(key="job_continue_demo-catalog").label == "Continue: Reading 'Demo catalog'"
     app.button(key="job_continue_demo-catalog").click().run()
     assert len(calls) == 2
+    app.button(key="job_cancel_demo-catalog").click().run()  # the continued reading stops as the first did
+    wait_for_background_work(app)
+    assert app.button(key="job_continue_demo-catalog")
 
 
 def test_catalog_page_lists_and_filters_products(app):

@@ -1,4 +1,4 @@
-"""The Ray Data pipeline on 15,000 of PriceRunner's offers: same vectors as the app's own path, attached to a workspace."""
+"""The Ray Data pipeline on 5,000 of PriceRunner's offers: same vectors as the app's own path, attached to a workspace."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from conftest import DATASETS, tree_digest
 from prodsim import api, batch
 from prodsim.errors import BadInputError
 
-ROWS = 15_000  # above the 10k index threshold used below; the whole 35k file took 2-7 min of CI here
+ROWS = 5_000  # above INDEX_ABOVE, the approximate-index threshold these tests set; 15k rows took 100 s of CI here
+INDEX_ABOVE = 4_000
 
 
 @pytest.fixture(scope="module")
 def offers(tmp_path_factory):
-    """The first 15,000 PriceRunner offers as a catalog file."""
+    """The first ROWS PriceRunner offers as a catalog file."""
     path = tmp_path_factory.mktemp("offers") / "offers.csv"
     pd.read_csv(DATASETS / "pricerunner" / "offers.csv", dtype=str, keep_default_na=False).head(ROWS).to_csv(path, index=False)
     return path
@@ -23,12 +24,12 @@ def offers(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory, offers):
-    """The offers embedded by a local Ray (2 model workers), with an IVF-PQ index (built above 10k rows)."""
+    """The offers embedded by a local Ray (2 model workers), with an IVF-PQ index (built above INDEX_ABOVE rows)."""
     pytest.importorskip("ray")
     import ray
 
     out = tmp_path_factory.mktemp("ray") / "vectors"
-    manifest = batch.embed_with_ray(str(offers), out, workers=2, index_above=10_000)
+    manifest = batch.embed_with_ray(str(offers), out, workers=2, index_above=INDEX_ABOVE)
     ray.shutdown()
     return out, manifest
 
@@ -63,7 +64,7 @@ def test_attached_shards_fill_the_cache_and_serve_the_index(shards, offers, monk
     assert attached["index"].startswith(f"attached ({ROWS:,} vectors, 0 not")
     text = api.load_text_encoder()
     assert api.cached_counts(workspace, text)["texts_cached"] == ROWS  # no model runs when the app opens it
-    monkeypatch.setenv("PRODSIM_EXACT_LIMIT", "10000")
+    monkeypatch.setenv("PRODSIM_EXACT_LIMIT", str(INDEX_ABOVE))
     similarity = api.similarity(workspace, text)
     assert not similarity.index.exact  # the shard index, remapped to the workspace's rows
     monkeypatch.delenv("PRODSIM_EXACT_LIMIT")

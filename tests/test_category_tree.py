@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FLIPKART, REPO, tree_digest
+from conftest import FLIPKART, run_verb, tree_digest
 
 from prodsim import api
 from prodsim.errors import BadInputError
@@ -101,12 +97,10 @@ def flipkart_slice(tmp_path_factory):
 
 
 @pytest.mark.datasets
-def test_cli_files_flipkart_into_its_own_tree_and_reports_accuracy_per_level(flipkart_slice):
+def test_cli_files_flipkart_into_its_own_tree_and_reports_accuracy_per_level(flipkart_slice, capsys):
     workspace, tree_file = flipkart_slice
-    run = subprocess.run([sys.executable, "-m", "prodsim", "file-into", "--workspace", str(workspace.path), "--tree",
-                          str(tree_file), "--truth-col", "category_path"], capture_output=True, text=True, cwd=REPO)
-    assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
+    code, result = run_verb(capsys, "file-into", "--workspace", workspace.path, "--tree", tree_file, "--truth-col", "category_path")
+    assert code == 0, result
     assert result["products"] == result["filed"] == 350 and result["leaves"] == len(api.category_tree(workspace).paths)
     assert set(result["accuracy"]) == {"level_1", "level_2", "level_3"}
     # seven top categories: chance is 0.14; the names alone, without any label, file most products right

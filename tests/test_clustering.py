@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DATASETS, FLIPKART, REPO
+from conftest import DATASETS, FLIPKART, run_verb
 from prodsim import api
 from prodsim.clustering import agreement, cluster_labels, misfiled_products, name_clusters
 from prodsim.encoders.fusion import DEFAULT_IMAGE_WEIGHT
@@ -88,10 +86,14 @@ def test_misfiled_finder_recovers_shuffled_categories(flipkart):
 
 
 @pytest.mark.datasets
-def test_cli_cluster_and_project_print_json(flipkart):
+def test_cli_cluster_and_project_print_json(flipkart, capsys):
     workspace, _ = flipkart
-    run = lambda *args: json.loads(subprocess.run([sys.executable, "-m", "prodsim", *args, "--workspace", str(workspace.path)],  # noqa: E731
-                                                  capture_output=True, text=True, cwd=REPO, check=True).stdout)
+
+    def run(*args) -> dict:
+        code, printed = run_verb(capsys, *args, "--workspace", workspace.path)
+        assert code == 0, printed
+        return printed
+
     clusters = run("cluster", "--method", "kmeans", "--k", "7", "--truth-col", "category_l1")
     assert clusters["n_clusters"] == 7 and clusters["outlier_share"] == 0 and clusters["nmi"] >= 0.7
     assert {"name", "size", "cohesion", "central_product"} <= set(clusters["clusters"][0])
@@ -125,11 +127,11 @@ def test_levels_nest_inside_their_parents_and_name_sub_groups_by_what_tells_sibl
 
 
 @pytest.mark.datasets
-def test_cli_cluster_levels_agree_with_flipkarts_own_levels(flipkart):
+def test_cli_cluster_levels_agree_with_flipkarts_own_levels(flipkart, capsys):
     workspace, _ = flipkart
-    run = subprocess.run([sys.executable, "-m", "prodsim", "cluster", "--workspace", str(workspace.path), "--level-truth",
-                          "category_l1", "--level-truth", "category_l2"], capture_output=True, text=True, cwd=REPO, check=True)
-    levels = json.loads(run.stdout)["levels"]
+    code, printed = run_verb(capsys, "cluster", "--workspace", workspace.path, "--level-truth", "category_l1", "--level-truth", "category_l2")
+    assert code == 0, printed
+    levels = printed["levels"]
     assert [level["level"] for level in levels][:2] == [1, 2] and levels[1]["groups"] > levels[0]["groups"]
     assert all("nmi" not in level for level in levels[2:])  # deeper levels without a truth column named for them
     stored = api.suggested_levels(workspace, api.cluster(workspace)[0], api.grouping_vectors(workspace))

@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DATASETS, REPO
+from conftest import DATASETS, run_verb
 from prodsim.errors import BadInputError
 from prodsim.lexical import model_codes
 from prodsim.matching import MatchScores, retrieval_metrics
 from prodsim.similarity import csls
 
 
-def run_match(benchmark: str, *extra: str) -> dict:
+def run_match(capsys, benchmark: str, *extra: str) -> dict:
     folder = DATASETS / benchmark
-    out = subprocess.run(
-        [sys.executable, "-m", "prodsim", "match", "--left", str(folder / "tableA.csv"), "--right", str(folder / "tableB.csv"),
-         "--gold", str(folder / "gold.csv"), "--pairs", str(folder / "test.csv"), "--valid", str(folder / "valid.csv"), *extra],
-        capture_output=True, text=True, cwd=REPO)
-    return json.loads(out.stdout)
+    code, printed = run_verb(capsys, "match", "--left", folder / "tableA.csv", "--right", folder / "tableB.csv", "--gold", folder / "gold.csv",
+                             "--pairs", folder / "test.csv", "--valid", folder / "valid.csv", *extra)
+    assert code == 0, printed
+    return printed
 
 
 @pytest.mark.datasets
 @pytest.mark.parametrize(("benchmark", "floor", "queries"), [("abt-buy", 0.90, 1081), ("amazon-google", 0.78, 1113)])
-def test_default_similarity_reaches_the_recall_targets(benchmark, floor, queries):
-    result = run_match(benchmark)
+def test_default_similarity_reaches_the_recall_targets(benchmark, floor, queries, capsys):
+    result = run_match(capsys, benchmark)
     print(f"{benchmark}: recall@1 {result['recall_at_1']:.3f}, recall@10 {result['recall_at_10']:.3f}, "
           f"MRR {result['mrr']:.3f}, test F1 {result['f1']:.3f} (default pair model), hybrid score's F1 "
           f"{result['hybrid_score']['f1']:.3f} (threshold from valid), AUC {result['auc']:.3f}")
@@ -60,15 +56,14 @@ def test_hybrid_beats_dense_vectors_and_keyword_matching_alone(benchmark, text_e
 
 
 @pytest.mark.datasets
-def test_match_explains_ids_that_are_not_in_the_tables(tmp_path):
+def test_match_explains_ids_that_are_not_in_the_tables(tmp_path, capsys):
     folder = DATASETS / "abt-buy"
     pairs = pd.read_csv(folder / "test.csv").head(5)
     pairs.loc[0, "ltable_id"] = 999_999
     pairs.to_csv(tmp_path / "pairs.csv", index=False)
-    out = subprocess.run([sys.executable, "-m", "prodsim", "match", "--left", str(folder / "tableA.csv"), "--right",
-                          str(folder / "tableB.csv"), "--pairs", str(tmp_path / "pairs.csv"), "--valid", str(folder / "valid.csv")],
-                         capture_output=True, text=True, cwd=REPO)
-    assert out.returncode == 2 and "1 labelled pairs name ids that are not in the tables" in json.loads(out.stdout)["error"]
+    code, printed = run_verb(capsys, "match", "--left", folder / "tableA.csv", "--right", folder / "tableB.csv",
+                             "--pairs", tmp_path / "pairs.csv", "--valid", folder / "valid.csv")
+    assert code == 2 and "1 labelled pairs name ids that are not in the tables" in printed["error"]
 
 
 def test_retrieval_metrics_against_a_brute_force_count():

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DATASETS, REPO
+from conftest import DATASETS, run_verb
 from prodsim import api
 from prodsim.errors import BadInputError, Cancelled
 
@@ -44,11 +41,11 @@ def test_pair_model_on_amazon_google(tmp_path):
 
 
 @pytest.mark.datasets
-def test_match_cli_reads_a_trained_model(abt_pair_model):
+def test_match_cli_reads_a_trained_model(abt_pair_model, capsys):
     out, result = abt_pair_model
-    printed = json.loads(subprocess.run(
-        [sys.executable, "-m", "prodsim", "match", "--left", str(ABT / "tableA.csv"), "--right", str(ABT / "tableB.csv"),
-         "--pairs", str(ABT / "test.csv"), "--model", str(out)], capture_output=True, text=True, cwd=REPO, check=True).stdout)
+    code, printed = run_verb(capsys, "match", "--left", ABT / "tableA.csv", "--right", ABT / "tableB.csv", "--pairs", ABT / "test.csv",
+                             "--model", out)
+    assert code == 0, printed
     assert printed["pair_model"] and printed["f1"] == pytest.approx(result["after"]["f1"])
     assert (out / "test_predictions.csv").is_file()
 
@@ -155,13 +152,13 @@ def test_category_pairs_hold_out_products_and_pick_other_category_negatives():
         category_pairs(pd.Series(["toys"] * 10), vectors[:10])
 
 
-def test_finetune_categories_cli_writes_a_registered_model(demo_workspace, tmp_path):
+def test_finetune_categories_cli_writes_a_registered_model(demo_workspace, tmp_path, capsys):
     from prodsim.training import registry
 
     out = registry.models_dir(demo_workspace) / "by-category"
-    printed = json.loads(subprocess.run(
-        [sys.executable, "-m", "prodsim", "finetune-categories", "--workspace", str(demo_workspace.path), "--column", "category",
-         "--out", str(out), "--epochs", "1"], capture_output=True, text=True, cwd=REPO, check=True).stdout)
+    code, printed = run_verb(capsys, "finetune-categories", "--workspace", demo_workspace.path, "--column", "category", "--out", out,
+                             "--epochs", "1")
+    assert code == 0, printed
     assert {"nmi", "ari", "held_out_nmi"} <= set(printed["before"]) and printed["data"]["held_out_products"] > 0
     assert registry.list_models(demo_workspace)["name"].tolist() == ["by-category"]
     assert printed["encoder"] == "encoder" and (out / "encoder" / "config.json").is_file()
