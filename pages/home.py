@@ -39,7 +39,7 @@ def settings_form(workspace: api.Workspace) -> None:
              "home_use_photos": has_photos if settings.use_images is None else settings.use_images,
              "home_image_weight": DEFAULT_IMAGE_WEIGHT if current is None else current}
     for key, value in saved.items():
-        ui.follow_saved(key, value)
+        ui.reset_on_change(key, value)
     with st.expander("What the models read"):
         st.caption("Changes apply the next time products are read; work already done for other settings is kept.")
         fields = st.multiselect("Product text is made of", list(api.TEMPLATE_FIELDS), default=saved["home_template_fields"],

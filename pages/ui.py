@@ -80,18 +80,18 @@ def image_encoder(spec: str | None = None, device: str = "auto", precision: str 
     return api.load_image_encoder(spec, device, precision)
 
 
-def follow_saved(key: str, saved) -> None:
-    """Makes the keyed widget ``key`` show ``saved`` again whenever the saved value changes outside it.
+def reset_on_change(key: str, basis) -> None:
+    """Clears the keyed widget ``key`` when ``basis``, what it was drawn for, changed since the page's last run.
 
-    Streamlit keeps a keyed widget's value across reruns even when its default changes, so a setting saved
-    elsewhere (a measurement finishing in the background, a colleague's save, another workspace picked in the
-    sidebar) would otherwise stay hidden behind the old value, and the next Save would write that old value back.
-    A value the person changed and has not saved stays until the saved one moves.
+    Streamlit keeps a keyed widget's value across reruns even when its default changes. A widget showing a saved
+    setting must follow it when it is saved elsewhere (a measurement finishing in the background, a colleague's save,
+    another workspace picked in the sidebar), or the next Save writes the old value back; a confirmation ticked for
+    one workspace must not carry over to another. A value the person changed stays until the basis moves.
     """
-    basis = f"{key}__saved"
-    if basis in st.session_state and st.session_state[basis] != saved:
+    seen = f"{key}__basis"
+    if seen in st.session_state and st.session_state[seen] != basis:
         st.session_state.pop(key, None)
-    st.session_state[basis] = saved
+    st.session_state[seen] = basis
 
 
 def read_only() -> bool:
@@ -154,6 +154,8 @@ def sidebar(workspace: api.Workspace | None) -> None:
 
 
 def _manage(workspace: api.Workspace) -> None:
+    reset_on_change("sidebar_rename_text", workspace.name)
+    reset_on_change("sidebar_delete_confirm", workspace.slug)
     with st.expander("Rename or delete this workspace"):
         new_name = st.text_input("New name", value=workspace.name, key="sidebar_rename_text")
         if st.button("Rename", key="sidebar_rename") and new_name != workspace.name:

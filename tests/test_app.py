@@ -345,6 +345,19 @@ def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
     assert "same product with probability" not in texts(app)
 
 
+def test_a_delete_confirmation_and_a_typed_name_stay_with_their_workspace(app, root):
+    from prodsim.ingest import ingest
+
+    ingest(REPO / "assets" / "demo_catalog.csv", workspace_dir=root / "other", name="Other shop")
+    app.run()
+    app.sidebar.checkbox(key="sidebar_delete_confirm").check().run()
+    assert not app.sidebar.button(key="sidebar_delete").disabled
+    app.sidebar.selectbox(key="sidebar_workspace").set_value("other").run()
+    assert app.title[0].value == "Other shop"
+    assert not app.sidebar.checkbox(key="sidebar_delete_confirm").value and app.sidebar.button(key="sidebar_delete").disabled
+    assert app.sidebar.text_input(key="sidebar_rename_text").value == "Other shop"
+
+
 def test_sidebar_deletes_a_workspace_after_confirmation(app, root):
     assert app.sidebar.button(key="sidebar_delete").disabled
     app.sidebar.checkbox(key="sidebar_delete_confirm").check().run()
