@@ -6,6 +6,7 @@ runs no model at all, and changing ten rows encodes exactly those ten.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from prodsim.workspace import Workspace
 
 StageProgress = Callable[[str, int, int], None]
 CHUNK = 256  # items encoded between cache writes: a cancel loses at most this much work
+_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ class TextTemplate:
 
     Attributes:
         fields: product columns joined in this order (empty values skipped).
-        description_words: the description is cut to its first words (it is often boilerplate).
+        description_words: the description is cut to its first words (it is often boilerplate), counting only
+            words that say something the title and brand do not (shops often open it by repeating the title).
     """
 
     # The category is left out by default: "similar" means alike in what products are, not in where they are
@@ -46,7 +49,8 @@ class TextTemplate:
         for row in products[columns].astype(str).itertuples(index=False):
             values = dict(zip(columns, row))
             if "description" in values:
-                values["description"] = " ".join(values["description"].split()[: self.description_words])
+                values["description"] = new_words(values["description"], values.get("title", "") + " " + values.get("brand", ""),
+                                                  self.description_words)
             if not values.get("title", "").strip() and values.get("description"):
                 values["title"], values["description"] = values["description"], ""
             parts = [values[c].strip() for c in columns if values[c].strip() and values[c] != "nan"]
@@ -56,6 +60,19 @@ class TextTemplate:
     def describe(self) -> str:
         """E.g. 'title + brand + category + description (30 words)'."""
         return " + ".join(f"{f} ({self.description_words} words)" if f == "description" else f for f in self.fields)
+
+
+def new_words(text: str, known: str, limit: int) -> str:
+    """The first ``limit`` words of ``text`` that are not made only of words in ``known`` (case ignored).
+
+    "Key Features of Alisha Solid Women's Cycling Shorts Cotton Lycra Navy, ..." under that title keeps
+    "Key Features of Cotton Lycra Navy, ...": the title is in the product text already, and a description that repeats
+    it leaves few words for what it adds. Flipkart level-1 grouping NMI 0.744-0.761 on three encoder paths and three
+    UMAP seeds, against 0.716-0.751 with the repeats kept; Abt-Buy R@1 0.920 -> 0.926 (README, Intel Xeon).
+    """
+    seen = set(_WORD.findall(known.lower()))
+    kept = [word for word in text.split() if not set(_WORD.findall(word.lower())) <= seen]
+    return " ".join(kept[:limit])
 
 
 @dataclass
