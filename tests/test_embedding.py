@@ -102,6 +102,16 @@ def test_empty_title_falls_back_to_the_description(text_encoder):
 
 
 @pytest.mark.datasets
+def test_the_description_counts_only_words_the_title_and_brand_do_not_already_say():
+    products = pd.DataFrame({
+        "title": ["Elegance Polyester Eyelet Door Curtain", "Steel Kettle"], "brand": ["Elegance", "Acme"],
+        "description": ["Key Features of Elegance Polyester Multicolor Abstract Eyelet Door Curtain (213 cm, Pack of 2)",
+                        "STEEL KETTLE, 1.7 l, cordless"]})
+    texts = TextTemplate(description_words=6).render(products)
+    assert texts == ["Elegance Polyester Eyelet Door Curtain. Elegance. Key Features of Multicolor Abstract (213",
+                     "Steel Kettle. Acme. 1.7 l, cordless"]
+
+
 def test_suggests_the_multilingual_model_for_chinese_catalogs(root, tmp_path, demo_workspace):
     zh = pd.read_csv(FLIPKART.parent / "zh-titles-30cat" / "titles.tsv", sep="\t").head(50)
     path = tmp_path / "zh.csv"
