@@ -44,7 +44,8 @@ def settings_form(workspace: api.Workspace) -> None:
         st.caption("Changes apply the next time products are read; work already done for other settings is kept.")
         fields = st.multiselect("Product text is made of", list(api.TEMPLATE_FIELDS), default=saved["home_template_fields"],
                                 key="home_template_fields")
-        words = st.slider("Words of the description to use", 0, 100, saved["home_template_words"], key="home_template_words")
+        words = st.slider("Words of the description to use", 0, 100, saved["home_template_words"], key="home_template_words",
+                          help="Counted after the words that only repeat the title and brand, which many shops open it with.")
         text_model = model_picker("Text model", "text", settings.text_model, "home_text_model")
         use_photos = st.checkbox("Use product photos", value=saved["home_use_photos"], key="home_use_photos", disabled=not has_photos)
         image_model = model_picker("Photo model", "image", settings.image_model, "home_image_model")

@@ -39,10 +39,11 @@ def test_flipkart_groups_agree_with_level_1_categories(flipkart):
     print(f"Flipkart level 1: HDBSCAN (default) NMI {hdbscan_figures['nmi']:.3f} ARI {hdbscan_figures['ari']:.3f} "
           f"({default.max() + 1} groups, {outliers:.1%} outliers assigned); k-means k=7 NMI {kmeans_figures['nmi']:.3f}; "
           f"text-only k-means {text_only:.3f}, photo-only {photo_only:.3f}")
-    # bench/grouping_runtimes.py on an AMD EPYC with AVX512-BF16, photo weight measured 0.35 on every path,
+    # bench/grouping_runtimes.py on an Intel Xeon with AMX, photo weight measured 0.35 on every path,
     # default (seed 42) / mean over UMAP seeds 42, 1, 2 / text-only / photo-only k-means:
-    # OpenVINO bf16 0.756 / 0.742 / 0.621 / 0.493; ONNX Runtime int8 text, fp32 photos (no bf16 units)
-    # 0.750 / 0.746 / 0.654 / 0.502; torch fp32 reference 0.735 / 0.744 / 0.665 / 0.504. Seeds move it by about ±0.015.
+    # OpenVINO bf16 0.761 / 0.759 / 0.670 / 0.497; ONNX Runtime int8 text, fp32 photos (no bf16 units)
+    # 0.759 / 0.754 / 0.698 / 0.504; torch fp32 reference 0.758 / 0.757 / 0.680 / 0.504. The floor leaves room for
+    # other CPUs' numerics (the AMD EPYCs of earlier versions gave 0.73-0.76).
     assert hdbscan_figures["nmi"] >= 0.70 and kmeans_figures["nmi"] >= 0.70 and outliers <= 0.2
     assert hdbscan_figures["nmi"] >= text_only + 0.03 and hdbscan_figures["nmi"] >= photo_only + 0.15
 
