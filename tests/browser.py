@@ -20,6 +20,9 @@ from conftest import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
+# The longest a click or a wait for what the page shows may take before a journey fails (a normal step takes
+# 1-3 s): two test workers share the 2 cores with the app servers, and a slower CPU must not fail on load alone.
+ACTION_TIMEOUT_MS = 120_000
 MARKS = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"), reason="Debian chromium is not installed"),
@@ -63,7 +66,7 @@ def stop_server(process: subprocess.Popen) -> None:
 def settled(tab) -> None:
     """Waits until the script run a click started has finished (Streamlit's running icon is gone)."""
     tab.wait_for_timeout(400)
-    tab.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=120_000)
+    tab.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=ACTION_TIMEOUT_MS)
 
 
 def wait_for(condition, seconds: float = 120) -> None:
@@ -88,7 +91,7 @@ def lasso(page, fractions: list[tuple[float, float]]) -> None:
 def wait_for_photos(page, count: int) -> None:
     """Waits until ``count`` product photos (JPEG thumbnails, not placeholders) have loaded on the page."""
     page.wait_for_function("""n => [...document.querySelectorAll("img")].filter(
-        i => i.complete && i.naturalWidth > 0 && i.currentSrc.includes("image/jpeg")).length >= n""", arg=count, timeout=60_000)
+        i => i.complete && i.naturalWidth > 0 && i.currentSrc.includes("image/jpeg")).length >= n""", arg=count, timeout=ACTION_TIMEOUT_MS)
 
 
 def read_demo(page, url: str) -> None:

@@ -150,14 +150,14 @@ def server(shared_server):
 def page(server):
     from playwright.sync_api import sync_playwright
 
-    from browser import ARTIFACTS, CHROMIUM
+    from browser import ACTION_TIMEOUT_MS, ARTIFACTS, CHROMIUM
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
-        tab.set_default_timeout(60_000)
+        tab.set_default_timeout(ACTION_TIMEOUT_MS)
         yield tab
         browser.close()
 

@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from browser import ARTIFACTS, MARKS, wait_for, wait_for_photos
+from browser import ARTIFACTS, MARKS, settled, wait_for, wait_for_photos
 from conftest import FLIPKART, REPO, make_zip
 
 pytestmark = MARKS
@@ -98,7 +98,7 @@ def test_model_numbers_are_mapped_on_upload_and_explain_a_match(server, page, tm
     identifiers.evaluate("element => element.scrollIntoView({block: 'center'})")
     page.screenshot(path=ARTIFACTS / "20-upload-identifier-columns.png")
     page.get_by_role("button", name="Create workspace").click()
-    page.get_by_text("Workspace 'kettles' is ready").wait_for(timeout=120_000)
+    page.get_by_text("Workspace 'kettles' is ready").wait_for()
     page.get_by_role("link", name="Home").click()
     page.get_by_role("button", name="Read 24 products").click()
     page.get_by_text("All 24 products have been read").wait_for(timeout=180_000)
@@ -116,8 +116,12 @@ def test_model_numbers_are_mapped_on_upload_and_explain_a_match(server, page, tm
     page.goto(f"{server}/search?ws=kettles")
     page.get_by_label("What are you looking for?").fill("KX4121D")
     page.get_by_label("What are you looking for?").press("Enter")
-    page.get_by_text("2 carry the GTIN, MPN or model number you typed, so they come first").wait_for(timeout=120_000)
-    first_two = {text.splitlines()[0] for text in page.get_by_text(re.compile(r"^id (north|south)-")).all_inner_texts()[:2]}
+    page.get_by_text("2 carry the GTIN, MPN or model number you typed, so they come first").wait_for()
+    # the caption is drawn before the cards under it: wait for the cards and for the run to end before reading them
+    cards = page.get_by_text(re.compile(r"^id (north|south)-"))
+    cards.nth(1).wait_for()
+    settled(page)
+    first_two = {text.splitlines()[0] for text in cards.all_inner_texts()[:2]}
     assert first_two == {"id north-3", "id south-3"}
     page.screenshot(path=ARTIFACTS / "21b-search-model-number.png")
 

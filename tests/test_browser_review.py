@@ -47,8 +47,8 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         first_pair = page.get_by_text(re.compile(r"^Pair 1 of [\d,]+ ·"))
         first_pair.wait_for(timeout=180_000)
         page.get_by_role("button", name="Same product").click()
-        page.get_by_text(re.compile(r" 1 reviewed\.$")).wait_for(timeout=60_000)  # the decision is saved and shown
-        page.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=60_000)
+        page.get_by_text(re.compile(r" 1 reviewed\.$")).wait_for()  # the decision is saved and shown
+        page.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached")
         page.get_by_role("tab", name="Decisions").click()
         page.get_by_role("button", name="Download decisions (CSV)").wait_for()
         page.reload()
@@ -122,7 +122,7 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         page.get_by_text(re.compile("^Kitchen & coffee —")).click()
         page.get_by_role("button", name="Merge").first.click()
         settled(page)
-        page.get_by_text(re.compile("^Kitchen & coffee —")).wait_for(state="detached", timeout=60_000)
+        page.get_by_text(re.compile("^Kitchen & coffee —")).wait_for(state="detached")
         page.get_by_role("button", name="Undo").click()  # takes the merge back
         settled(page)
         page.get_by_role("tab", name="Reviewed categories").click()

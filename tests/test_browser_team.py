@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from browser import ARTIFACTS, MARKS, settled, start_server, wait_for, wait_for_photos
+from browser import ACTION_TIMEOUT_MS, ARTIFACTS, MARKS, settled, start_server, wait_for, wait_for_photos
 
 pytestmark = MARKS
 
@@ -27,7 +27,7 @@ def password(name: str) -> str:
 def team(shared_server, page):
     """The module's server with an accounts file, after its first start added the demo; a second small workspace."""
     page.goto(shared_server.url)  # the first visit adds the demo
-    page.get_by_role("heading", name="Demo catalog").wait_for(timeout=120_000)
+    page.get_by_role("heading", name="Demo catalog").wait_for()
     from prodsim import access
     from prodsim.accounts import Accounts
     from prodsim.demo import DEMO_CATALOG
@@ -47,7 +47,7 @@ def signed_in(browser, url: str, name: str, path: str = ""):
     """A new browser session (its own context) signed in as ``name`` on the page at ``path``."""
     context = browser.new_context(viewport={"width": 1300, "height": 1000})
     tab = context.new_page()
-    tab.set_default_timeout(60_000)
+    tab.set_default_timeout(ACTION_TIMEOUT_MS)
     tab.goto(f"{url}/{path}")
     tab.get_by_label("User name").fill(name)
     tab.get_by_label("Password", exact=True).fill(password(name))

@@ -101,7 +101,6 @@ def test_empty_title_falls_back_to_the_description(text_encoder):
     assert texts == ["Stainless steel teapot with infuser. Acme", "Kettle. 1.7 l"]
 
 
-@pytest.mark.datasets
 def test_the_description_counts_only_words_the_title_and_brand_do_not_already_say():
     products = pd.DataFrame({
         "title": ["Elegance Polyester Eyelet Door Curtain", "Steel Kettle"], "brand": ["Elegance", "Acme"],
@@ -112,6 +111,7 @@ def test_the_description_counts_only_words_the_title_and_brand_do_not_already_sa
                      "Steel Kettle. Acme. 1.7 l, cordless"]
 
 
+@pytest.mark.datasets
 def test_suggests_the_multilingual_model_for_chinese_catalogs(root, tmp_path, demo_workspace):
     zh = pd.read_csv(FLIPKART.parent / "zh-titles-30cat" / "titles.tsv", sep="\t").head(50)
     path = tmp_path / "zh.csv"
