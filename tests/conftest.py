@@ -126,6 +126,26 @@ def image_encoder():
     return load_image_encoder()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed journey reports what the browser showed and the server's last log lines, and leaves a screenshot:
+    a timeout alone does not say whether the app was still working, had failed, or was never asked."""
+    outcome = yield
+    report = outcome.get_result()
+    tab, server_state = item.funcargs.get("page"), item.funcargs.get("shared_server")
+    if report.when != "call" or not report.failed or tab is None:
+        return
+    from browser import ARTIFACTS
+
+    try:
+        tab.screenshot(path=ARTIFACTS / f"failed-{item.name}.png", full_page=True)
+        report.sections.append(("what the page showed", tab.inner_text("body")[-4000:]))
+    except Exception as err:  # the browser itself may be what failed
+        report.sections.append(("what the page showed", f"not readable: {err}"))
+    if server_state is not None and server_state.log.exists():
+        report.sections.append(("server log, last lines", "\n".join(server_state.log.read_text(errors="replace").splitlines()[-60:])))
+
+
 # --- browser journeys (tests/browser.py): one server and one Chromium per test module ---
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory):

@@ -158,7 +158,10 @@ def test_next_weeks_file_shows_what_changed_files_new_products_and_the_filing_un
     assert store.assignments()["source"].eq(FILED).sum() == 0  # seeing the diff changed nothing
     page.get_by_role("heading", name="What this file changes in 'weekly'").evaluate("element => element.scrollIntoView()")
     page.screenshot(path=ARTIFACTS / "22-update-diff.png")
+    settled(page)  # the form is drawn to its end (the button is above nothing else), so the click starts a fresh run
     page.get_by_role("button", name="Update 'weekly'").click()
+    # the update started and the page moved to Home, where it shows the progress and then the outcome
+    page.get_by_role("heading", name="What this file changes in 'weekly'").wait_for(state="detached")
     last = page.get_by_text(re.compile(r"Last upload .*8 new, 3 removed and 1 changed products"))
     last.wait_for(timeout=180_000)
     filed = store.assignments().query("source == @FILED")
