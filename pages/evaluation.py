@@ -12,7 +12,7 @@ import streamlit as st
 from pages import team, ui
 from prodsim import api
 from prodsim.display import literal
-from prodsim.training import PREDICTIONS_FILE, read_description, registry
+from prodsim.training import PREDICTIONS_FILE, FinetuneConfig, read_description, registry
 
 ui.ensure_app_shell()
 
@@ -42,8 +42,8 @@ with train_tab:
     name = st.text_input("Model name", key="evaluation_name", placeholder="e.g. marketplace pairs, November")
     fine_tune = st.checkbox("Fine-tune the text model (minutes on CPU; off: only the pair model, seconds)", value=True,
                             key="evaluation_fine_tune")
-    epochs = st.slider("Most passes over the matching pairs (stops early when validation stops improving)", 1, 8, 4,
-                       key="evaluation_epochs", disabled=not fine_tune)
+    epochs = st.slider("Most passes over the matching pairs (stops early when validation stops improving)", 1, 10,
+                       FinetuneConfig.epochs, key="evaluation_epochs", disabled=not fine_tune)
     ready = all(upload[k] is not None for k in ("left", "right", "train", "valid"))
     if st.button("Train", type="primary", key="evaluation_train", disabled=read_only or not ready):
         out = ui.show_errors(registry.new_model_dir, workspace, name)

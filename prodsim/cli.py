@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--out", required=True, help="folder for the trained model (replaced only when training ends)")
     finetune.add_argument("--test", help="labelled test pairs, only for the before/after figures")
     finetune.add_argument("--gold", help="true pairs, for recall@k before/after")
-    finetune.add_argument("--epochs", type=_count, help="most passes over the matching pairs (default 4; stops early)")
+    finetune.add_argument("--epochs", type=_count, help="most passes over the matching pairs (default 6; stops early when validation stops improving)")
     finetune.add_argument("--pair-model-only", action="store_true", help="keep the encoder; train only the pair model")
     finetune.set_defaults(run=_finetune)
 
@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     categories.add_argument("--workspace", required=True)
     categories.add_argument("--column", required=True, help="the category column, named as in the uploaded catalog")
     categories.add_argument("--out", required=True, help="folder for the trained model (replaced only when training ends)")
-    categories.add_argument("--epochs", type=_count, help="most passes over the products (default 4; stops early)")
+    categories.add_argument("--epochs", type=_count, help="most passes over the products (default 6; stops early when held-out products stop improving)")
     categories.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     categories.set_defaults(run=_finetune_categories)
 

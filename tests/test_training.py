@@ -164,3 +164,13 @@ def test_finetune_categories_cli_writes_a_registered_model(demo_workspace, tmp_p
     assert printed["encoder"] == "encoder" and (out / "encoder" / "config.json").is_file()
     # One epoch on the demo's 12 categories: measured held-out NMI 0.536 -> 0.587.
     assert printed["after"]["held_out_nmi"] > printed["before"]["held_out_nmi"]
+
+
+def test_the_training_verbs_state_the_library_default_for_epochs():
+    from prodsim.cli import build_parser
+    from prodsim.training import FinetuneConfig
+
+    verbs = next(action for action in build_parser()._actions if action.dest == "verb").choices
+    for verb in ("finetune", "finetune-categories"):
+        epochs = next(action for action in verbs[verb]._actions if action.dest == "epochs")
+        assert f"default {FinetuneConfig.epochs};" in epochs.help
