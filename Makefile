@@ -29,7 +29,7 @@ chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 # Two workers, a test module each (its server, Chromium and fixtures stay in one process): much of the suite waits on
-# servers and background jobs, which the second worker overlaps (a fresh-clone .ci/run took 12.5 min on an Intel Xeon).
+# servers and background jobs, which the second worker overlaps (a fresh-clone .ci/run took 11 min on an Intel Xeon).
 TEST_WORKERS ?= 2
 
 test: install-test chromium

@@ -48,7 +48,7 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         first_pair.wait_for(timeout=180_000)
         page.get_by_role("button", name="Same product").click()
         page.get_by_text(re.compile(r" 1 reviewed\.$")).wait_for()  # the decision is saved and shown
-        page.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached")
+        settled(page)
         page.get_by_role("tab", name="Decisions").click()
         page.get_by_role("button", name="Download decisions (CSV)").wait_for()
         page.reload()
