@@ -3,9 +3,10 @@
 Usage: python bench/identifier_columns.py
 The held-out shop pair of issue 20 keeps model numbers in a `modelno` column beside titles that may lack them.
 Abt-Buy writes them into the names, so the stand-in moves the last code-like token of each name (``KDL-40V4100``)
-out of the name and description into a `modelno` column, on both sides. Three runs of ``python -m prodsim match``
+out of the name and description into a `modelno` column, on both sides. Four runs of ``python -m prodsim match``
 with the benchmark's gold pairs and test/valid splits: the original tables, the stripped tables without the
-column, and the stripped tables with it (guessed as an identifier by its name). Also printed: how many gold pairs
+column, the stripped tables with it (guessed as an identifier by its name), and Abt's stripped table with the
+column against Buy's original (its model numbers only in the names). Also printed: how many gold pairs
 share a model-number key, and how many carry different ones (crude extraction, and real variants such as
 FS726TP / FS726TPNA), which the score counts as a conflict.
 """
@@ -59,7 +60,8 @@ def main() -> None:
     runs = {}
     with tempfile.TemporaryDirectory() as scratch:
         variants = {"original": tables, "stripped_no_column": {s: t.drop(columns=["modelno"]) for s, t in moved.items()},
-                    "stripped_with_modelno_column": moved}
+                    "stripped_with_modelno_column": moved,
+                    "modelno_column_on_abt_only": {"A": moved["A"], "B": tables["B"]}}
         for name, pair in variants.items():
             paths = {}
             for side, table in pair.items():

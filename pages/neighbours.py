@@ -13,7 +13,8 @@ from prodsim.display import as_cell, literal
 ui.ensure_app_shell()
 
 SHARE_COLOURS = {"text": "#2563eb", "photo": "#f59e0b", "wording": "#10b981", "model code": "#8b5cf6", "identifier": "#dc2626"}
-VERDICTS = {"same": "✓ the same", "different": "✗ different", "one side": "only one has it"}
+VERDICTS = {"same": "✓ the same", "in title": "✓ named in the other's title", "different": "✗ different",
+            "one side": "only one has it"}
 
 workspace, similarity = ui.similarity_page("Similar products")
 products = similarity.products

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import pairwise
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ GTIN_LENGTHS = (8, 12, 13, 14)
 SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?E\+?\d+$")  # "4.00E+12": Excel showed a long number this way; digits are lost
 _SEPARATORS = re.compile(r"[\s\-_./:#]+")
 _VARIANT_SUFFIX = re.compile(r"^(.*\d)[A-Z]{1,2}$")
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass
@@ -174,6 +176,34 @@ def identifier_matrix(products: pd.DataFrame, columns: list[str], vocabulary: di
     return matrix, vocabulary, report
 
 
+def mentioned_keys(titles: pd.Series, vocabulary: dict[str, int]) -> sparse.csr_matrix:
+    """Products × the keys of ``vocabulary`` that each title names: a word, or two adjacent words written together
+    ("gn 4115" is GN4115), with a digit and 4 characters or more, read as an identifier.
+
+    Shops put the model number in the title and something else (a series, a code of another scheme) in the column,
+    or leave the column empty: one listing's identifier named in the other's title is the same evidence as the two
+    columns agreeing. Only keys some product carries in an identifier column count, so sizes and specs in titles
+    ("64gb", "1400rpm") never become identifiers.
+    """
+    keys_of: dict[str, list[int]] = {}  # titles repeat their words; each is read once
+
+    def columns(word: str) -> list[int]:
+        if word not in keys_of:
+            keys_of[word] = [vocabulary[k] for k in identifier_keys(word)[0] if k in vocabulary]
+        return keys_of[word]
+
+    rows, cols = [], []
+    for row, title in enumerate(titles.astype(str)):
+        words = title.split()
+        for word in words + [a + b for a, b in pairwise(words)]:
+            if len(word) >= 4 and _DIGIT.search(word) and (found := columns(word)):
+                rows.extend([row] * len(found))
+                cols.extend(found)
+    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(titles), max(len(vocabulary), 1)))
+    matrix.data[:] = 1.0
+    return matrix
+
+
 def uninformative(products: pd.DataFrame, columns: list[str]) -> list[str]:
     """Columns that carry nothing to compare: empty everywhere, or one value wherever filled."""
     return [c for c in columns if products[c].astype(str).replace("", pd.NA).nunique() <= 1]
@@ -184,16 +214,27 @@ def carries(matrix: sparse.csr_matrix) -> np.ndarray:
     return np.diff(matrix.indptr) > 0
 
 
-def agreement_pairs(keys: sparse.csr_matrix, carrying: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """+1 where pair (left[i], right[i]) of one catalog shares an identifier, -1 where both carry identifiers and
-    none is shared, 0 otherwise; ``carrying`` is :func:`carries` of ``keys``, kept by the caller."""
-    shared = np.asarray(keys[left].multiply(keys[right]).sum(axis=1)).ravel() > 0
+def agreement_pairs(keys: sparse.csr_matrix, carrying: np.ndarray, left: np.ndarray, right: np.ndarray,
+                    mentions: sparse.csr_matrix | None = None) -> np.ndarray:
+    """+1 where pair (left[i], right[i]) of one catalog shares an identifier (or one's identifier is named in the
+    other's title, with ``mentions`` from :func:`mentioned_keys`), -1 where both carry identifiers and none is
+    shared, 0 otherwise; ``carrying`` is :func:`carries` of ``keys``, kept by the caller."""
+    def shared_keys(a: sparse.csr_matrix, b: sparse.csr_matrix) -> np.ndarray:
+        return np.asarray(a[left].multiply(b[right]).sum(axis=1)).ravel()
+
+    shared = shared_keys(keys, keys)
+    if mentions is not None:
+        shared = shared + shared_keys(keys, mentions) + shared_keys(mentions, keys)
     both = carrying[left] & carrying[right]
-    return np.where(shared, 1.0, np.where(both, -1.0, 0.0)).astype(np.float32)
+    return np.where(shared > 0, 1.0, np.where(both, -1.0, 0.0)).astype(np.float32)
 
 
-def agreement_all(left: sparse.csr_matrix, right: sparse.csr_matrix) -> np.ndarray:
-    """The agreement of every left product with every right product (for two tables being matched)."""
-    shared = (left @ right.T).toarray() > 0
+def agreement_all(left: sparse.csr_matrix, right: sparse.csr_matrix, left_mentions: sparse.csr_matrix | None = None,
+                  right_mentions: sparse.csr_matrix | None = None) -> np.ndarray:
+    """The agreement of every left product with every right product (for two tables being matched); with each
+    table's :func:`mentioned_keys`, an identifier named in the other's title counts as shared."""
+    shared = left @ right.T
+    if left_mentions is not None and right_mentions is not None:
+        shared = shared + left @ right_mentions.T + left_mentions @ right.T
     both = np.outer(carries(left), carries(right))
-    return np.where(shared, 1.0, np.where(both, -1.0, 0.0)).astype(np.float32)
+    return np.where(shared.toarray() > 0, 1.0, np.where(both, -1.0, 0.0)).astype(np.float32)

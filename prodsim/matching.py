@@ -14,7 +14,7 @@ import pandas as pd
 from prodsim.embedding import TextTemplate
 from prodsim.encoders.base import Encoder
 from prodsim.errors import BadInputError
-from prodsim.identifiers import agreement_all, identifier_matrix
+from prodsim.identifiers import agreement_all, identifier_matrix, mentioned_keys
 from prodsim.lexical import LexicalEncoder, view_similarities
 from prodsim.similarity import HybridWeights, combine, csls, identifier_term
 
@@ -54,7 +54,7 @@ def score_tables(left: pd.DataFrame, right: pd.DataFrame, text_encoder: Encoder,
     active = weights.active(lexical_encoder.has_codes)
     combined = combine(dense, lexical, active)
     parts = {"dense": dense, **lexical}
-    if identifiers[0] and identifiers[1]:
+    if identifiers[0] or identifiers[1]:  # one table's identifiers can still be named in the other's titles
         parts["identifier"] = identifier_agreement(left, right, *identifiers)
         combined = combined + identifier_term(parts["identifier"], weights)
     return MatchScores(csls(combined, weights.hubness_k), parts, left["id"].to_numpy(), right["id"].to_numpy(),
@@ -62,11 +62,12 @@ def score_tables(left: pd.DataFrame, right: pd.DataFrame, text_encoder: Encoder,
 
 
 def identifier_agreement(left: pd.DataFrame, right: pd.DataFrame, left_columns: list[str], right_columns: list[str]) -> np.ndarray:
-    """+1 / -1 / 0 for every pair: an identifier shared, both carrying identifiers but none shared, or neither."""
+    """+1 / -1 / 0 for every pair: an identifier shared (or named in the other's title), both carrying identifiers
+    but none shared, or neither."""
     left_keys, vocabulary, _ = identifier_matrix(left, left_columns)
     right_keys, vocabulary, _ = identifier_matrix(right, right_columns, vocabulary)
     left_keys.resize((left_keys.shape[0], right_keys.shape[1]))
-    return agreement_all(left_keys, right_keys)
+    return agreement_all(left_keys, right_keys, mentioned_keys(left["title"], vocabulary), mentioned_keys(right["title"], vocabulary))
 
 
 def retrieval_metrics(scores: MatchScores, gold: pd.DataFrame) -> dict:

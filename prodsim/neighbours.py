@@ -15,12 +15,31 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from prodsim.attributes import attribute_conflict_pairs, attribute_conflicts
 from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
-from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, search_in_blocks
-from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, variant_conflict, shared_terms
-from prodsim.attributes import attribute_conflict_pairs, attribute_conflicts
-from prodsim.identifiers import ColumnRoles, agreement_pairs, carries, cell_keys, identifier_keys, identifier_matrix
+from prodsim.identifiers import (
+    ColumnRoles,
+    agreement_pairs,
+    carries,
+    cell_keys,
+    identifier_keys,
+    identifier_matrix,
+    mentioned_keys,
+)
+from prodsim.index import (
+    ALL_PAIRS_EXACT_LIMIT,
+    batch_index,
+    build_index,
+    search_in_blocks,
+)
+from prodsim.lexical import (
+    VIEWS,
+    LexicalEncoder,
+    LexicalFeatures,
+    shared_terms,
+    variant_conflict,
+)
 from prodsim.similarity import HybridWeights, identifier_term
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
@@ -66,6 +85,8 @@ class ProductSimilarity:
         self.identifier_keys, self._identifier_vocabulary = (identifier_matrix(self.products, self.roles.identifiers)[:2]
                                                              if self.roles.identifiers else (None, {}))
         self._carries_identifier = carries(self.identifier_keys) if self.identifier_keys is not None else None  # per query
+        self._identifier_mentions = (mentioned_keys(self.products["title"], self._identifier_vocabulary)
+                                     if self.identifier_keys is not None else None)
         self.index = index or build_index(self.fusion.matrix(), folder=index_folder)
         self.row_of = {pid: i for i, pid in enumerate(self.products["id"])}
         self._term_columns = None  # words and codes by column, made on the first candidate query of a large catalog
@@ -80,7 +101,8 @@ class ProductSimilarity:
         parts = {view: _rowwise(getattr(lex_left, view), getattr(self.lexical.rows(right), view)) for view in VIEWS}
         total = self.weights["dense"] * fused.total + sum(self.weights[v] * parts[v] for v in VIEWS)
         if self.identifier_keys is not None:
-            parts["identifier"] = agreement_pairs(self.identifier_keys, self._carries_identifier, left, right)
+            parts["identifier"] = agreement_pairs(self.identifier_keys, self._carries_identifier, left, right,
+                                                  self._identifier_mentions)
             total = total + identifier_term(parts["identifier"], self.hybrid_weights)
         return pd.DataFrame({"candidate": right, "score": total.astype(np.float32), "dense": fused.total, "text": fused.text,
                              "image": fused.image, "image_used": fused.image_used, **parts})
@@ -152,12 +174,19 @@ class ProductSimilarity:
         }
 
     def _identifiers_of(self, a: pd.Series, b: pd.Series) -> dict[str, dict]:
-        """Each identifier column's two values and whether they agree ("same", "different", or "one side")."""
+        """Each identifier column's two values and whether they agree: "same", "in title" (one's value is named in
+        the other's title), "different", or "one side"."""
         found = {}
+        titles = pd.Series([a["title"], b["title"]])
         for column in self.roles.identifiers:
             left_keys, right_keys = set(cell_keys(a[column])[0]), set(cell_keys(b[column])[0])
             if left_keys or right_keys:
-                verdict = "same" if left_keys & right_keys else "different" if left_keys and right_keys else "one side"
+                vocabulary = {key: i for i, key in enumerate(left_keys | right_keys)}
+                in_titles = mentioned_keys(titles, vocabulary).toarray() > 0
+                named = (any(in_titles[1, vocabulary[k]] for k in left_keys)
+                         or any(in_titles[0, vocabulary[k]] for k in right_keys))
+                verdict = ("same" if left_keys & right_keys else "in title" if named
+                           else "different" if left_keys and right_keys else "one side")
                 found[column] = {"left": a[column], "right": b[column], "verdict": verdict}
         return found
 

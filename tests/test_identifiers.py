@@ -230,3 +230,37 @@ def test_a_model_number_written_with_a_region_suffix_still_finds_its_twin_throug
     assert result["recall_at_1"] == 1.0
     blind = api.match(tmp_path / "left.csv", tmp_path / "right.csv", gold=tmp_path / "gold.csv", identifier_cols=[])
     assert blind["recall_at_1"] < 0.5
+
+
+def series_in_the_column(n: int = 30, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two shops as PriceRunner's German appliance shops list them: the left keeps each model number in its
+    `modelno` column; the right names it in the title and fills `modelno` with the series ("iQ500"). The right
+    also lists each model's sibling (other suffix, "…PE" for "…TE"), whose model number shares the left's stem."""
+    rng = random.Random(seed)
+    models = [f"SN{rng.randrange(100, 999)}S{rng.randrange(10, 99)}TE" for _ in range(n)]
+    left = pd.DataFrame({"id": [f"L{i}" for i in range(n)], "title": "Siemens dishwasher speedmatic", "modelno": models})
+    right = pd.DataFrame({"id": [f"R{i}" for i in range(n)] + [f"S{i}" for i in range(n)],
+                          "title": [f"Siemens {m.lower()} integrated dishwasher" for m in models] + ["Siemens dishwasher"] * n,
+                          "modelno": ["iQ500"] * n + [m[:-2] + "PE" for m in models]})
+    return left, right
+
+
+def test_a_model_number_named_in_the_other_listings_title_counts_as_shared(root, tmp_path, text_encoder):
+    from prodsim import api
+    from prodsim.ingest import ingest
+
+    left, right = series_in_the_column()
+    for name, table in (("left", left), ("right", right)):
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+    pd.DataFrame({"left": left["id"], "right": [f"R{i}" for i in range(len(left))]}).to_csv(tmp_path / "gold.csv", index=False)
+    result = api.match(tmp_path / "left.csv", tmp_path / "right.csv", gold=tmp_path / "gold.csv")
+    assert result["identifier_columns"] == {"left": ["modelno"], "right": ["modelno"]}
+    assert result["recall_at_1"] == 1.0  # not the sibling, whose column shares the left's stem
+
+    pd.concat([left, right], ignore_index=True).to_csv(tmp_path / "both.csv", index=False)
+    similarity = api.similarity(ingest(tmp_path / "both.csv", workspace_dir=root / "both").workspace, text_encoder)
+    ids = similarity.products["id"]
+    firsts = {ids[row]: ids[similarity.neighbours(row, k=1)["candidate"][0]] for row in range(len(left))}
+    assert firsts == {f"L{i}": f"R{i}" for i in range(len(left))}
+    why = similarity.explain(similarity.row_of["L2"], similarity.row_of["R2"])
+    assert why["identifiers"]["modelno"]["verdict"] == "in title" and why["shares"]["identifier"] > 0
