@@ -160,7 +160,9 @@ class ProductSimilarity:
         positive = {k: max(v, 0.0) for k, v in contributions.items()}
         total = sum(positive.values()) or 1.0
         a, b = self.products.iloc[row], self.products.iloc[other]
-        text_of = lambda p: f"{p['title']} {p['brand']} {p['description']}"  # noqa: E731
+        # identifier values are read by the keyword views too, so a model number one keeps in its column and the
+        # other in its title is a shared code
+        text_of = lambda p: " ".join([p["title"], p["brand"], p["description"], *(str(p[c]) for c in self.roles.identifiers)])  # noqa: E731
         differences = {}
         for column in ("price", "brand", "category"):
             if str(a[column]) != str(b[column]):

@@ -264,3 +264,4 @@ def test_a_model_number_named_in_the_other_listings_title_counts_as_shared(root,
     assert firsts == {f"L{i}": f"R{i}" for i in range(len(left))}
     why = similarity.explain(similarity.row_of["L2"], similarity.row_of["R2"])
     assert why["identifiers"]["modelno"]["verdict"] == "in title" and why["shares"]["identifier"] > 0
+    assert left["modelno"][2].lower() in dict(why["shared_terms"])  # in one's column and the other's title
