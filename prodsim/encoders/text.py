@@ -134,9 +134,10 @@ class HFTextEncoder(Encoder):
         """Model, weights, precision and truncation; vectors from other settings are not reused.
 
         Runtimes share entries where their numbers agree (fp32 and bf16 on any runtime); int8
-        names its recipe, so vectors from another quantisation are never mixed in.
+        names its recipe (fp32 feed-forward down-projections, 7-bit weights), so vectors from another
+        quantisation are never mixed in.
         """
-        numeric = "int8-ffn32" if self.precision == "int8" else self.precision
+        numeric = "int8-ffn32-w7" if self.precision == "int8" else self.precision
         return f"{self._label}|text|{self._version}|{numeric}|{self.max_tokens}"
 
     def prepare(self, items: list) -> list:
