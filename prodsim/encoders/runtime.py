@@ -100,7 +100,7 @@ def quantise_text_graph(source: Path, target: Path, intermediate_size: int) -> N
     (``reduce_range``): a CPU without VNNI (AVX2 only, where this int8 path is the automatic one) multiplies uint8
     activations by int8 weights in pairs summed into 16 bits (VPMADDUBSW), which saturate with 8-bit weights, so
     the same graph gave other vectors there than on a VNNI or AMX machine; with 7 bits no pair can saturate and both
-    kinds of CPU compute the same products.
+    kinds of CPU compute the same integer products.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
