@@ -77,10 +77,12 @@ only_open = st.toggle("Only pairs not reviewed yet", value=True, key="duplicates
 queue = shown[shown["label"] == ""] if only_open else shown
 
 
-def comparison(left: pd.Series, right: pd.Series) -> None:
-    table = pd.DataFrame({"field": COMPARED, "first listing": [left[c] for c in COMPARED], "second listing": [right[c] for c in COMPARED]})
-    table = table.astype(str)
-    differs = (table["first listing"].str.lower() != table["second listing"].str.lower()) & (table["field"] != "id")
+def comparison(left_row: int, right_row: int) -> None:
+    """The pair field by field, identifier and attribute columns included; rows that tell them apart are shaded."""
+    compared = similarity.side_by_side(left_row, right_row, COMPARED)
+    differs = compared["differs"].to_numpy()
+    table = pd.DataFrame({"field": compared["field"], "first listing": compared["first"], "second listing": compared["second"],
+                          "": compared["verdict"].map(product_cards.VERDICTS).fillna("")})
     st.dataframe(table.style.apply(lambda r: ["background-color: #fef3c7" if differs[r.name] else ""] * len(r), axis=1),
                  hide_index=True, width="stretch", key="duplicates_comparison")
 
@@ -108,7 +110,7 @@ def review_pairs() -> None:
             product_cards.product_card(workspace, left, key="duplicates_left")
         with second:
             product_cards.product_card(workspace, right, key="duplicates_right")
-        comparison(left, right)
+        comparison(int(pair["left"]), int(pair["right"]))
         buttons = st.columns(len(LABEL_BUTTONS) + 2)
         for column, (label, caption) in zip(buttons, LABEL_BUTTONS.items()):
             # The click labels the pair this run drew, checked against the label it showed (a colleague may have decided since).

@@ -13,8 +13,6 @@ from prodsim.display import as_cell, literal
 ui.ensure_app_shell()
 
 SHARE_COLOURS = {"text": "#2563eb", "photo": "#f59e0b", "wording": "#10b981", "model code": "#8b5cf6", "identifier": "#dc2626"}
-VERDICTS = {"same": "✓ the same", "in title": "✓ named in the other's title", "different": "✗ different",
-            "one side": "only one has it"}
 
 workspace, similarity = ui.similarity_page("Similar products")
 products = similarity.products
@@ -95,7 +93,7 @@ def why_panel(row: int, neighbours: pd.DataFrame) -> None:
     if why["identifiers"]:
         st.markdown("**Identifiers** (a shared GTIN, MPN or model number means one product)")
         st.dataframe(pd.DataFrame([{"": column, "this product": found["left"], "similar product": found["right"],
-                                    "verdict": VERDICTS[found["verdict"]]} for column, found in why["identifiers"].items()]),
+                                    "verdict": product_cards.VERDICTS[found["verdict"]]} for column, found in why["identifiers"].items()]),
                      hide_index=True, key="neighbours_identifiers")
 
 

@@ -10,6 +10,9 @@ from prodsim import api
 from prodsim.display import literal
 
 THUMBS_PER_PAGE = 100
+# How two products' identifier (or attribute) columns compare, as ProductSimilarity.explain and side_by_side say it.
+VERDICTS = {"same": "✓ the same", "in title": "✓ named in the other's title", "different": "✗ different",
+            "one side": "only one has it", "variant": "✗ differs: a variant"}
 
 
 def thumbnail_uri(workspace: api.Workspace, sha1: str) -> str:

@@ -46,6 +46,9 @@ CANDIDATES = 300  # rows re-scored per query when the catalog is too large to sc
 PAIR_BLOCK = 200_000  # candidate pairs scored at once by duplicate_pairs (memory, not speed)
 SCORE_ALL_LIMIT = 20_000  # up to this many products a query scores every product; above, the index's candidates
 DUPLICATE_THRESHOLD = 0.8  # default hybrid score above which two listings are shown as likely duplicates
+# A key held (or named in titles) by more products than this is a series or a placeholder, not one product's
+# identifier: it adds no duplicate candidates (a key in 10,000 listings would add 50 million pairs).
+IDENTIFIER_CANDIDATE_LIMIT = 20
 
 
 def _rowwise(left: sparse.csr_matrix, right: sparse.csr_matrix) -> np.ndarray:
@@ -175,6 +178,36 @@ class ProductSimilarity:
             "identifiers": self._identifiers_of(a, b),
         }
 
+    def side_by_side(self, row: int, other: int, fields: list[str]) -> pd.DataFrame:
+        """Two products field by field, for a reviewer deciding whether they are one product.
+
+        Rows: ``fields``, then the identifier columns, then the attribute columns (``field``, ``first``, ``second``;
+        a missing value is blank, and a field blank in both is left out).
+        ``verdict`` says how an identifier compares (as in :meth:`explain`) and "variant" for an attribute whose
+        values differ in meaning (1.7 l and 1700 ml do not); ``differs`` marks those rows, identifiers that do not
+        agree, and other fields whose values differ beyond letter case.
+        """
+        a, b = self.products.iloc[row], self.products.iloc[other]
+        identifiers = self._identifiers_of(a, b)
+        variants = attribute_conflicts(self.products, self.roles.attributes, row, other)
+        rows = []
+        for column in dict.fromkeys([*fields, *self.roles.identifiers, *self.roles.attributes]):
+            if column not in self.products:
+                continue
+            first, second = ("" if pd.isna(value) else str(value) for value in (a[column], b[column]))
+            if not first and not second:
+                continue
+            if column in self.roles.identifiers:
+                verdict = identifiers.get(column, {}).get("verdict", "")
+                differs = verdict in ("different", "one side")
+            elif column in self.roles.attributes:
+                verdict = "variant" if column in variants else ""
+                differs = bool(verdict)
+            else:
+                verdict, differs = "", column != "id" and first.casefold() != second.casefold()
+            rows.append({"field": column, "first": first, "second": second, "verdict": verdict, "differs": differs})
+        return pd.DataFrame(rows, columns=["field", "first", "second", "verdict", "differs"])
+
     def _identifiers_of(self, a: pd.Series, b: pd.Series) -> dict[str, dict]:
         """Each identifier column's two values and whether they agree: "same", "in title" (one's value is named in
         the other's title), "different", or "one side"."""
@@ -235,6 +268,18 @@ class ProductSimilarity:
         top = top[self.vectors.has_image[top]]
         return self.products.iloc[top].assign(score=score[top]).reset_index(drop=True)
 
+    def _identifier_pairs(self) -> np.ndarray:
+        """Pairs of products sharing an identifier, or one's named in the other's title: candidates whatever their
+        vectors say, since a dozen look-alike listings of one shop can be nearer than the other shop's listing with
+        the same GTIN. Keys in more than IDENTIFIER_CANDIDATE_LIMIT products add none."""
+        if self.identifier_keys is None:
+            return np.empty((0, 2), dtype=np.int64)
+        held = np.asarray(self.identifier_keys.sum(axis=0) + self._identifier_mentions.sum(axis=0)).ravel()
+        identifying = sparse.diags((held <= IDENTIFIER_CANDIDATE_LIMIT).astype(np.float32))
+        keys, mentions = self.identifier_keys @ identifying, self._identifier_mentions @ identifying
+        shared = (keys @ keys.T + keys @ mentions.T).tocoo()
+        return np.stack([shared.row, shared.col], axis=1).astype(np.int64)
+
     @cached_property
     def _all_pairs_index(self):
         """The index the all-pairs search asks: a fast HNSW graph (built once) for large catalogs still searched exactly."""
@@ -246,7 +291,8 @@ class ProductSimilarity:
                         progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
         """Pairs of products scoring at least ``threshold``, each pair once, best first.
 
-        Candidates are every product's ``k`` nearest by the fused vectors; they are re-scored
+        Candidates are every product's ``k`` nearest by the fused vectors and the pairs that share an identifier
+        (see :meth:`_identifier_pairs`); they are re-scored
         with the full hybrid score. Pairs whose numbers, colours, sizes or model-line words conflict
         (9 kg vs 7 kg, white vs cream, iPhone 7 vs 7 Plus) are suggested as variants rather than duplicates.
 
@@ -261,8 +307,8 @@ class ProductSimilarity:
         """
         _, rows = search_in_blocks(self._all_pairs_index, self.fusion.matrix(), k + 1, progress)
         pairs = np.stack([np.repeat(np.arange(len(rows)), rows.shape[1]), rows.ravel()], axis=1)
-        pairs = pairs[(pairs[:, 0] != pairs[:, 1]) & (pairs[:, 1] >= 0)]
-        pairs = np.unique(np.sort(pairs, axis=1), axis=0)
+        pairs = np.vstack([pairs[pairs[:, 1] >= 0], self._identifier_pairs()])
+        pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
         sellers = self.products["seller"].to_numpy() if "seller" in self.products else None
         if not same_seller and sellers is not None:
             pairs = pairs[(sellers[pairs[:, 0]] != sellers[pairs[:, 1]]) | (sellers[pairs[:, 0]] == "")]

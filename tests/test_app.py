@@ -285,6 +285,28 @@ def test_search_page_finds_kettles(read_demo):
     assert "Kettle" in first_card
 
 
+def test_duplicates_page_compares_identifier_and_attribute_columns(app, root, tmp_path, text_encoder, image_encoder):
+    """The side-by-side of a pair shows the workspace's identifier columns with their verdict, and its attributes."""
+    import pandas as pd
+
+    from test_identifiers import shop_pair
+
+    left, right = shop_pair(12)
+    both = pd.concat([left.rename(columns={"ean": "gtin", "model number": "mpn"}), right], ignore_index=True)
+    both["colour"] = "white"
+    both.to_csv(tmp_path / "kettles.csv", index=False)
+    workspace = api.ingest(tmp_path / "kettles.csv", workspace_dir=root / "kettles").workspace
+    api.prepare(workspace, text_encoder, image_encoder, grouping=False)
+    app.run()
+    app.sidebar.selectbox(key="sidebar_workspace").set_value("kettles").run()
+    app.switch_page("pages/duplicates.py").run()
+    assert not app.exception
+    assert "12 pairs at this threshold: 12 look like the same product" in texts(app)  # one shop's 1.7 l is the other's 1.7 litre
+    compared = next(frame.value for frame in app.dataframe if "field" in frame.value).set_index("field")
+    assert compared.loc["gtin", ""] == "✓ the same" and compared.loc["mpn", ""] == "✓ the same"
+    assert compared.loc["colour", "first listing"] == compared.loc["colour", "second listing"] == "white"
+
+
 def test_duplicates_page_saves_undoes_and_exports_decisions(read_demo, root):
     from prodsim.pair_labels import PairLabels
     from prodsim.workspace import Workspace

@@ -265,3 +265,43 @@ def test_a_model_number_named_in_the_other_listings_title_counts_as_shared(root,
     why = similarity.explain(similarity.row_of["L2"], similarity.row_of["R2"])
     assert why["identifiers"]["modelno"]["verdict"] == "in title" and why["shares"]["identifier"] > 0
     assert left["modelno"][2].lower() in dict(why["shared_terms"])  # in one's column and the other's title
+
+
+def test_the_duplicate_side_by_side_shows_identifiers_and_variant_attributes(root, tmp_path, text_encoder):
+    from prodsim import api
+    from prodsim.ingest import ingest
+
+    left, right = shop_pair(30)
+    both = pd.concat([left.rename(columns={"ean": "gtin", "model number": "mpn"}), right], ignore_index=True)
+    both["colour"] = ["white"] * 59 + ["black"]
+    both.to_csv(tmp_path / "both.csv", index=False)
+    similarity = api.similarity(ingest(tmp_path / "both.csv", workspace_dir=root / "both").workspace, text_encoder)
+    black = right["id"].iloc[-1]
+    compared = similarity.side_by_side(similarity.row_of[twins_of(black)], similarity.row_of[black], ["title", "id"])
+    assert compared["field"].tolist() == ["title", "id", "gtin", "mpn", "colour"]
+    rows = compared.set_index("field")
+    assert rows.loc["gtin", "verdict"] == "same" and rows.loc["mpn", "verdict"] == "same" and not rows.loc["gtin", "differs"]
+    assert (rows.loc["colour", "first"], rows.loc["colour", "second"]) == ("white", "black")
+    assert rows.loc["colour", "verdict"] == "variant" and rows.loc["colour", "differs"]
+    assert rows.loc["title", "differs"] and not rows.loc["id", "differs"]  # the shops word the title differently
+    stranger = similarity.side_by_side(similarity.row_of["L3"], similarity.row_of["R4"], []).set_index("field")
+    assert stranger.loc["gtin", "verdict"] == "different" and stranger.loc["gtin", "differs"]
+    assert stranger.loc["colour", "verdict"] == "" and not stranger.loc["colour", "differs"]
+
+
+def test_listings_sharing_an_identifier_are_duplicate_candidates_behind_a_crowd_of_look_alikes(root, tmp_path, text_encoder):
+    """Each shop lists 30 kettles under one title, so a listing's 10 nearest by meaning are its own shop's; the other
+    shop's listing with the same GTIN is still found, and one shop's "1.7 l" against the other's "1.7 litre" does not
+    make the pair variants."""
+    from prodsim import api
+    from prodsim.ingest import ingest
+
+    left, right = shop_pair(30)
+    pd.concat([left.rename(columns={"ean": "gtin", "model number": "mpn"}), right], ignore_index=True).to_csv(tmp_path / "c.csv", index=False)
+    similarity = api.similarity(ingest(tmp_path / "c.csv", workspace_dir=root / "c").workspace, text_encoder)
+    pairs = similarity.duplicate_pairs()
+    ids = similarity.products["id"].to_numpy()
+    found = {frozenset(pair) for pair in zip(ids[pairs["left"]], ids[pairs["right"]])}
+    assert {frozenset((f"L{i}", f"R{i}")) for i in range(30)} <= found
+    twins = pairs[[ids[a][1:] == ids[b][1:] for a, b in zip(pairs["left"], pairs["right"])]]
+    assert (twins["suggested"] == "duplicate").all()
