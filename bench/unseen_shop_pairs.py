@@ -27,13 +27,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from prodsim import api
 from prodsim.lexical import model_codes
-from prodsim.matching import (
-    MatchScores,
-    best_threshold,
-    classification_metrics,
-    pair_positions,
-    retrieval_metrics,
-)
+from prodsim.matching import MatchScores, best_threshold, classification_metrics, pair_positions, retrieval_metrics
 
 OFFERS = DATASETS / "pricerunner" / "offers.csv"
 CANDIDATES_PER_OFFER = 5

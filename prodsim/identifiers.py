@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from itertools import pairwise
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd

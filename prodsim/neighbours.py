@@ -18,28 +18,10 @@ from scipy import sparse
 from prodsim.attributes import attribute_conflict_pairs, attribute_conflicts
 from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
-from prodsim.identifiers import (
-    ColumnRoles,
-    agreement_pairs,
-    carries,
-    cell_keys,
-    identifier_keys,
-    identifier_matrix,
-    mentioned_keys,
-)
-from prodsim.index import (
-    ALL_PAIRS_EXACT_LIMIT,
-    batch_index,
-    build_index,
-    search_in_blocks,
-)
-from prodsim.lexical import (
-    VIEWS,
-    LexicalEncoder,
-    LexicalFeatures,
-    shared_terms,
-    variant_conflict,
-)
+from prodsim.identifiers import (ColumnRoles, agreement_pairs, carries, cell_keys, identifier_keys, identifier_matrix,
+                                 mentioned_keys)
+from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, search_in_blocks
+from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, shared_terms, variant_conflict
 from prodsim.similarity import HybridWeights, identifier_term
 
 CANDIDATES = 300  # rows re-scored per query when the catalog is too large to score every row
