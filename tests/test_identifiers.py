@@ -305,3 +305,21 @@ def test_listings_sharing_an_identifier_are_duplicate_candidates_behind_a_crowd_
     assert {frozenset((f"L{i}", f"R{i}")) for i in range(30)} <= found
     twins = pairs[[ids[a][1:] == ids[b][1:] for a, b in zip(pairs["left"], pairs["right"])]]
     assert (twins["suggested"] == "duplicate").all()
+
+
+def test_match_takes_an_identifier_column_that_only_one_table_has(tmp_path, capsys):
+    """The left shop keeps model numbers in a column, the right one only in its titles: `--identifier-col` names the
+    left's column, the right's titles are searched for its values; a column neither table has is refused."""
+    from prodsim import cli
+
+    left, right = series_in_the_column(12)
+    right = right.drop(columns=["modelno"])
+    for name, table in (("left", left), ("right", right)):
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+    pd.DataFrame({"left": left["id"], "right": [f"R{i}" for i in range(len(left))]}).to_csv(tmp_path / "gold.csv", index=False)
+    files = ["--left", str(tmp_path / "left.csv"), "--right", str(tmp_path / "right.csv"), "--gold", str(tmp_path / "gold.csv")]
+    assert cli.main(["match", *files, "--identifier-col", "modelno"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["identifier_columns"] == {"left": ["modelno"], "right": []} and out["recall_at_1"] == 1.0
+    assert cli.main(["match", *files, "--identifier-col", "mpn"]) != 0
+    assert "Neither table has a column named 'mpn'" in json.loads(capsys.readouterr().out)["error"]

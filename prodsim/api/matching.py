@@ -11,16 +11,28 @@ from prodsim.errors import BadInputError
 
 
 def read_match_tables(left: str | Path, right: str | Path, id_col: str | None, identifier_cols: list[str] | None = None):
-    """Both tables as products, and each one's identifier columns (those given, else guessed per table)."""
+    """Both tables as products, and each one's identifier columns (those given, else guessed per table).
+
+    A given column may be in one table only: its values are still found in the other table's titles.
+
+    Raises:
+        BadInputError: a given identifier column that neither table has.
+    """
     from prodsim.catalog import build_products
     from prodsim.ingest import resolve_mapping, resolve_roles
 
+    raws = [read_table(path) for path in (left, right)]
+    if identifier_cols is not None:
+        missing = [c for c in identifier_cols if not any(c in raw.frame.columns for raw in raws)]
+        if missing:
+            raise BadInputError(f"Neither table has a column named '{missing[0]}' to use as an identifier. Columns are: "
+                                + "; ".join(f"{raw.source_name}: {', '.join(raw.frame.columns)}" for raw in raws) + ".")
     tables, identifiers = [], []
-    for path in (left, right):
-        raw = read_table(path)
+    for raw in raws:
         mapping = resolve_mapping(raw, {"id": id_col})
+        given = None if identifier_cols is None else [c for c in identifier_cols if c in raw.frame.columns]
         tables.append(build_products(raw, mapping)[0])
-        identifiers.append(resolve_roles(raw, mapping, identifier_cols).identifiers)
+        identifiers.append(resolve_roles(raw, mapping, given).identifiers)
     return tables, tuple(identifiers)
 
 
