@@ -68,8 +68,9 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
             public benchmark pairs), each at its own threshold; with ``valid``, the hybrid score's F1 at the
             threshold chosen on ``valid`` is added as ``hybrid_score``.
         id_col: the id column of both tables, when the guess is wrong.
-        identifier_cols: columns holding GTIN/EAN/UPC, MPN or model numbers in both tables; None guesses them
-            per table from names and values, [] uses none.
+        identifier_cols: columns holding GTIN/EAN/UPC, MPN or model numbers, each in one table or both (values of
+            one table's column are also found in the other's titles); None guesses them per table from names and
+            values, [] uses none.
         text_model: text model name or folder (default MiniLM-L6), or a folder written by
             :func:`finetune` (its encoder and pair model are used).
     """
