@@ -88,9 +88,9 @@ def comparison(left_row: int, right_row: int) -> None:
 
 
 def label_pair(left_id: str, right_id: str, label: str, shown: str, position: int) -> str:
-    """Saves a decision on the pair the page showed (refused if its label changed since) and moves on."""
-    store.set(left_id, right_id, label, expected=shown)
-    if not only_open:
+    """Saves a decision on the pair the page showed (refused if a colleague changed it since) and moves on, once:
+    a second click on the same pair before the page caught up changes nothing."""
+    if store.set(left_id, right_id, label, expected=shown) and not only_open:
         st.session_state["duplicates_position"] = position + 1
     return label
 

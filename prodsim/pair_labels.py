@@ -35,12 +35,16 @@ class PairLabels:
         else:
             connection.execute("INSERT OR REPLACE INTO pair_labels VALUES (?, ?, ?, ?, ?)", (left_id, right_id, label, now_iso(), actor))
 
-    def set(self, left_id: str, right_id: str, label: str, expected=UNSEEN) -> None:
+    def set(self, left_id: str, right_id: str, label: str, expected=UNSEEN) -> bool:
         """Records the acting person's decision on a pair (replacing an earlier one).
 
         Args:
             expected: the label the deciding page showed ("" for none); if a colleague changed it since, the decision
                 is refused with a message naming them (the default skips the check, for the library and CLI).
+
+        Returns:
+            False when the pair already has this label from this person since the page was drawn (a second click
+            before the page caught up with the first): nothing is written, and nothing is refused.
         """
         if label not in LABELS:
             raise BadInputError(f"'{label}' is not a pair label; use one of {', '.join(LABELS)}.")
@@ -50,15 +54,20 @@ class PairLabels:
             connection.execute("BEGIN IMMEDIATE")  # read and write as one step: two reviewers never both win
             row = connection.execute("SELECT label, actor, at FROM pair_labels WHERE left_id=? AND right_id=?", (left_id, right_id)).fetchone()
             before = row[0] if row else None
-            if expected is not UNSEEN and (before or "") != (expected or ""):
+            stale = expected is not UNSEEN and (before or "") != (expected or "")
+            already = stale and bool(row) and before == label and row[1] == actor
+            if stale:
                 connection.rollback()
+            if stale and not already:
                 raise BadInputError(f"{row[1] if row else 'A colleague'} changed this pair to '{before or 'not decided'}' at "
                                     f"{(row[2] if row else now_iso())[11:16]} UTC, after this page was drawn; nothing was changed. "
                                     "The page now shows the current decision.")
-            self._write(connection, left_id, right_id, label, actor)
-            connection.execute("INSERT INTO pair_label_log (left_id, right_id, before, after, at, actor) VALUES (?, ?, ?, ?, ?, ?)",
-                               (left_id, right_id, before, label, now_iso(), actor))
+            if not stale:
+                self._write(connection, left_id, right_id, label, actor)
+                connection.execute("INSERT INTO pair_label_log (left_id, right_id, before, after, at, actor) VALUES (?, ?, ?, ?, ?, ?)",
+                                   (left_id, right_id, before, label, now_iso(), actor))
         connection.close()
+        return not already
 
     def undo(self, force: bool = False) -> dict | None:
         """Reverts the acting person's latest decision not yet undone; returns what was undone (None if nothing).

@@ -137,11 +137,17 @@ def pytest_runtest_makereport(item, call):
         return
     from browser import ARTIFACTS
 
-    try:
-        tab.screenshot(path=ARTIFACTS / f"failed-{item.name}.png", full_page=True)
-        report.sections.append(("what the page showed", tab.inner_text("body")[-4000:]))
+    try:  # every open tab: a journey may drive the tabs of people it signed in rather than this one
+        tabs = [t for context in tab.context.browser.contexts for t in context.pages]
     except Exception as err:  # the browser itself may be what failed
+        tabs = []
         report.sections.append(("what the page showed", f"not readable: {err}"))
+    for number, shown in enumerate(tabs):
+        try:
+            shown.screenshot(path=ARTIFACTS / f"failed-{item.name}-{number}.png", full_page=True)
+            report.sections.append((f"what tab {number} showed ({shown.url})", shown.inner_text("body")[-4000:]))
+        except Exception as err:
+            report.sections.append((f"what tab {number} showed", f"not readable: {err}"))
     if server_state is not None and server_state.log.exists():
         report.sections.append(("server log, last lines", "\n".join(server_state.log.read_text(errors="replace").splitlines()[-60:])))
 

@@ -138,10 +138,15 @@ def test_pair_decisions_check_what_the_page_showed_and_undo_only_your_own(demo_w
     a, b = demo_workspace.products()["id"].tolist()[:2]
     labels = PairLabels(demo_workspace)
     with access.acting_as(ANN):
-        labels.set(a, b, "duplicate", expected="")
+        assert labels.set(a, b, "duplicate", expected="")
+        # her second click before the page caught up: already recorded, nothing refused, nothing logged twice
+        assert not labels.set(a, b, "duplicate", expected="")
+        assert len(labels.history()) == 1
     with access.acting_as(BEN):
         with pytest.raises(BadInputError, match="ann changed this pair to 'duplicate' .* nothing was changed"):
             labels.set(a, b, "different", expected="")  # his page still showed it undecided
+        with pytest.raises(BadInputError, match="ann changed this pair"):
+            labels.set(a, b, "duplicate", expected="")  # the same label, but ann's decision: he is told
         labels.set(a, b, "variant", expected="duplicate")
     with access.acting_as(ANN):
         with pytest.raises(UndoConflict, match="ben labelled this pair 'variant'"):
