@@ -171,14 +171,30 @@ def identifier_matrix(products: pd.DataFrame, columns: list[str], vocabulary: di
             for key in keys:
                 rows.append(row)
                 cols.append(vocabulary.setdefault(key, len(vocabulary)))
-    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(products), max(len(vocabulary), 1)))
-    matrix.data[:] = 1.0  # a key listed twice in one product is still one key
-    return matrix, vocabulary, report
+    return _key_matrix(rows, cols, len(products), vocabulary), vocabulary, report
+
+
+def _key_matrix(rows: list[int], cols: list[int], n_products: int, vocabulary: dict[str, int]) -> sparse.csr_matrix:
+    """Products × keys, 1 where a product has a key (a key found twice in one product is still one key)."""
+    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_products, max(len(vocabulary), 1)))
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def title_words(title: str) -> list[str]:
+    """The words of a title that may be identifiers: each word, and two adjacent words written together ("gn 4115"
+    is GN4115), with a digit and 4 characters or more."""
+    words = str(title).split()
+    return [w for w in words + [a + b for a, b in pairwise(words)] if len(w) >= 4 and _DIGIT.search(w)]
+
+
+def title_keys(title: str) -> set[str]:
+    """The identifier keys a title names (see :func:`title_words`)."""
+    return {key for word in title_words(title) for key in identifier_keys(word)[0]}
 
 
 def mentioned_keys(titles: pd.Series, vocabulary: dict[str, int]) -> sparse.csr_matrix:
-    """Products × the keys of ``vocabulary`` that each title names: a word, or two adjacent words written together
-    ("gn 4115" is GN4115), with a digit and 4 characters or more, read as an identifier.
+    """Products × the keys of ``vocabulary`` that each title names (:func:`title_words` read as identifiers).
 
     Shops put the model number in the title and something else (a series, a code of another scheme) in the column,
     or leave the column empty: one listing's identifier named in the other's title is the same evidence as the two
@@ -193,15 +209,12 @@ def mentioned_keys(titles: pd.Series, vocabulary: dict[str, int]) -> sparse.csr_
         return keys_of[word]
 
     rows, cols = [], []
-    for row, title in enumerate(titles.astype(str)):
-        words = title.split()
-        for word in words + [a + b for a, b in pairwise(words)]:
-            if len(word) >= 4 and _DIGIT.search(word) and (found := columns(word)):
-                rows.extend([row] * len(found))
-                cols.extend(found)
-    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(titles), max(len(vocabulary), 1)))
-    matrix.data[:] = 1.0
-    return matrix
+    for row, title in enumerate(titles):
+        for word in title_words(title):
+            found = columns(word)
+            rows.extend([row] * len(found))
+            cols.extend(found)
+    return _key_matrix(rows, cols, len(titles), vocabulary)
 
 
 def uninformative(products: pd.DataFrame, columns: list[str]) -> list[str]:

@@ -24,7 +24,7 @@ _SEPARATORS = re.compile(r"[\-/\.]")
 _WORD = re.compile(r"(?u)\b\w+\b")
 # "64 gb" -> "64gb" and "1.7 litre" -> "1.7l" for variant checks, so neither spacing nor the unit's spelling makes
 # two listings of one product look like variants.
-_NUMBER_UNIT = re.compile(r"(\d)\s+(gb|tb|mb|kg|g|l|ml|cl|cm|mm|m|w|kw|mah|v|hz|ghz|inch|in|oz|lb|pk|pack)\b")
+_NUMBER_UNIT = re.compile(r"(\d)\s+(gb|tb|mb|kg|g|l|ml|cl|cm|mm|m|w|kw|mah|v|hz|ghz|in|oz|lb|pk|pack)\b")
 UNIT_SPELLINGS = {"l": ("litres", "liters", "litre", "liter", "ltrs", "ltr", "lt"), "ml": ("millilitres", "milliliters", "millilitre", "milliliter"),
                   "kg": ("kilograms", "kilogram", "kilos", "kgs"), "g": ("grams", "gram", "gr"), "in": ("inches", "inch"),
                   "w": ("watts", "watt"), "pk": ("pieces", "piece", "pcs")}
@@ -58,7 +58,7 @@ MODEL_LINE_WORDS = frozenset("plus max pro mini lite play ultra se note edge air
 
 @lru_cache(maxsize=1 << 16)
 def _variant_marks(text: str) -> frozenset[str]:
-    text = _UNIT_SPELLING.sub(lambda m: m.group(1) + " " + _UNIT_OF[m.group(2)], text.lower())
+    text = _UNIT_SPELLING.sub(lambda m: m.group(1) + _UNIT_OF[m.group(2)], text.lower())
     tokens = {_SEPARATORS.sub("", t) for t in _TOKEN.findall(_NUMBER_UNIT.sub(r"\1\2", text))}
     return frozenset(t for t in tokens if re.search(r"\d", t) or t in VARIANT_WORDS or t in MODEL_LINE_WORDS)
 

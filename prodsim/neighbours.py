@@ -19,7 +19,7 @@ from prodsim.attributes import attribute_conflict_pairs, attribute_conflicts
 from prodsim.embedding import ProductVectors
 from prodsim.encoders.fusion import Fusion
 from prodsim.identifiers import (ColumnRoles, agreement_pairs, carries, cell_keys, identifier_keys, identifier_matrix,
-                                 mentioned_keys)
+                                 mentioned_keys, title_keys)
 from prodsim.index import ALL_PAIRS_EXACT_LIMIT, batch_index, build_index, search_in_blocks
 from prodsim.lexical import VIEWS, LexicalEncoder, LexicalFeatures, shared_terms, variant_conflict
 from prodsim.similarity import HybridWeights, identifier_term
@@ -194,14 +194,11 @@ class ProductSimilarity:
         """Each identifier column's two values and whether they agree: "same", "in title" (one's value is named in
         the other's title), "different", or "one side"."""
         found = {}
-        titles = pd.Series([a["title"], b["title"]])
+        left_named, right_named = title_keys(a["title"]), title_keys(b["title"])
         for column in self.roles.identifiers:
             left_keys, right_keys = set(cell_keys(a[column])[0]), set(cell_keys(b[column])[0])
             if left_keys or right_keys:
-                vocabulary = {key: i for i, key in enumerate(left_keys | right_keys)}
-                in_titles = mentioned_keys(titles, vocabulary).toarray() > 0
-                named = (any(in_titles[1, vocabulary[k]] for k in left_keys)
-                         or any(in_titles[0, vocabulary[k]] for k in right_keys))
+                named = bool(left_keys & right_named or right_keys & left_named)
                 verdict = ("same" if left_keys & right_keys else "in title" if named
                            else "different" if left_keys and right_keys else "one side")
                 found[column] = {"left": a[column], "right": b[column], "verdict": verdict}

@@ -55,19 +55,18 @@ class PairLabels:
             row = connection.execute("SELECT label, actor, at FROM pair_labels WHERE left_id=? AND right_id=?", (left_id, right_id)).fetchone()
             before = row[0] if row else None
             stale = expected is not UNSEEN and (before or "") != (expected or "")
-            already = stale and bool(row) and before == label and row[1] == actor
             if stale:
                 connection.rollback()
-            if stale and not already:
-                raise BadInputError(f"{row[1] if row else 'A colleague'} changed this pair to '{before or 'not decided'}' at "
-                                    f"{(row[2] if row else now_iso())[11:16]} UTC, after this page was drawn; nothing was changed. "
-                                    "The page now shows the current decision.")
-            if not stale:
+                if not (row and before == label and row[1] == actor):  # not merely this person's own earlier click
+                    raise BadInputError(f"{row[1] if row else 'A colleague'} changed this pair to '{before or 'not decided'}' at "
+                                        f"{(row[2] if row else now_iso())[11:16]} UTC, after this page was drawn; nothing was changed. "
+                                        "The page now shows the current decision.")
+            else:
                 self._write(connection, left_id, right_id, label, actor)
                 connection.execute("INSERT INTO pair_label_log (left_id, right_id, before, after, at, actor) VALUES (?, ?, ?, ?, ?, ?)",
                                    (left_id, right_id, before, label, now_iso(), actor))
         connection.close()
-        return not already
+        return not stale
 
     def undo(self, force: bool = False) -> dict | None:
         """Reverts the acting person's latest decision not yet undone; returns what was undone (None if nothing).
