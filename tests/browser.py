@@ -69,6 +69,27 @@ def settled(tab) -> None:
     tab.locator("[data-testid^='stStatusWidgetRunning']").first.wait_for(state="detached", timeout=ACTION_TIMEOUT_MS)
 
 
+def choose(tab, widget, typed: str, option) -> None:
+    """Picks an option of a selectbox or multiselect as a person does, following the page: waits until the widget
+    offers options (Streamlit disables one with none, as before the search above it has run), types, clicks the option
+    once the list shows it, and waits until the widget shows the choice. Pressing Enter on what was typed instead
+    chose nothing when the options had not arrived yet, and the journey then waited on a disabled button."""
+    from playwright.sync_api import expect
+
+    box = widget.locator("input")
+    expect(box).to_be_enabled(timeout=ACTION_TIMEOUT_MS)
+    box.click()
+    box.press_sequentially(typed)
+    tab.get_by_role("option", name=option).first.click(timeout=ACTION_TIMEOUT_MS)
+    if widget.get_attribute("data-testid") == "stMultiSelect":
+        tab.keyboard.press("Escape")  # a multiselect keeps its list open; on a selectbox Escape would clear the choice
+        settled(tab)
+        widget.get_by_text(option).first.wait_for(timeout=ACTION_TIMEOUT_MS)
+    else:  # a selectbox shows its choice as the value of its input
+        settled(tab)
+        expect(box).to_have_value(option, timeout=ACTION_TIMEOUT_MS)
+
+
 def wait_for(condition, seconds: float = 120) -> None:
     """Polls what the page shows or the workspace holds (the app's state), not a clock budget."""
     deadline = time.monotonic() + seconds

@@ -12,7 +12,7 @@ import sys
 
 import pandas as pd
 
-from browser import ARTIFACTS, MARKS, lasso, read_demo, read_workspace, settled, start_server, stop_server, wait_for
+from browser import ARTIFACTS, MARKS, choose, lasso, read_demo, read_workspace, settled, start_server, stop_server, wait_for
 from conftest import REPO
 
 pytestmark = MARKS
@@ -244,21 +244,11 @@ def test_category_tree_load_file_expand_accept_move_and_export_paths(shared_serv
     main.get_by_label("Find products").fill("Halvorsen Countertop Blender")
     main.get_by_label("Find products").press("Enter")
     settled(page)
-    picker = main.get_by_test_id("stMultiSelect").locator("input")
-    picker.click()
-    picker.press_sequentially("Halvorsen Countertop")
-    picker.press("Enter")
-    page.keyboard.press("Escape")
-    settled(page)
-    main.get_by_test_id("stMultiSelect").get_by_text(re.compile("^Halvorsen Countertop Blender")).first.wait_for()
+    choose(page, main.get_by_test_id("stMultiSelect"), "Halvorsen Countertop", re.compile("^Halvorsen Countertop Blender"))
     main.get_by_label("Find the leaf").fill("blenders")
     main.get_by_label("Find the leaf").press("Enter")
     settled(page)
-    leaf = main.get_by_test_id("stSelectbox").filter(has_text="To the leaf").locator("input")
-    leaf.click()
-    leaf.press_sequentially("Blenders")
-    leaf.press("Enter")
-    settled(page)
+    choose(page, main.get_by_test_id("stSelectbox").filter(has_text="To the leaf"), "Blenders", re.compile("Blenders"))
     main.get_by_role("button", name="Move", exact=True).click()
     wait_for(lambda: store.assignments()["source"].eq("moved").any())
     settled(page)
