@@ -71,6 +71,7 @@ def main() -> None:
                                valid=ABT_BUY / "valid.csv")
             runs[name] = {"identifier_columns": result["identifier_columns"],
                           **{k: round(float(result[k]), 3) for k in FIGURES},
+                          "pair_model_source": result["pair_model_source"], "zero_shot_f1": round(float(result["zero_shot"]["f1"]), 3),
                           "hybrid_score_f1": round(float(result["hybrid_score"]["f1"]), 3)}
             print(name, runs[name], flush=True)
     report({"bench": "identifier_columns", "machine": machine("cpu"), "runs": runs,

@@ -23,6 +23,18 @@ store = api.PairLabels(workspace)
 text, image = ui.encoders_for(workspace)
 
 
+def learnt_from_decisions(details: dict) -> str:
+    """Which model the reviewers' decisions chose, and the F1 each candidate reached on them."""
+    figures, decisions = details["held_out"], f"your {details['decisions']:,} decisions"
+    if details.get("source") == "default":
+        return (f"prodsim's default duplicate model at the threshold {decisions} chose: on them it reached F1 "
+                f"{figures['default']['f1']:.2f}, a model learnt from them {figures['model']['f1']:.2f} on decisions it did "
+                f"not see, similarity alone {figures['score']['f1']:.2f}")
+    default = f", the default model {figures['default']['f1']:.2f}" if "default" in figures else ""  # saved before it was compared
+    return (f"a model learnt from {decisions}: on decisions it did not see it reached F1 {figures['model']['f1']:.2f}"
+            f"{default}, similarity alone {figures['score']['f1']:.2f}")
+
+
 @st.cache_resource(show_spinner="Comparing every product with its nearest ones…", max_entries=4)
 def candidate_pairs(state: str, same_seller: bool) -> pd.DataFrame:
     """All pairs above FLOOR for one workspace state (``state`` is the cache key). Kept as one shared object,
@@ -62,10 +74,7 @@ if learnt is not None and learnt.details.get("default"):
                f"catalogs ({learnt.details['summary']}). Once you have marked 20 pairs as the same product "
                "and 10 as not, learn from your decisions (Decisions tab) to replace it.")
 elif learnt is not None:
-    held_out = learnt.details["held_out"]
-    st.caption(f"Suggestions come from a model learnt from your {learnt.details['decisions']:,} decisions "
-               f"({learnt.details['created'][:10]}): on decisions it did not see it reached F1 {held_out['model']['f1']:.2f}, "
-               f"similarity alone {held_out['score']['f1']:.2f}.")
+    st.caption(f"Suggestions come from {learnt_from_decisions(learnt.details)} ({learnt.details['created'][:10]}).")
 ORDERS = {"Most similar first": "score"} | ({"Most likely the same product first": "probability",
                                              "Least certain first (teaches the model most)": "uncertainty"} if learnt is not None else {})
 order = ORDERS[st.radio("Order", list(ORDERS), horizontal=True, key="duplicates_order")]
@@ -154,9 +163,8 @@ def decisions() -> None:
                 model = ui.show_errors(api.learn_duplicates, workspace, candidate_pairs(state, same_seller), products, state)
             if model is not None:
                 st.session_state["duplicates_learnt"] = (
-                    f"Learnt from {model.details['decisions']:,} decisions in {model.details['seconds']} s; held-out F1 "
-                    f"{model.details['held_out']['model']['f1']:.2f} (similarity alone {model.details['held_out']['score']['f1']:.2f}). "
-                    "The pairs are now suggested by it.")
+                    f"Learnt from {model.details['decisions']:,} decisions in {model.details['seconds']} s. The pairs are now "
+                    f"suggested by {learnt_from_decisions(model.details)}.")
                 st.rerun()
         if "duplicates_learnt" in st.session_state:
             st.success(st.session_state.pop("duplicates_learnt"))

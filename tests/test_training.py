@@ -50,6 +50,54 @@ def test_match_cli_reads_a_trained_model(abt_pair_model, capsys):
     assert (out / "test_predictions.csv").is_file()
 
 
+def linear_pair_model_and_pairs(count: int, seed: int):
+    """A linear pair model standing in for the shipped one (its calibration the identity, so no two pairs tie), and
+    pairs with its probability for each."""
+    from prodsim.training.pair_model import FEATURES, PairModel
+
+    rng = np.random.default_rng(seed)
+    width = len(FEATURES)
+    model = PairModel(np.zeros(width), np.ones(width), [([rng.standard_normal((width, 1))], [np.zeros(1)])],
+                      np.array([0.0, 1.0]), np.array([0.0, 1.0]), 0.5)
+    features = rng.standard_normal((count, width))
+    return model, features, model.probability(features)
+
+
+def test_labels_that_contradict_the_default_pair_model_get_a_model_fitted_on_them():
+    """A catalog whose true pairs are those the default model finds least likely (as when a shop writes a field the
+    other way round): the labelled pairs teach a model that finds them, and it replaces the default."""
+    from prodsim.matching import best_threshold
+    from prodsim.training.pair_model import fit_to_labels
+
+    default, features, probability = linear_pair_model_and_pairs(2000, seed=0)
+    labels = (probability <= np.quantile(probability, 0.2)).astype(int)
+    model, source, on_labels = fit_to_labels(default, features[:1000], labels[:1000])
+    f1 = {}
+    for name, pair_model in (("fitted", model), ("default", default)):
+        unseen = pair_model.probability(features[1000:]) >= best_threshold(pair_model.probability(features[:1000]), labels[:1000])
+        f1[name] = 2 * (unseen & (labels[1000:] == 1)).sum() / (unseen.sum() + labels[1000:].sum())
+    print(f"F1 on the labelled pairs: {on_labels['default']['f1']:.3f} default, {on_labels['fitted']['f1']:.3f} fitted; "
+          f"on pairs neither saw: {f1}")
+    assert source == "fitted" and on_labels["fitted"]["f1"] > on_labels["default"]["f1"]
+    assert f1["fitted"] > f1["default"] + 0.3
+
+
+def test_labels_the_default_pair_model_already_explains_keep_it_at_their_threshold():
+    """Labels that follow the default model, and labels too few to fit on: it stays, at the F1 threshold of those pairs."""
+    from prodsim.matching import best_threshold
+    from prodsim.training.pair_model import MIN_POSITIVES, fit_to_labels
+
+    default, features, probability = linear_pair_model_and_pairs(600, seed=1)
+    labels = (probability >= np.quantile(probability, 0.7)).astype(int)
+    model, source, on_labels = fit_to_labels(default, features, labels)
+    assert source == "default" and on_labels["default"]["f1"] == 1.0 and on_labels["fitted"]["f1"] <= 1.0
+    assert model.threshold == best_threshold(probability, labels) != default.threshold
+
+    few = np.argsort(-probability)[: MIN_POSITIVES - 1].tolist() + np.argsort(probability)[:200].tolist()
+    model, source, on_labels = fit_to_labels(default, features[few], labels[few])
+    assert source == "default" and on_labels["fitted"] is None
+
+
 @pytest.fixture(scope="module")
 def abt_slice(tmp_path_factory):
     """200 Abt rows and the Buy rows they match or are paired with, and their labelled pairs."""

@@ -64,9 +64,11 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
         left, right: catalog files; columns are mapped as on upload (title/name, brand/manufacturer, ...).
         gold: true pairs (left id, right id) for recall@k and MRR.
         pairs, valid: labelled pairs (left id, right id, 0/1) for F1 on ``pairs``, classified by a pair model:
-            the one in a folder written by :func:`finetune`, else the default one shipped with prodsim (trained on
-            public benchmark pairs), each at its own threshold; with ``valid``, the hybrid score's F1 at the
-            threshold chosen on ``valid`` is added as ``hybrid_score``.
+            the one in a folder written by :func:`finetune` at its own threshold, else the default one shipped with
+            prodsim (trained on public benchmark pairs). With ``valid``, the default is fitted to those pairs (its
+            threshold chosen there, or an MLP cross-fitted on them when that does better there; ``pair_model_source``
+            says which, ``zero_shot`` keeps the default's figures at its own threshold), and the hybrid score's F1
+            at the threshold chosen on ``valid`` is added as ``hybrid_score``.
         id_col: the id column of both tables, when the guess is wrong.
         identifier_cols: columns holding GTIN/EAN/UPC, MPN or model numbers, each in one table or both (values of
             one table's column are also found in the other's titles); None guesses them per table from names and
@@ -95,10 +97,11 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
     encoder = load_text_encoder(text_model, device, precision)
     scores = score_tables(left_table, right_table, encoder, identifiers=identifiers)
     result = {"left_rows": len(left_table), "right_rows": len(right_table),
-              "identifier_columns": {"left": identifiers[0], "right": identifiers[1]}}
-    result |= evaluate_scores(scores, left_table, right_table, read["gold"], read["pairs"], read["valid"], pair_model)
-    return result | {"text_model": encoder.fingerprint, "pair_model": True, "pair_model_source": pair_model_source,
-                     "seconds": round(time.perf_counter() - started, 2)}
+              "identifier_columns": {"left": identifiers[0], "right": identifiers[1]},
+              "text_model": encoder.fingerprint, "pair_model": True, "pair_model_source": pair_model_source}
+    result |= evaluate_scores(scores, left_table, right_table, read["gold"], read["pairs"], read["valid"], pair_model,
+                              fit_to_valid=pair_model_source == "default")
+    return result | {"seconds": round(time.perf_counter() - started, 2)}
 
 
 def finetune(left: str | Path, right: str | Path, train: str | Path, valid: str | Path, out: str | Path, *,

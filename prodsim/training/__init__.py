@@ -31,7 +31,7 @@ from prodsim.matching import (
     score_tables,
 )
 from prodsim.training.finetune import FinetuneConfig, finetune_text_encoder
-from prodsim.training.pair_model import PairModel, check_pairs, pair_features, train_pair_model
+from prodsim.training.pair_model import PairModel, check_pairs, fit_to_labels, pair_features, train_pair_model
 from prodsim.workspace import atomic_write_bytes, atomic_write_json, now_iso
 
 MODEL_FILE = "prodsim_model.json"
@@ -39,12 +39,15 @@ PREDICTIONS_FILE = "test_predictions.csv"
 
 
 def evaluate_scores(scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame, gold: pd.DataFrame | None,
-                    test: pd.DataFrame | None, valid: pd.DataFrame | None, pair_model: PairModel | None = None) -> dict:
+                    test: pd.DataFrame | None, valid: pd.DataFrame | None, pair_model: PairModel | None = None,
+                    fit_to_valid: bool = False) -> dict:
     """Retrieval figures (with gold) and pair classification on ``test``.
 
     With a pair model, pairs are classified by its calibrated probability and its own threshold (and, with
     ``valid``, the hybrid score's figures are added under ``hybrid_score``); without, by the hybrid score with
-    the F1 threshold chosen on ``valid``.
+    the F1 threshold chosen on ``valid``. With ``fit_to_valid`` (the default pair model, which never saw this
+    catalog) and ``valid``, the model is fitted to the valid pairs first (:func:`fit_to_labels`); its figures at its
+    own threshold stay under ``zero_shot``.
     """
     result: dict = {}
     if gold is not None:
@@ -59,8 +62,14 @@ def evaluate_scores(scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame
         raise BadInputError("Labelled test pairs need a validation file too (--valid): the threshold is chosen there.")
     if pair_model is None:
         return result | by_score
-    result |= classification_metrics(pair_model.probability(pair_features(scores, left, right, rows, cols)), labels,
-                                      pair_model.threshold)
+    features = pair_features(scores, left, right, rows, cols)
+    if fit_to_valid and valid is not None:
+        zero_shot = classification_metrics(pair_model.probability(features), labels, pair_model.threshold)
+        pair_model, source, on_valid = fit_to_labels(pair_model, pair_features(scores, left, right, v_rows, v_cols), v_labels)
+        result |= {"pair_model_source": "fitted on valid" if source == "fitted" else "default", "threshold_from": "valid",
+                   "valid_f1": {name: None if figures is None else round(figures["f1"], 4) for name, figures in on_valid.items()},
+                   "zero_shot": {k: zero_shot[k] for k in ("precision", "recall", "f1", "threshold")}}
+    result |= classification_metrics(pair_model.probability(features), labels, pair_model.threshold)
     return result | ({"hybrid_score": by_score} if valid is not None else {})
 
 

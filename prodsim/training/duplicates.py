@@ -1,8 +1,9 @@
 """A duplicate model learnt from a reviewer's own decisions on the Duplicates page.
 
 The page suggests pairs by the hybrid score; once a reviewer has decided enough of them, the
-pair model (see :mod:`prodsim.training.pair_model`) is trained on those decisions and then
-gives every candidate pair a calibrated probability of being the same product. "Same product"
+pair model (see :mod:`prodsim.training.pair_model`) is trained on those decisions (or the
+default one kept, when it judges them better) and then gives every candidate pair a calibrated
+probability of being the same product. "Same product"
 is the positive class; variants and different products are negatives. The model is tied to
 the similarity state it was trained under (encoders, template, catalog): features from another
 state mean something else, so it is not applied there.
@@ -20,11 +21,10 @@ import pandas as pd
 from prodsim.errors import BadInputError
 from prodsim.matching import best_threshold, classification_metrics
 from prodsim.pair_labels import PairLabels
-from prodsim.training.pair_model import DEFAULT_MODEL_DIR, MIN_POSITIVES, PairModel, candidate_features, cross_fit_pair_model
+from prodsim.training.pair_model import DEFAULT_MODEL_DIR, MIN_NEGATIVES, MIN_POSITIVES, PairModel, candidate_features, fit_to_labels
 from prodsim.workspace import Workspace, check_writable, now_iso
 
 MODEL_FOLDER = "duplicate_model"
-MIN_NEGATIVES = 10
 
 
 @dataclass
@@ -67,7 +67,8 @@ def decisions_still_needed(decisions: pd.DataFrame) -> tuple[int, int]:
 
 def train_duplicate_model(pairs: pd.DataFrame, products: pd.DataFrame, decisions: pd.DataFrame, state: str,
                           seed: int = 0) -> DuplicateModel:
-    """Trains the duplicate model on the decided candidate pairs.
+    """Trains the duplicate model on the decided candidate pairs; the default model stays (at the threshold the
+    decisions choose) when it does at least as well on them (:func:`prodsim.training.pair_model.fit_to_labels`).
 
     Args:
         pairs: every candidate pair with its score parts (``ProductSimilarity.duplicate_pairs``);
@@ -86,14 +87,15 @@ def train_duplicate_model(pairs: pd.DataFrame, products: pd.DataFrame, decisions
         raise BadInputError(f"Learning needs at least {MIN_POSITIVES} pairs marked 'same product' and {MIN_NEGATIVES} marked "
                             f"variant or different among the listed pairs; there are {positives} and {negatives}. Review more pairs.")
     rows = decided.index.to_numpy()
-    pair_model, unseen = cross_fit_pair_model(features[rows], labels, seed)
+    pair_model, source, on_decisions = fit_to_labels(PairModel.default(), features[rows], labels, seed)
     score = pairs["score"].to_numpy()[rows]
-    held_out = {  # each decision judged by the member trained without it
-        "model": classification_metrics(unseen, labels, pair_model.threshold),
-        # the score's threshold is chosen on the same decisions: a generous baseline
+    held_out = {
+        "model": on_decisions["fitted"],  # each decision judged by the member trained without it
+        # the default model's and the score's thresholds are chosen on the same decisions: generous baselines
+        "default": on_decisions["default"],
         "score": classification_metrics(score, labels, best_threshold(score, labels)),
     }
-    details = {"created": now_iso(), "state": state, "decisions": len(labels), "same_product": positives,
+    details = {"created": now_iso(), "state": state, "source": source, "decisions": len(labels), "same_product": positives,
                "not_same": negatives, "held_out": held_out, "seconds": round(time.perf_counter() - started, 1)}
     return DuplicateModel(pair_model, details)
 
