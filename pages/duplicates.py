@@ -12,7 +12,6 @@ from prodsim.display import literal
 
 ui.ensure_app_shell()
 
-FLOOR = 0.6  # pairs are found once down to this score; the slider only filters them
 COMPARED = ["title", "brand", "category", "price", "seller", "description", "id"]
 LABEL_BUTTONS = {"duplicate": "Same product", "variant": "Variant (size, colour…)", "different": "Different products"}
 
@@ -37,22 +36,15 @@ def learnt_from_decisions(details: dict) -> str:
 
 @st.cache_resource(show_spinner="Comparing every product with its nearest ones…", max_entries=4)
 def candidate_pairs(state: str, same_seller: bool) -> pd.DataFrame:
-    """All pairs above FLOOR for one workspace state (``state`` is the cache key). Kept as one shared object,
+    """All pairs above the floor for one workspace state (``state`` is the cache key). Kept as one shared object,
     not a copy per rerun (a million products make hundreds of thousands of pairs): callers never change it."""
-    pairs = similarity.duplicate_pairs(threshold=FLOOR, same_seller=same_seller)
-    ids = products["id"].to_numpy()
-    return pairs.assign(left_id=ids[pairs["left"]], right_id=ids[pairs["right"]])
+    return api.duplicate_candidates(similarity, same_seller)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def learnt_pairs(state: str, same_seller: bool, trained: str, _learnt) -> pd.DataFrame:
-    """The candidate pairs with the learnt model's probability and verdict (``trained``, its date, is the cache key).
-
-    The learnt model replaces the score's verdict; variants stay variants only when it also thinks them alike.
-    """
-    pairs = candidate_pairs(state, same_seller)
-    pairs = pairs.assign(probability=_learnt.probability(pairs, products))
-    return pairs.assign(suggested=np.where(pairs["probability"] >= _learnt.threshold, pairs["suggested"], "different"))
+    """The candidate pairs judged by the duplicate model (``trained``, its date, is the cache key)."""
+    return api.judge_pairs(candidate_pairs(state, same_seller), products, _learnt)
 
 
 has_sellers = "seller" in products and (products["seller"] != "").any()
@@ -64,7 +56,7 @@ learnt = ui.show_errors(api.duplicate_model, workspace, state)
 pairs = candidate_pairs(state, same_seller) if learnt is None else learnt_pairs(state, same_seller, learnt.details["created"], learnt)
 pairs = pairs.assign(label=store.labels_of(pairs["left_id"], pairs["right_id"]))
 
-threshold = st.slider("How similar must two listings be?", FLOOR, 1.0, api.DUPLICATE_THRESHOLD, 0.01, key="duplicates_threshold")
+threshold = st.slider("How similar must two listings be?", api.DUPLICATE_FLOOR, 1.0, api.DUPLICATE_THRESHOLD, 0.01, key="duplicates_threshold")
 shown = pairs[pairs["score"] >= threshold]
 suggested = shown["suggested"].value_counts()
 st.caption(f"{len(shown):,} pairs at this threshold: {suggested.get('duplicate', 0):,} look like the same product, "
@@ -133,8 +125,7 @@ def review_pairs() -> None:
 
 
 def listing_groups() -> None:
-    accepted = shown[(shown["label"] == "duplicate") | ((shown["label"] == "") & (shown["suggested"] == "duplicate"))]
-    groups = api.duplicate_groups(accepted, len(products))
+    groups = api.one_product_groups(shown, len(products))
     table = products.assign(group=groups)[groups >= 0]
     sizes = table.groupby("group").size().sort_values(ascending=False)
     st.caption(f"{len(sizes):,} groups of listings that are one product ({len(table):,} listings); "

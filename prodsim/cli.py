@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from prodsim.cli_browse import add_browse_verbs
+from prodsim.cli_duplicates import add_duplicates_verb
 from prodsim.cli_exports import add_export_verb
 from prodsim.cli_photo_weight import add_photo_weight_verb
 from prodsim.cli_users import add_users_verb
@@ -388,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_export_verb(verbs)
     add_photo_weight_verb(verbs)
     add_browse_verbs(verbs)
+    add_duplicates_verb(verbs)
     return parser
 
 

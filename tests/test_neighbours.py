@@ -265,3 +265,40 @@ def test_lexical_views_are_kept_once_per_catalog_version_and_read_back_the_same(
     saved[0].write_bytes(b"not an archive")
     assert lexical_store.load(demo_workspace) is None
     assert lexical_store.lexical_views(demo_workspace)[1].char.shape == expected.char.shape
+
+
+def test_duplicates_verb_reports_the_page_and_learns_from_decisions(demo_workspace, tmp_path, capsys):
+    """``python -m prodsim duplicates``: the pairs the Duplicates page lists, judged by the default model until the
+    decisions taken there teach one; --out writes every pair; too few decisions are refused and nothing is kept."""
+    from conftest import run_verb
+    from prodsim.pair_labels import PairLabels
+
+    code, first = run_verb(capsys, "duplicates", "--workspace", demo_workspace.path, "--threshold", "0.6", "--k", "5")
+    assert code == 0, first
+    assert first["model"] == "default" and first["decisions"] == 0
+    assert first["decisions_still_needed"] == {"same_product": 20, "other": 10}
+    scores = [pair["score"] for pair in first["top_pairs"]]
+    assert len(scores) == min(5, first["pairs"]) and scores == sorted(scores, reverse=True) and min(scores) >= 0.6
+    assert first["same_product"] + first["variants"] <= first["pairs"] and first["listings_in_groups"] >= 2 * first["groups"]
+
+    code, refused = run_verb(capsys, "duplicates", "--workspace", demo_workspace.path, "--learn")
+    assert code == 2 and "at least 20" in refused["error"]
+    assert not (demo_workspace.path / "duplicate_model").exists()
+
+    out = tmp_path / "pairs.csv"
+    code, listed = run_verb(capsys, "duplicates", "--workspace", demo_workspace.path, "--threshold", "0.6", "--out", out)
+    pairs = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert len(pairs) == listed["pairs"] and list(pairs.columns[:4]) == ["left_id", "right_id", "left_title", "right_title"]
+    store = PairLabels(demo_workspace)
+    for rank, (a, b) in enumerate(zip(pairs["left_id"], pairs["right_id"])):
+        if rank < 25 or rank >= len(pairs) - 15:  # the reviewer's verdict: the closest are the same, the farthest not
+            store.set(a, b, "duplicate" if rank < 25 else "different")
+    code, learnt = run_verb(capsys, "duplicates", "--workspace", demo_workspace.path, "--threshold", "0.6", "--learn", "--out", out)
+    assert code == 0, learnt
+    assert learnt["decisions"] == 40 and learnt["model"] in ("learnt", "default at your threshold")
+    assert set(learnt["f1_on_decisions"]) == {"model", "default", "score"} and learnt["reviewed"] == 40
+    relabelled = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert relabelled["label"].head(25).eq("duplicate").all() and relabelled["label"].tail(15).eq("different").all()
+
+    with pytest.raises(SystemExit):  # below the lowest score pairs are looked for at
+        run_verb(capsys, "duplicates", "--workspace", demo_workspace.path, "--threshold", "0.3")

@@ -16,6 +16,10 @@ from prodsim.api.category_tree import (
     level_accuracy, load_tree, rows_under, stored_filing, tree_assignment, tree_details, tree_group_names, tree_export, tree_overview,
 )
 from prodsim.api.catalog_updates import LAST_UPDATE, last_update, update
+from prodsim.api.duplicates import (
+    FLOOR as DUPLICATE_FLOOR, duplicate_candidates, duplicate_decisions_needed, duplicate_listings, duplicate_model, judge_pairs,
+    learn_duplicates, one_product_groups,
+)
 from prodsim.api.grouping import (
     cluster, clustering_agreement, final_categories, finetune_categories, grouping_template, grouping_vectors, naming_texts, prepare, project,
     redraw_map, split_group, stored_grouping, suggested_levels, level_figures, truth_column,
@@ -23,7 +27,7 @@ from prodsim.api.grouping import (
 from prodsim.api.matching import finetune, match, read_match_tables
 from prodsim.api.photo_weight import measure_photo_weight, photo_weight, stored_photo_weight
 from prodsim.api.products import (
-    MAX_QUERY_CHARS, cached_counts, duplicate_decisions_needed, duplicate_model, embed, learn_duplicates, model_specs, packaged_models, product_matrix,
+    MAX_QUERY_CHARS, cached_counts, embed, model_specs, packaged_models, product_matrix,
     search_photo, search_text, showcase_product, similarity, suggest_text_model, thumbnail_uri, workspace_state,
 )
 from prodsim.api.reports import report, report_figures
@@ -60,7 +64,7 @@ __all__ = [
     # products and similarity
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "IMAGE_MODELS", "TEXT_MODELS", "MAX_QUERY_CHARS", "DUPLICATE_THRESHOLD", "Encoder", "EmbedStats",
     "Fusion", "ProductSimilarity", "ProductVectors", "TextTemplate", "cached_counts", "duplicate_groups", "duplicate_model", "embed",
-    "duplicate_decisions_needed", "learn_duplicates", "load_image_encoder", "load_text_encoder", "local_models", "model_specs", "models_root", "packaged_models",
+    "DUPLICATE_FLOOR", "duplicate_candidates", "duplicate_decisions_needed", "duplicate_listings", "judge_pairs", "learn_duplicates", "one_product_groups", "load_image_encoder", "load_text_encoder", "local_models", "model_specs", "models_root", "packaged_models",
     "product_matrix", "search_photo", "search_text", "showcase_product", "similarity", "suggest_text_model", "thumbnail_uri",
     "workspace_state", "measure_photo_weight", "photo_weight", "stored_photo_weight", "LABELS", "PairLabels", "PICKER_LIMIT", "find_products",
     # catalogs and workspaces

@@ -15,7 +15,6 @@ from prodsim.encoders.registry import (
 )
 from prodsim.identifiers import ColumnRoles
 from prodsim.neighbours import ProductSimilarity
-from prodsim.pair_labels import PairLabels
 from prodsim.settings import load_settings
 from prodsim.workspace import Workspace
 
@@ -111,34 +110,6 @@ def similarity(workspace: Workspace, text_encoder: Encoder, image_encoder: Encod
     return ProductSimilarity(workspace.products(), vectors, photo_weight(workspace),
                              index_folder=workspace.path / "index", lexical_encoder=encoder, lexical=views,
                              roles=ColumnRoles.from_dict(workspace.meta.get("roles")))
-
-
-def duplicate_model(workspace: Workspace, state: str):
-    """The duplicate model learnt from this workspace's decisions under ``state``, else the default one shipped with
-    prodsim (``details["default"]``), trained on public shop pairs."""
-    from prodsim.training import duplicates
-
-    return duplicates.load(workspace, state) or duplicates.default_model()
-
-
-def duplicate_decisions_needed(decisions) -> tuple[int, int]:
-    """How many more "same product" and other decisions (``PairLabels.labels()``) the duplicate model needs to learn."""
-    from prodsim.training import duplicates
-
-    return duplicates.decisions_still_needed(decisions)
-
-
-def learn_duplicates(workspace: Workspace, pairs, products, state: str):
-    """Trains the duplicate model on the workspace's pair decisions and keeps it (see prodsim.training.duplicates).
-
-    Raises:
-        BadInputError: too few decisions of either kind; nothing is written then.
-    """
-    from prodsim.training import duplicates
-
-    model = duplicates.train_duplicate_model(pairs, products, PairLabels(workspace).labels(), state)
-    duplicates.save(workspace, model)
-    return model
 
 
 def showcase_product(similarity_model: ProductSimilarity) -> int:
