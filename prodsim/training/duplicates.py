@@ -3,10 +3,10 @@
 The page suggests pairs by the hybrid score; once a reviewer has decided enough of them, the
 pair model (see :mod:`prodsim.training.pair_model`) is trained on those decisions (or the
 default one kept, when it judges them better) and then gives every candidate pair a calibrated
-probability of being the same product. "Same product"
-is the positive class; variants and different products are negatives. The model is tied to
-the similarity state it was trained under (encoders, template, catalog): features from another
-state mean something else, so it is not applied there.
+probability of being the same product. "Same product" is the positive class; variants and
+different products are negatives. The model is tied to the similarity state it was trained
+under (encoders, template, catalog): features from another state mean something else, so it
+is not applied there.
 """
 
 from __future__ import annotations
