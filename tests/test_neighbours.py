@@ -296,7 +296,7 @@ def test_duplicates_verb_reports_the_page_and_learns_from_decisions(demo_workspa
     code, learnt = run_verb(capsys, "duplicates", "--workspace", demo_workspace.path, "--threshold", "0.6", "--learn", "--out", out)
     assert code == 0, learnt
     assert learnt["decisions"] == 40 and learnt["model"] in ("learnt", "default at your threshold")
-    assert set(learnt["f1_on_decisions"]) == {"model", "default", "score"} and learnt["reviewed"] == 40
+    assert set(learnt["f1_on_decisions"]) == {"learnt", "default", "score"} and learnt["reviewed"] == 40
     relabelled = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert relabelled["label"].head(25).eq("duplicate").all() and relabelled["label"].tail(15).eq("different").all()
 

@@ -72,7 +72,8 @@ def model_description(details: dict) -> dict:
         return {"model": "default", "summary": details["summary"]}
     kept = details.get("source") == "default"
     return {"model": "default at your threshold" if kept else "learnt", "learnt_at": details["created"],
-            "decisions": details["decisions"], "f1_on_decisions": {name: figures["f1"] for name, figures in details["held_out"].items()}}
+            "decisions": details["decisions"],
+            "f1_on_decisions": {"learnt" if name == "model" else name: round(figures["f1"], 4) for name, figures in details["held_out"].items()}}
 
 
 def duplicate_listings(workspace: Workspace, similarity: ProductSimilarity, state: str, threshold: float = DUPLICATE_THRESHOLD,

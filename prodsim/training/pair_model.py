@@ -20,6 +20,7 @@ catalog, in ``match`` and on the Duplicates page, until the user's own decisions
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ from prodsim.workspace import atomic_write_bytes, atomic_write_json
 MIN_POSITIVES = 20
 MIN_NEGATIVES = 10
 FOLDS = 5  # cross-fitting: each labelled pair calibrates the MLP trained without it
+# an MLP's pairs held back for early stopping; its batches are no larger than the rest (as scikit-learn clips them)
+EARLY_STOPPING_SHARE = 0.15
 PAIR_MODEL_FILE = "pair_model.npz"
 DEFAULT_MODEL_DIR = Path(__file__).with_name("default_pair_model")
 SIGNALS = ("dense", "char", "word", "code", "identifier")  # the hybrid score's parts; a missing one is 0
@@ -215,8 +218,8 @@ def cross_fit_pair_model(features: np.ndarray, labels: np.ndarray, seed: int = 0
     out_of_fold, members = np.zeros(len(labels)), []
     for inside, outside in StratifiedKFold(folds, shuffle=True, random_state=seed).split(scaled, labels):
         classifier = MLPClassifier(
-            hidden_layer_sizes=(64, 32), alpha=1e-3, batch_size=min(64, len(inside)), learning_rate_init=1e-3,
-            max_iter=200, early_stopping=True, validation_fraction=0.15, n_iter_no_change=10, random_state=seed)
+            hidden_layer_sizes=(64, 32), alpha=1e-3, batch_size=min(64, len(inside) - math.ceil(EARLY_STOPPING_SHARE * len(inside))), learning_rate_init=1e-3,
+            max_iter=200, early_stopping=True, validation_fraction=EARLY_STOPPING_SHARE, n_iter_no_change=10, random_state=seed)
         classifier.fit(scaled[inside], labels[inside])
         member = (list(classifier.coefs_), list(classifier.intercepts_))
         _ignore_constant_features(member, scaler)
