@@ -24,14 +24,14 @@ text, image = ui.encoders_for(workspace)
 
 def learnt_from_decisions(details: dict) -> str:
     """Which model the reviewers' decisions chose, and the F1 each candidate reached on them."""
-    figures, decisions = details["held_out"], f"your {details['decisions']:,} decisions"
-    if details.get("source") == "default":
+    described = api.duplicate_model_description(details)
+    f1, decisions = described["f1_on_decisions"], f"your {described['decisions']:,} decisions"
+    if described["model"] == "default at your threshold":
         return (f"prodsim's default duplicate model at the threshold {decisions} chose: on them it reached F1 "
-                f"{figures['default']['f1']:.2f}, a model learnt from them {figures['model']['f1']:.2f} on decisions it did "
-                f"not see, similarity alone {figures['score']['f1']:.2f}")
-    default = f", the default model {figures['default']['f1']:.2f}" if "default" in figures else ""  # saved before it was compared
-    return (f"a model learnt from {decisions}: on decisions it did not see it reached F1 {figures['model']['f1']:.2f}"
-            f"{default}, similarity alone {figures['score']['f1']:.2f}")
+                f"{f1['default']:.2f}, a model learnt from them {f1['learnt']:.2f} on decisions it did not see, "
+                f"similarity alone {f1['score']:.2f}")
+    default = f", the default model {f1['default']:.2f}" if "default" in f1 else ""  # saved before it was compared
+    return f"a model learnt from {decisions}: on decisions it did not see it reached F1 {f1['learnt']:.2f}{default}, similarity alone {f1['score']:.2f}"
 
 
 @st.cache_resource(show_spinner="Comparing every product with its nearest ones…", max_entries=4)

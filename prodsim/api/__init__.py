@@ -17,7 +17,7 @@ from prodsim.api.category_tree import (
 )
 from prodsim.api.catalog_updates import LAST_UPDATE, last_update, update
 from prodsim.api.duplicates import (
-    FLOOR as DUPLICATE_FLOOR, duplicate_candidates, duplicate_decisions_needed, duplicate_listings, duplicate_model, judge_pairs,
+    FLOOR as DUPLICATE_FLOOR, duplicate_candidates, duplicate_decisions_needed, duplicate_listings, duplicate_model, duplicate_model_description, judge_pairs,
     learn_duplicates, one_product_groups,
 )
 from prodsim.api.grouping import (
@@ -64,7 +64,7 @@ __all__ = [
     # products and similarity
     "DEFAULT_IMAGE", "DEFAULT_TEXT", "IMAGE_MODELS", "TEXT_MODELS", "MAX_QUERY_CHARS", "DUPLICATE_THRESHOLD", "Encoder", "EmbedStats",
     "Fusion", "ProductSimilarity", "ProductVectors", "TextTemplate", "cached_counts", "duplicate_groups", "duplicate_model", "embed",
-    "DUPLICATE_FLOOR", "duplicate_candidates", "duplicate_decisions_needed", "duplicate_listings", "judge_pairs", "learn_duplicates", "one_product_groups", "load_image_encoder", "load_text_encoder", "local_models", "model_specs", "models_root", "packaged_models",
+    "DUPLICATE_FLOOR", "duplicate_candidates", "duplicate_decisions_needed", "duplicate_listings", "duplicate_model_description", "judge_pairs", "learn_duplicates", "one_product_groups", "load_image_encoder", "load_text_encoder", "local_models", "model_specs", "models_root", "packaged_models",
     "product_matrix", "search_photo", "search_text", "showcase_product", "similarity", "suggest_text_model", "thumbnail_uri",
     "workspace_state", "measure_photo_weight", "photo_weight", "stored_photo_weight", "LABELS", "PairLabels", "PICKER_LIMIT", "find_products",
     # catalogs and workspaces

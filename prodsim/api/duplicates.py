@@ -65,7 +65,7 @@ def one_product_groups(pairs: pd.DataFrame, n_products: int) -> np.ndarray:
     return duplicate_groups(pairs[same], n_products)
 
 
-def model_description(details: dict) -> dict:
+def duplicate_model_description(details: dict) -> dict:
     """Which duplicate model judges the pairs: "default" (shipped), "default at your threshold" (kept by learning,
     at the threshold the decisions chose) or "learnt"; with what learning measured on the decisions."""
     if details.get("default"):
@@ -109,7 +109,7 @@ def duplicate_listings(workspace: Workspace, similarity: ProductSimilarity, stat
         "variants": int((pairs["suggested"] == "variant").sum()), "reviewed": int((pairs["label"] != "").sum()),
         "groups": int(len(np.unique(groups[groups >= 0]))), "listings_in_groups": int((groups >= 0).sum()),
         "decisions": len(decisions), "decisions_still_needed": {"same_product": more_same, "other": more_other},
-        **model_description(model.details), "model_threshold": round(float(model.threshold), 4),
+        **duplicate_model_description(model.details), "model_threshold": round(float(model.threshold), 4),
         "top_pairs": pairs[PAIR_COLUMNS].head(top).astype({"score": float, "probability": float}).round(4).to_dict(orient="records"),
     }
     return summary, pairs[PAIR_COLUMNS].reset_index(drop=True)
