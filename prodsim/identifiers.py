@@ -29,6 +29,7 @@ ATTRIBUTE_NAMES = ("colour", "color", "size", "capacity", "material", "weight", 
 GTIN_LENGTHS = (8, 12, 13, 14)
 SCIENTIFIC = re.compile(r"^\d+(?:[.,]\d+)?E\+?\d+$")  # "4.00E+12": Excel showed a long number this way; digits are lost
 _SEPARATORS = re.compile(r"[\s\-_./:#]+")
+_WRAPPING = re.compile(r"^\W+|\W+$")  # "(C9362WN)" and "dsc-w120," in titles: brackets and punctuation around a code
 _VARIANT_SUFFIX = re.compile(r"^(.*\d)[A-Z]{1,2}$")
 _DIGIT = re.compile(r"\d")
 
@@ -87,9 +88,11 @@ def identifier_keys(value: str) -> tuple[list[str], str | None]:
     Digits only: a GTIN length needs its check digit ("G:" key, leading zeros dropped so a UPC-12 equals its
     EAN-13); other lengths compare as numbers. Anything else (MPN, model number) compares in upper case without
     spaces, dashes or dots ("KDL-40 V4100" equals "kdl40v4100"), and also without one or two letters after its last
-    digit, the colour or region suffix shops add or leave out ("KDL40V4100B" near "KDL40V4100").
+    digit, the colour or region suffix shops add or leave out ("KDL40V4100B" near "KDL40V4100"), and without an
+    option code after "#" ("C9362WN#140", "Q5949A#ABA": the maker's country option, which titles leave out).
+    Brackets and punctuation around the value do not count ("(C9362WN)" in a title).
     """
-    text = unicodedata.normalize("NFKC", str(value)).strip().upper()
+    text = _WRAPPING.sub("", unicodedata.normalize("NFKC", str(value)).upper())
     if not text:
         return [], None
     if SCIENTIFIC.match(text):
@@ -104,6 +107,8 @@ def identifier_keys(value: str) -> tuple[list[str], str | None]:
     keys = ["C:" + compact]
     if (stem := _VARIANT_SUFFIX.match(compact)) and len(stem.group(1)) >= 4:
         keys.append("C:" + stem.group(1))
+    if "#" in text and _DIGIT.search(head := text.split("#")[0]):
+        keys.extend(key for key in identifier_keys(head)[0] if key not in keys)
     return keys, None
 
 

@@ -41,6 +41,8 @@ def test_gtins_are_checked_and_compared_in_one_form():
     assert identifier_keys("4.00638E+12") == ([], "scientific notation (digits lost in Excel)")
     assert identifier_keys("KDL-40 V4100")[0][0] == identifier_keys("kdl40v4100")[0][0]
     assert "C:KDL40V4100" in identifier_keys("KDL-40V4100B")[0]  # the colour suffix left out by another shop
+    assert "C:C9362WN" in identifier_keys("C9362WN#140")[0]  # the maker's country option left out by another shop
+    assert identifier_keys("(C9362WN)")[0] == identifier_keys("c9362wn,")[0] == identifier_keys("C9362WN")[0]
 
 
 def test_identifier_and_attribute_columns_are_guessed_from_names_and_values():
@@ -323,3 +325,14 @@ def test_match_takes_an_identifier_column_that_only_one_table_has(tmp_path, caps
     assert out["identifier_columns"] == {"left": ["modelno"], "right": []} and out["recall_at_1"] == 1.0
     assert cli.main(["match", *files, "--identifier-col", "mpn"]) != 0
     assert "Neither table has a column named 'mpn'" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_a_model_number_in_brackets_in_a_title_is_shared_with_a_column_that_adds_a_country_option():
+    """Shops write "… Cartridge (C9362WN)" in the title; another keeps "C9362WN#140" in its model number column."""
+    from prodsim.matching import identifier_agreement
+
+    left = pd.DataFrame({"title": ["HP 92 black ink", "HP 93 colour ink"], "modelno": ["C9362WN#140", "C9361WN#140"]})
+    right = pd.DataFrame({"title": ["HP 92 Black Inkjet Print Cartridge (C9362WN)", "HP 93 Tri-color Cartridge (C9361WN),"],
+                          "modelno": ["", ""]})
+    agreement = identifier_agreement(left, right, ["modelno"], [])
+    np.testing.assert_array_equal(agreement, [[1.0, 0.0], [0.0, 1.0]])
