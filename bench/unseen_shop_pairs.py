@@ -36,13 +36,15 @@ QUANTITY = re.compile(r"^\d+(\.\d+)?(x\d+)*[a-z]{0,3}$")  # 64gb, 1400rpm, 1080p
 
 
 def move_model_numbers(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with each name's first code-like token that is not a quantity moved into `modelno`."""
+    """The table with each name's first code-like token that is not a quantity moved into `modelno` (also left in a
+    name that holds nothing else)."""
     def model_number(name: str) -> str:
         codes = [token for token in name.split() if model_codes(token) and not QUANTITY.match(token)]
         return codes[0] if codes else ""
 
     moved = table.assign(modelno=table["name"].map(model_number))
-    moved["name"] = [" ".join(w for w in n.split() if w != m) if m else n for n, m in zip(moved["name"], moved["modelno"])]
+    rest = [" ".join(w for w in n.split() if w != m) if m else n for n, m in zip(moved["name"], moved["modelno"])]
+    moved["name"] = [r or n for r, n in zip(rest, moved["name"])]  # a name that is only its model number keeps it
     return moved
 
 
