@@ -88,8 +88,10 @@ def why_panel(row: int, neighbours: pd.DataFrame) -> None:
             st.dataframe(pd.DataFrame([{"": k, "this product": as_cell(v[0]), "similar product": as_cell(v[1])}
                                        for k, v in why["differences"].items()]),
                          hide_index=True, key="neighbours_differences")
+        elif why["same"]:
+            st.write(f"Same {', '.join(why['same'])}.")
         else:
-            st.write("Same brand, category and price.")
+            st.write("Neither has a brand, category, price or attribute to compare.")
     if why["identifiers"]:
         st.markdown("**Identifiers** (a shared GTIN, MPN or model number means one product)")
         st.dataframe(pd.DataFrame([{"": column, "this product": found["left"], "similar product": found["right"],

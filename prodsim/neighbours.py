@@ -132,7 +132,8 @@ class ProductSimilarity:
         return table.nlargest(k, "score").reset_index(drop=True)
 
     def explain(self, row: int, other: int) -> dict:
-        """Why two products are similar: score shares, shared rare terms, attribute differences."""
+        """Why two products are similar: score shares, shared rare terms, differences (price, brand, category and
+        attributes), the fields both fill alike (``same``), and how their identifiers compare."""
         pair = self._score_pairs(np.array([row]), np.array([other])).iloc[0]
         w = self.weights
         contributions = {
@@ -152,11 +153,16 @@ class ProductSimilarity:
         for column in ("price", "brand", "category"):
             if str(a[column]) != str(b[column]):
                 differences[column] = (a[column], b[column])
+        differences |= attribute_conflicts(self.products, self.roles.attributes, row, other)
+        filled = lambda value: pd.notna(value) and str(value).strip() != ""  # noqa: E731
         return {
             "score": float(pair["score"]),
             "shares": {k: float(v / total) for k, v in positive.items()},
             "shared_terms": shared_terms(text_of(a), text_of(b), self.lexical_encoder),
-            "differences": differences | attribute_conflicts(self.products, self.roles.attributes, row, other),
+            "differences": differences,
+            # what both fill alike, so "no differences" can say what was compared (a catalog may have no brand or price)
+            "same": [c for c in ("brand", "category", "price", *self.roles.attributes)
+                     if c not in differences and filled(a[c]) and filled(b[c])],
             "identifiers": self._identifiers_of(a, b),
         }
 

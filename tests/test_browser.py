@@ -107,9 +107,12 @@ def test_model_numbers_are_mapped_on_upload_and_explain_a_match(server, page, tm
     page.get_by_text("Identifiers (a shared GTIN, MPN or model number means one product)").wait_for(timeout=180_000)
     # the other shop's listing of the same model comes first among eleven look-alikes of this shop, and is explained
     assert page.get_by_role("combobox", name="Compare with").input_value().endswith("(south shop) · south-3")
-    page.get_by_text("Identifiers (a shared GTIN").evaluate("element => element.scrollIntoView({block: 'center'})")
     page.locator("[data-testid='stDataFrame']").last.wait_for()
+    page.get_by_text("Same colour.").wait_for()  # no brand, category or price in this file: only what both fill is named
+    settled(page)
     page.wait_for_timeout(1000)  # the tables are drawn into canvases
+    # scrolled last: the tables drawn above it move the panel down
+    page.get_by_text("Identifiers (a shared GTIN").evaluate("element => element.scrollIntoView({block: 'start'})")
     page.screenshot(path=ARTIFACTS / "21-why-similar-model-number.png")
 
     # searching for the model number as neither shop wrote it: the two listings that carry it come first

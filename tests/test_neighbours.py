@@ -80,6 +80,7 @@ def test_explanation_names_shared_terms_shares_and_differences(demo):
     assert sum(why["shares"].values()) == pytest.approx(1.0)
     assert "kettle" in [term for term, _ in why["shared_terms"]]
     assert set(why["differences"]) == {"price"}
+    assert {"brand", "category"} <= set(why["same"]) and "price" not in why["same"]
 
 
 def test_text_search_ranks_kettles_first(demo, text_encoder):
