@@ -68,7 +68,8 @@ def looks_like_gtins(values: pd.Series) -> bool:
 
 
 def guess_roles(frame: pd.DataFrame, mapping: dict[str, str | None]) -> ColumnRoles:
-    """Identifier and attribute columns among those no field took, by name (or GTIN-shaped values)."""
+    """Identifier and attribute columns among those no field took, by name (or GTIN-shaped values); an attribute's
+    name may qualify the word ("baseColour", "Screen size")."""
     taken = {c for c in mapping.values() if c}
     roles = ColumnRoles()
     for column in frame.columns:
@@ -77,7 +78,7 @@ def guess_roles(frame: pd.DataFrame, mapping: dict[str, str | None]) -> ColumnRo
         name = _normalise(column)
         if name in IDENTIFIER_NAMES or any(name.startswith(n) for n in ("gtin", "ean", "upc", "isbn")) or looks_like_gtins(frame[column]):
             roles.identifiers.append(column)
-        elif name in ATTRIBUTE_NAMES:
+        elif any(name.endswith(n) for n in ATTRIBUTE_NAMES):  # "baseColour", "screen size", "net weight" too
             roles.attributes.append(column)
     return roles
 

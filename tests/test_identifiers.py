@@ -47,9 +47,10 @@ def test_gtins_are_checked_and_compared_in_one_form():
 
 def test_identifier_and_attribute_columns_are_guessed_from_names_and_values():
     frame = pd.DataFrame({"id": ["1", "2"], "title": ["Kettle", "Mug"], "Model No.": ["A1", "B2"], "Colour": ["red", "blue"],
-                          "code": [with_check_digit("400638133393"), with_check_digit("400638133394")], "notes": ["x", "y"]})
+                          "code": [with_check_digit("400638133393"), with_check_digit("400638133394")], "notes": ["x", "y"],
+                          "baseColour": ["Navy Blue", "Black"], "Screen size": ["", "15 in"], "season": ["Fall", "Summer"]})
     roles = guess_roles(frame, {"id": "id", "title": "title"})
-    assert roles.identifiers == ["Model No.", "code"] and roles.attributes == ["Colour"]
+    assert roles.identifiers == ["Model No.", "code"] and roles.attributes == ["Colour", "baseColour", "Screen size"]
 
 
 def test_identical_titles_are_told_apart_by_their_identifiers(tmp_path, text_encoder):
