@@ -167,9 +167,12 @@ def _idf(vectorizer, term: str) -> float | None:
 
 
 def shared_terms(left_text: str, right_text: str, encoder: LexicalEncoder, top: int = 6) -> list[tuple[str, float]]:
-    """The words and codes two products share, rarest first, with their IDF weight."""
+    """The words and codes two products share, rarest first, with their IDF weight.
+
+    A single Latin letter or digit ("l" and "7" of "1.7 l") tells a person nothing and is left out; a single Chinese
+    character is a word and stays."""
     words = {w.lower() for w in _WORD.findall(left_text)} & {w.lower() for w in _WORD.findall(right_text)}
-    scored = [(w, idf) for w in words if (idf := _idf(encoder.word, w)) is not None]
+    scored = [(w, idf) for w in words if not (len(w) == 1 and w.isascii()) and (idf := _idf(encoder.word, w)) is not None]
     codes = set(model_codes(left_text)) & set(model_codes(right_text))
     fallback = max((s for _, s in scored), default=1.0)
     scored += [(c, (_idf(encoder.code, c) if encoder.has_codes else None) or fallback) for c in codes if c not in words]

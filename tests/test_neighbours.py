@@ -79,6 +79,10 @@ def test_explanation_names_shared_terms_shares_and_differences(demo):
     why = similarity.explain(a, b)
     assert sum(why["shares"].values()) == pytest.approx(1.0)
     assert "kettle" in [term for term, _ in why["shared_terms"]]
+    from prodsim.lexical import shared_terms
+
+    terms = [term for term, _ in shared_terms("Brightfold Kettle 1.7 l", "Brightfold kettle, 1.7 l", similarity.lexical_encoder)]
+    assert "kettle" in terms and not {"1", "7", "l"} & set(terms)  # single letters and digits say nothing to a person
     assert set(why["differences"]) == {"price"}
     assert {"brand", "category"} <= set(why["same"]) and "price" not in why["same"]
 
