@@ -132,9 +132,31 @@ class PairModel:
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """Calibrated probability that each pair is the same product."""
+        return np.interp(self.ranking_score(features), self.calibration_x, self.calibration_y)  # isotonic steps, clipped
+
+    def ranking_score(self, features: np.ndarray) -> np.ndarray:
+        """The members' mean probability before calibration: in the same order as :meth:`probability`, without the
+        ties its isotonic steps make among a product's close candidates."""
         scaled = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
-        raw = np.mean([_forward(scaled, weights, biases) for weights, biases in self.members], axis=0)
-        return np.interp(raw, self.calibration_x, self.calibration_y)  # isotonic steps, clipped at both ends
+        return np.mean([_forward(scaled, weights, biases) for weights, biases in self.members], axis=0)
+
+    def reorder(self, scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame, chunk: int = 256):
+        """The second stage of ranking (``reorder`` of :func:`prodsim.matching.retrieval_metrics`): each left row's best
+        candidates by the hybrid score, put in this model's order (the hybrid order where it ties).
+
+        Across benchmarks (a linear model trained on one, tested on the other; ``bench/default_pair_model.py``) recall@1
+        rises from 0.926 to 0.955 on Abt-Buy and from 0.810 to 0.838 on Amazon-Google. The features of a few hundred
+        rows are built at a time, so memory stays bounded whatever the number of left products.
+        """
+        def reorder(rows: np.ndarray, heads: np.ndarray) -> np.ndarray:
+            ordered = np.empty_like(heads)
+            for start in range(0, len(rows), chunk):
+                block = heads[start:start + chunk]
+                features = pair_features(scores, left, right, np.repeat(rows[start:start + chunk], block.shape[1]), block.ravel())
+                by_model = np.argsort(-self.ranking_score(features).reshape(block.shape), axis=1, kind="stable")
+                ordered[start:start + chunk] = np.take_along_axis(block, by_model, axis=1)
+            return ordered
+        return reorder
 
     def save(self, folder: Path, details: dict) -> None:
         """Writes the arrays and a JSON description next to them."""
