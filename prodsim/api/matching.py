@@ -62,7 +62,9 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
 
     Args:
         left, right: catalog files; columns are mapped as on upload (title/name, brand/manufacturer, ...).
-        gold: true pairs (left id, right id) for recall@k and MRR.
+        gold: true pairs (left id, right id) for recall@k and MRR; each left product's 10 best candidates by the
+            hybrid score are ranked by the pair model (the default, or the trained one), and ``hybrid_score`` keeps
+            the hybrid score's own figures.
         pairs, valid: labelled pairs (left id, right id, 0/1) for F1 on ``pairs``, classified by a pair model:
             the one in a folder written by :func:`finetune` at its own threshold, else the default one shipped with
             prodsim (trained on public benchmark pairs). With ``valid``, the default is fitted to those pairs (its
