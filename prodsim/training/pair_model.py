@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,7 +141,8 @@ class PairModel:
         scaled = (np.asarray(features, dtype=np.float64) - self.mean) / self.scale
         return np.mean([_forward(scaled, weights, biases) for weights, biases in self.members], axis=0)
 
-    def reorder(self, scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame, chunk: int = 256):
+    def reorder(self, scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame,
+                chunk: int = 256) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """The second stage of ranking (``reorder`` of :func:`prodsim.matching.retrieval_metrics`): each left row's best
         candidates by the hybrid score, put in this model's order (the hybrid order where it ties).
 
