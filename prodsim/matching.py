@@ -83,6 +83,7 @@ def retrieval_metrics(scores: MatchScores, gold: pd.DataFrame,
         gold: two columns, left id then right id (any names), one row per true pair.
         reorder: given left rows and each one's best right columns by the hybrid score (rows × k), returns those
             columns in a new order (a second stage, as the pair model reranks them); ranks beyond k stay as they are.
+            The figures before it are kept under ``before_reorder``.
     """
     left_col, right_col = gold.columns[:2]
     gold = gold.astype(str)
@@ -100,18 +101,25 @@ def retrieval_metrics(scores: MatchScores, gold: pd.DataFrame,
         ranks.append(int(hit[0]) + 1 if len(hit) else len(right_ids) + 1)
         heads.append(order[:RERANKED])
     ranks = np.array(ranks)
+    before = _rank_figures(ranks)
     if reorder is not None:
         heads = reorder(rows, np.array(heads))
         for i, (head, matches) in enumerate(zip(heads, truth)):
             if ranks[i] <= len(head):
                 ranks[i] = int(np.flatnonzero(np.isin(right_ids[head], list(matches)))[0]) + 1
-    figures = {"queries": len(ranks), "recall_at_1": float((ranks == 1).mean()), "recall_at_10": float((ranks <= 10).mean()),
-               "mrr": float((1 / ranks).mean()), "gold_pairs": len(gold), "gold_pairs_unknown": int((~known).sum())}
+    figures = {"queries": len(ranks), **_rank_figures(ranks), "gold_pairs": len(gold), "gold_pairs_unknown": int((~known).sum())}
+    if reorder is not None:
+        figures["before_reorder"] = before
     if not known.all():  # figures over part of the gold file must say so
         example = gold[~known].iloc[0]
         figures["warning"] = (f"{int((~known).sum()):,} of {len(gold):,} gold pairs name ids that are not in the tables (e.g. "
                               f"{example[left_col]} / {example[right_col]}); the figures are over the other {int(known.sum()):,}.")
     return figures
+
+
+def _rank_figures(ranks: np.ndarray) -> dict:
+    """Recall@1, recall@10 and MRR of the true records' ranks (1 = first)."""
+    return {"recall_at_1": float((ranks == 1).mean()), "recall_at_10": float((ranks <= 10).mean()), "mrr": float((1 / ranks).mean())}
 
 
 def pair_positions(scores: MatchScores, pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -113,12 +113,13 @@ class PairLabels:
         connection.close()
         return frame
 
-    def labels_of(self, left_ids, right_ids) -> np.ndarray:
-        """The decided label of each pair (either order), "" where nobody decided: one join, no loop over pairs."""
+    def labels_of(self, left_ids, right_ids, decisions: pd.DataFrame | None = None) -> np.ndarray:
+        """The decided label of each pair (either order), "" where nobody decided: one join, no loop over pairs.
+        ``decisions``: :meth:`labels` already read by the caller (read here otherwise)."""
         left, right = np.asarray(left_ids, dtype=object).astype(str), np.asarray(right_ids, dtype=object).astype(str)
         first = np.where(left <= right, left, right)
         second = np.where(left <= right, right, left)
-        decided = self.labels().set_index(["left_id", "right_id"])["label"]
+        decided = (self.labels() if decisions is None else decisions).set_index(["left_id", "right_id"])["label"]
         found = decided.reindex(pd.MultiIndex.from_arrays([first, second])) if len(decided) else pd.Series(index=range(len(left)), dtype=object)
         return found.fillna("").to_numpy(dtype=object)
 

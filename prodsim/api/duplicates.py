@@ -99,10 +99,11 @@ def duplicate_listings(workspace: Workspace, similarity: ProductSimilarity, stat
     pairs = judge_pairs(candidates, products, model)
     pairs = pairs[pairs["score"] >= threshold].sort_values("score", ascending=False, kind="stable")
     titles = products["title"].to_numpy()
-    pairs = pairs.assign(label=PairLabels(workspace).labels_of(pairs["left_id"], pairs["right_id"]),
+    store = PairLabels(workspace)
+    decisions = store.labels()
+    pairs = pairs.assign(label=store.labels_of(pairs["left_id"], pairs["right_id"], decisions),
                          left_title=titles[pairs["left"]], right_title=titles[pairs["right"]])
     groups = one_product_groups(pairs, len(products))
-    decisions = PairLabels(workspace).labels()
     more_same, more_other = duplicate_decisions_needed(decisions)
     summary = {
         "threshold": threshold, "pairs": len(pairs), "same_product": int((pairs["suggested"] == "duplicate").sum()),

@@ -62,12 +62,11 @@ def evaluate_scores(scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame
         pair_model, result = _classify(scores, left, right, test, valid, pair_model, fit_to_valid)
     if gold is None:
         return result
-    hybrid = retrieval_metrics(scores, gold)
     if ranker is None:
-        return hybrid | result
-    reranked = retrieval_metrics(scores, gold, ranker.reorder(scores, left, right)) | {"reranked_top": RERANKED}
-    by_score = result.pop("hybrid_score", {}) | {k: hybrid[k] for k in ("recall_at_1", "recall_at_10", "mrr")}
-    return reranked | result | {"hybrid_score": by_score}
+        return retrieval_metrics(scores, gold) | result
+    reranked = retrieval_metrics(scores, gold, ranker.reorder(scores, left, right))
+    by_score = result.pop("hybrid_score", {}) | reranked.pop("before_reorder")
+    return reranked | {"reranked_top": RERANKED} | result | {"hybrid_score": by_score}
 
 
 def _classify(scores: MatchScores, left: pd.DataFrame, right: pd.DataFrame, test: pd.DataFrame, valid: pd.DataFrame | None,
