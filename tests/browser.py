@@ -109,6 +109,20 @@ def lasso(page, fractions: list[tuple[float, float]]) -> None:
     page.mouse.up()
 
 
+def screenshot_when_drawn(tab, name: str, full_page: bool = True) -> None:
+    """Saves a screenshot for a person to look at once the page is drawn: the script run has ended and three captures
+    a quarter second apart are alike. Grid canvases, photos and charts are painted after the run ends, at a pace
+    that depends on the machine, so the page's own stillness decides when, not a fixed pause."""
+    tab.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=ACTION_TIMEOUT_MS)
+    captures = [tab.screenshot(full_page=full_page, animations="disabled")]
+    deadline = time.monotonic() + 60
+    while len(captures) < 3 or len(set(captures[-3:])) > 1:
+        assert time.monotonic() < deadline, f"the page kept changing for 60 s before screenshot {name}"
+        time.sleep(0.25)
+        captures.append(tab.screenshot(full_page=full_page, animations="disabled"))
+    (ARTIFACTS / name).write_bytes(captures[-1])
+
+
 def wait_for_photos(page, count: int) -> None:
     """Waits until ``count`` product photos (JPEG thumbnails, not placeholders) have loaded on the page."""
     page.wait_for_function("""n => [...document.querySelectorAll("img")].filter(

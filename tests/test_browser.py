@@ -11,7 +11,7 @@ import re
 import pandas as pd
 import pytest
 
-from browser import ARTIFACTS, MARKS, settled, wait_for, wait_for_photos
+from browser import ARTIFACTS, MARKS, screenshot_when_drawn, settled, wait_for, wait_for_photos
 from conftest import FLIPKART, REPO, make_zip
 
 pytestmark = MARKS
@@ -51,8 +51,7 @@ def test_demo_catalog_then_flipkart_upload_with_photos(server, page, tmp_path):
 
     page.get_by_role("tab", name="Products").click()
     page.get_by_text("1,050 of 1,050 products").wait_for()
-    page.wait_for_timeout(1500)  # thumbnails are drawn into the grid's canvas
-    page.screenshot(path=ARTIFACTS / "05-flipkart-products.png", full_page=True)
+    screenshot_when_drawn(page, "05-flipkart-products.png")  # thumbnails are drawn into the grid's canvas
 
     page.get_by_role("link", name="Home").click()
     page.get_by_role("button", name="Read 1,050 products and 1,047 photos").click()
@@ -67,8 +66,7 @@ def test_neighbours_with_photos_focus_and_back_button(server, page):
     first_id = "55b85ea15a1536d46b7190ad6fff8ce7"  # Flipkart's first product, read in the test above
     page.goto(f"{server}/neighbours?ws=products&product={first_id}")
     page.get_by_text("Shared words and codes").wait_for(timeout=180_000)
-    page.wait_for_timeout(1500)
-    page.screenshot(path=ARTIFACTS / "08-neighbours-photos.png", full_page=True)
+    screenshot_when_drawn(page, "08-neighbours-photos.png")
     page.get_by_role("button", name="Similar products").nth(0).click()
     page.wait_for_url(lambda url: first_id not in url)
     page.get_by_text("Shared words and codes").wait_for()
@@ -110,10 +108,9 @@ def test_model_numbers_are_mapped_on_upload_and_explain_a_match(server, page, tm
     page.locator("[data-testid='stDataFrame']").last.wait_for()
     page.get_by_text("Same colour.").wait_for()  # no brand, category or price in this file: only what both fill is named
     settled(page)
-    page.wait_for_timeout(1000)  # the tables are drawn into canvases
     # scrolled last: the tables drawn above it move the panel down
     page.get_by_text("Identifiers (a shared GTIN").evaluate("element => element.scrollIntoView({block: 'start'})")
-    page.screenshot(path=ARTIFACTS / "21-why-similar-model-number.png")
+    screenshot_when_drawn(page, "21-why-similar-model-number.png", full_page=False)
 
     # searching for the model number as neither shop wrote it: the two listings that carry it come first
     page.goto(f"{server}/search?ws=kettles")

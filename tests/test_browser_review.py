@@ -12,7 +12,8 @@ import sys
 
 import pandas as pd
 
-from browser import ARTIFACTS, MARKS, choose, lasso, read_demo, read_workspace, settled, start_server, stop_server, wait_for
+from browser import (ARTIFACTS, MARKS, choose, lasso, read_demo, read_workspace, screenshot_when_drawn, settled,
+                     start_server, stop_server, wait_for)
 from conftest import REPO
 
 pytestmark = MARKS
@@ -35,13 +36,11 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
         main = page.get_by_test_id("stMain")
         main.get_by_role("heading", name="Recommended").wait_for(timeout=180_000)
         main.get_by_text(re.compile("^(Similar product: looks like|Bought together: bought with)")).first.wait_for()
-        page.wait_for_timeout(1500)
-        page.screenshot(path=ARTIFACTS / "19-insights-recommendations.png", full_page=True)
+        screenshot_when_drawn(page, "19-insights-recommendations.png")
         main.get_by_role("tab", name="Demand hints for new products").click()
         main.get_by_text("Units in its first 8 weeks").wait_for()
         main.locator(".js-plotly-plot").first.wait_for()
-        page.wait_for_timeout(1500)
-        page.screenshot(path=ARTIFACTS / "19b-insights-demand.png", full_page=True)
+        screenshot_when_drawn(page, "19b-insights-demand.png")
 
         page.goto(f"{url}/duplicates")
         first_pair = page.get_by_text(re.compile(r"^Pair 1 of [\d,]+ ·"))
@@ -170,8 +169,7 @@ def test_guided_tour_read_only_demo_and_offline_report(page, tmp_path):
             sidebar.get_by_text(f"Tour {number} of {len(steps)}: {title}").wait_for(timeout=180_000)
             page.wait_for_url(re.compile(re.escape(path)))
             ready.first.wait_for(timeout=180_000)
-            page.wait_for_timeout(1500)
-            page.screenshot(path=ARTIFACTS / f"14-tour-{number}.png", full_page=True)
+            screenshot_when_drawn(page, f"14-tour-{number}.png")
             if path == "/neighbours":
                 assert "product=DEMO-0001" in page.url  # the step opens a product with its "why similar" panel
             if number < len(steps):

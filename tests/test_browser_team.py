@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from browser import ACTION_TIMEOUT_MS, ARTIFACTS, MARKS, settled, start_server, wait_for, wait_for_photos
+from browser import ACTION_TIMEOUT_MS, ARTIFACTS, MARKS, screenshot_when_drawn, settled, start_server, wait_for, wait_for_photos
 
 pytestmark = MARKS
 
@@ -120,8 +120,7 @@ def test_sign_in_then_two_reviewers_on_one_group_lose_nothing_and_undo_only_thei
     winner_tab.get_by_test_id("stMain").get_by_role("button", name="Download CSV").wait_for()
     winner_tab.locator("td", has_text=re.compile(f"^{loser}$")).first.wait_for(state="attached")  # the history names both
     winner_tab.locator("td", has_text=re.compile(f"^{winner}$")).first.wait_for(state="attached")
-    winner_tab.wait_for_timeout(800)
-    winner_tab.screenshot(path=ARTIFACTS / "21-history-two-names.png", full_page=True)
+    screenshot_when_drawn(winner_tab, "21-history-two-names.png")
 
     vic = signed_in(browser, team.url, "vic")
     open_page(vic, "Categories")
