@@ -72,7 +72,7 @@ def main() -> None:
             runs[name] = {"identifier_columns": result["identifier_columns"],
                           **{k: round(float(result[k]), 3) for k in FIGURES},
                           "pair_model_source": result["pair_model_source"], "zero_shot_f1": round(float(result["zero_shot"]["f1"]), 3),
-                          "hybrid_score_f1": round(float(result["hybrid_score"]["f1"]), 3)}
+                          **{f"hybrid_score_{k}": round(float(result["hybrid_score"][k]), 3) for k in ("recall_at_1", "mrr", "f1")}}
             print(name, runs[name], flush=True)
     report({"bench": "identifier_columns", "machine": machine("cpu"), "runs": runs,
             "gold_model_numbers": key_agreement(moved["A"], moved["B"], gold),

@@ -107,7 +107,8 @@ def run_pair(offers: pd.DataFrame, left_shop: int, right_shop: int, scratch: Pat
         figures[name] = {"prodsim_match": {**{k: round(float(result[k]), 3) for k in FIGURES},
                                            "pair_model_source": result["pair_model_source"], "valid_f1": result["valid_f1"],
                                            "zero_shot_f1": round(float(result["zero_shot"]["f1"]), 3),
-                                           "hybrid_score_f1": round(float(result["hybrid_score"]["f1"]), 3),
+                                           **{f"hybrid_score_{k}": round(float(result["hybrid_score"][k]), 3)
+                                              for k in ("recall_at_1", "mrr", "f1")},
                                            "identifier_columns": result["identifier_columns"]},
                          "char_tfidf_all_columns": char_tfidf_all_columns(left_variant, right_variant, gold, valid, test)}
         print(f"{left_shop}-{right_shop}", name, figures[name], flush=True)

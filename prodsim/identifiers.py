@@ -32,6 +32,9 @@ _SEPARATORS = re.compile(r"[\s\-_./:#]+")
 _WRAPPING = re.compile(r"^\W+|\W+$")  # "(C9362WN)" and "dsc-w120," in titles: brackets and punctuation around a code
 _VARIANT_SUFFIX = re.compile(r"^(.*\d)[A-Z]{1,2}$")
 _DIGIT = re.compile(r"\d")
+_LETTER = re.compile(r"[A-Z]")
+# "16GB", "1080P", "2": a spec or a generation after a model's dash (Netgear's "-100NAS" is a region, no quantity)
+_QUANTITY = re.compile(r"^\d+(?:[.,]\d+)?(?:[KMGT]?B|MP|MAH|RPM|[KMG]?HZ|[KM]?W|V|MM|CM|M|IN|P|K|L|ML|G|KG|OZ|LBS?)?$")
 
 
 @dataclass
@@ -90,7 +93,8 @@ def identifier_keys(value: str) -> tuple[list[str], str | None]:
     EAN-13); other lengths compare as numbers. Anything else (MPN, model number) compares in upper case without
     spaces, dashes or dots ("KDL-40 V4100" equals "kdl40v4100"), and also without one or two letters after its last
     digit, the colour or region suffix shops add or leave out ("KDL40V4100B" near "KDL40V4100"), and without an
-    option code after "#" ("C9362WN#140", "Q5949A#ABA": the maker's country option, which titles leave out).
+    option code after "#", "/" or the last "-" ("C9362WN#140", "Q5949A#ABA", "MC544LL/A", "MF110-B1": the maker's
+    country, colour or pack option, which titles and other shops leave out).
     Brackets and punctuation around the value do not count ("(C9362WN)" in a title).
     """
     text = _WRAPPING.sub("", unicodedata.normalize("NFKC", str(value)).upper())
@@ -108,9 +112,24 @@ def identifier_keys(value: str) -> tuple[list[str], str | None]:
     keys = ["C:" + compact]
     if (stem := _VARIANT_SUFFIX.match(compact)) and len(stem.group(1)) >= 4:
         keys.append("C:" + stem.group(1))
-    if "#" in text and _DIGIT.search(head := text.split("#")[0]):
+    if head := _model_before_option(text):
         keys.extend(key for key in identifier_keys(head)[0] if key not in keys)
     return keys, None
+
+
+def _model_before_option(text: str) -> str | None:
+    """The model code before a maker's option code, which one shop writes and the other leaves out: "C9362WN" of
+    "C9362WN#140", "MC544LL" of "MC544LL/A", "SRSA212" of "SRSA212/BLK", "GS724TP" of "GS724TP-100NAS". None where
+    the last part is a spec or a generation ("G900V-16GB", "X100-2": another product), or where what comes before it
+    is no model code (the "KDL" of "KDL-40EX500")."""
+    if "#" in text:
+        head = text.split("#")[0]
+        return head if _DIGIT.search(head) else None
+    head, separator, option = text.rpartition("/") if "/" in text else text.rpartition("-")
+    compact = _SEPARATORS.sub("", head)
+    if not separator or _QUANTITY.match(option.strip()) or len(compact) < 4:
+        return None
+    return head if _DIGIT.search(compact) and _LETTER.search(compact) else None
 
 
 def cell_keys(cell: str) -> tuple[list[str], int, list[tuple[str, str]]]:

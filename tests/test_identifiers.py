@@ -42,6 +42,13 @@ def test_gtins_are_checked_and_compared_in_one_form():
     assert identifier_keys("KDL-40 V4100")[0][0] == identifier_keys("kdl40v4100")[0][0]
     assert "C:KDL40V4100" in identifier_keys("KDL-40V4100B")[0]  # the colour suffix left out by another shop
     assert "C:C9362WN" in identifier_keys("C9362WN#140")[0]  # the maker's country option left out by another shop
+    # a region, colour or pack option after "/" or the last "-" (Abt-Buy's "srsa212/blk", "gs724tp-100nas")
+    for written, model in (("MC544LL/A", "C:MC544LL"), ("SRSA212/BLK", "C:SRSA212"), ("gs724tp-100nas", "C:GS724TP"),
+                           ("DCR-SR68-BLK", "C:DCRSR68")):
+        assert model in identifier_keys(written)[0], written
+    # but not a spec or generation after the dash, nor a maker's prefix before it
+    assert "C:G900V" not in identifier_keys("G900V-16GB")[0] and identifier_keys("X100-2")[0] == ["C:X1002"]
+    assert identifier_keys("KDL-40EX500")[0] == ["C:KDL40EX500"]
     assert identifier_keys("(C9362WN)")[0] == identifier_keys("c9362wn,")[0] == identifier_keys("C9362WN")[0]
 
 
