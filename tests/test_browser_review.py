@@ -58,7 +58,7 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
 
         page.goto(f"{url}/map")
         page.locator(".nsewdrag").first.wait_for(timeout=180_000)
-        lasso(page, [(0.01, 0.01), (0.45, 0.01), (0.45, 0.99), (0.01, 0.99)])  # the left part of the map
+        lasso(page, [(0.01, 0.01), (0.3, 0.01), (0.3, 0.99), (0.01, 0.99)])  # the left part of the map
         heading = page.get_by_text(re.compile(r"^\d+ selected products$"))
         heading.wait_for()
         selected = int(heading.inner_text().split()[0])
@@ -88,7 +88,10 @@ def test_map_lasso_categories_review_survive_reload_and_restart(page, tmp_path):
             groups.nth(0).get_by_role("button", name=re.compile(r"^Accept [\d,]+ products")).wait_for()
 
         def header(number: int) -> str:
-            return groups.nth(number).locator("summary").inner_text()
+            """The group's header, or "" once fewer groups are left to review (how many the demo gets depends on the
+            encoder path: six on ONNX Runtime int8, where the lasso below takes most of the catalog)."""
+            headers = groups.locator("summary").all_inner_texts()
+            return headers[number] if len(headers) > number else ""
 
         def accept_until_shown(button, before: int, header_before: str) -> None:
             """Clicks Accept until the page shows the decision. A click that lands while Streamlit swaps the page's
