@@ -5,8 +5,10 @@ Usage: python bench/default_pair_model.py [--write]
 Cross-benchmark: trained on one benchmark's train pairs (calibrated, threshold chosen, on its valid
 pairs), tested on the other's test pairs at that threshold, the zero-shot setting AnyMatch and MatchGPT
 report. Then one model on both benchmarks' train pairs together (calibrated on both valid sets),
-tested on each test split; the default model is linear (see train_pair_model); ``--write`` ships it in prodsim/training/default_pair_model/ (arrays and
-JSON, no pickle). Features are the default zero-shot scores (MiniLM-L6, hybrid, identifiers guessed),
+tested on each test split; the default models are linear (see train_pair_model). ``--write`` ships two (arrays and
+JSON, no pickle): for two shops' tables (`match`), without the views' own similarities (``WORDING_SCALES``, chosen by
+these cross-benchmark figures), in prodsim/training/default_tables_model/; and for a catalog's duplicate candidates,
+reading every feature, in prodsim/training/default_pair_model/. Features are the default zero-shot scores (MiniLM-L6, hybrid, identifiers guessed),
 exactly what `python -m prodsim match` computes. For reference, the hybrid score with its F1
 threshold chosen on the test benchmark's own valid pairs. Across benchmarks also recall@1 over the gold pairs, by the
 hybrid score and with each left product's best candidates reranked by the model trained on the other benchmark.
@@ -22,7 +24,8 @@ from common import DATASETS, machine, report
 
 from prodsim import api
 from prodsim.matching import RERANKED, best_threshold, classification_metrics, pair_positions, retrieval_metrics, score_tables
-from prodsim.training.pair_model import DEFAULT_MODEL_DIR, FEATURES, pair_features, train_pair_model
+from prodsim.training.pair_model import (DEFAULT_MODEL_DIR, DEFAULT_TABLES_MODEL_DIR, FEATURES, WORDING_SCALES, pair_features,
+                                         train_pair_model)
 
 BENCHMARKS = ("abt-buy", "amazon-google")
 MLP_SEEDS = (0, 1, 2, 3, 4)
@@ -66,22 +69,30 @@ def main() -> None:
         _, test_labels, test_score = data[name]["test"]
         result[f"hybrid_score_{name}"] = classification_metrics(test_score, test_labels, best_threshold(valid_score, valid_labels))
     for source, target in (BENCHMARKS, BENCHMARKS[::-1]):
-        model = train_pair_model(*data[source]["train"][:2], *data[source]["valid"][:2], linear=True)
+        model = train_pair_model(*data[source]["train"][:2], *data[source]["valid"][:2], linear=True, leave_out=WORDING_SCALES)
         result[f"trained_on_{source}_tested_on_{target}"] = figures(model, data[target]["test"]) | {
             "recall_at_1": recall_at_1(data[target]["tables"], model)}
         result[f"trained_on_{source}_tested_on_{source}"] = figures(model, data[source]["test"])
-        # Beside it, the MLP a catalog's own labels train, by seed: its threshold transfers badly to another catalog.
+        # Beside it, the linear model that also reads each view's similarity (the duplicates default), and the MLP a
+        # catalog's own labels train, by seed: their thresholds transfer worse to another catalog.
+        every_feature = train_pair_model(*data[source]["train"][:2], *data[source]["valid"][:2], linear=True)
         mlps = [train_pair_model(*data[source]["train"][:2], *data[source]["valid"][:2], seed) for seed in MLP_SEEDS]
         for tested in (target, source):
-            result[f"trained_on_{source}_tested_on_{tested}"]["mlp_f1_by_seed"] = [figures(m, data[tested]["test"])["f1"] for m in mlps]
+            result[f"trained_on_{source}_tested_on_{tested}"] |= {
+                "every_feature_f1": figures(every_feature, data[tested]["test"])["f1"],
+                "mlp_f1_by_seed": [figures(m, data[tested]["test"])["f1"] for m in mlps]}
     both = [np.concatenate([data[name][split][i] for name in BENCHMARKS]) for split in ("train", "valid") for i in (0, 1)]
-    model = train_pair_model(*both, linear=True)
-    result["trained_on_both"] = {name: figures(model, data[name]["test"]) for name in BENCHMARKS}
+    models = {DEFAULT_TABLES_MODEL_DIR: train_pair_model(*both, linear=True, leave_out=WORDING_SCALES),
+              DEFAULT_MODEL_DIR: train_pair_model(*both, linear=True)}
+    result["trained_on_both"] = {name: figures(models[DEFAULT_TABLES_MODEL_DIR], data[name]["test"]) for name in BENCHMARKS}
+    result["trained_on_both_every_feature"] = {name: figures(models[DEFAULT_MODEL_DIR], data[name]["test"]) for name in BENCHMARKS}
     if args.write:
         cross = {key: value for key, value in result.items() if key.startswith("trained_on_")}
-        model.save(DEFAULT_MODEL_DIR, {"trained_on": "Abt-Buy and Amazon-Google train pairs (valid pairs for calibration)",
-                                       "text_model": encoder.fingerprint, "measured": cross})
-        result["written"] = str(DEFAULT_MODEL_DIR)
+        for folder, model in models.items():
+            model.save(folder, {"trained_on": "Abt-Buy and Amazon-Google train pairs (valid pairs for calibration)",
+                                "left_out": list(WORDING_SCALES) if folder == DEFAULT_TABLES_MODEL_DIR else [],
+                                "text_model": encoder.fingerprint, "measured": cross})
+        result["written"] = [str(folder) for folder in models]
     report(result)
 
 

@@ -128,14 +128,18 @@ def test_nothing_to_evaluate_is_a_clear_error():
         api.match(folder / "tableA.csv", folder / "tableB.csv")
 
 
-def test_the_default_pair_model_is_shipped_as_arrays_and_other_feature_layouts_are_refused(tmp_path):
-    from prodsim.training.pair_model import FEATURES, PairModel
+def test_the_default_pair_models_are_shipped_as_arrays_and_other_feature_layouts_are_refused(tmp_path):
+    from prodsim.training.pair_model import FEATURES, WORDING_SCALES, PairModel
 
     model = PairModel.default()
     assert model.mean.shape == (len(FEATURES),)
     # the benchmarks it learnt from have no identifier column: that input carries no weight, so it cannot add noise
     (weights, biases), = model.members  # one logistic regression
     assert not weights[0][FEATURES.index("identifier")].any()
+    # the one for two shops' tables reads the views only through the score (their scale follows a catalog's wording)
+    ((tables_weights,), _), = PairModel.default(two_tables=True).members
+    assert not tables_weights[[FEATURES.index(name) for name in WORDING_SCALES]].any()
+    assert tables_weights[FEATURES.index("score")].all() and weights[0][FEATURES.index("dense")].all()
     fewer = PairModel(model.mean[:-1], model.scale[:-1], [([weights[0][:-1], *weights[1:]], biases)],
                       model.calibration_x, model.calibration_y, model.threshold)
     fewer.save(tmp_path, {})

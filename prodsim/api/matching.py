@@ -88,7 +88,7 @@ def match(left: str | Path, right: str | Path, *, gold: str | Path | None = None
         raise BadInputError("Nothing to evaluate: give a gold file of true pairs, or labelled pairs with a validation file.")
     (left_table, right_table), identifiers = read_match_tables(left, right, id_col, identifier_cols)
     read = read_pairs(gold=gold, pairs=pairs, valid=valid)
-    pair_model, pair_model_source = PairModel.default(), "default"
+    pair_model, pair_model_source = PairModel.default(two_tables=True), "default"
     if text_model is not None and (Path(text_model) / MODEL_FILE).is_file():  # a folder written by finetune
         pair_model, pair_model_source = PairModel.load(Path(text_model)), "trained"
         if pair_model is None:
