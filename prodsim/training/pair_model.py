@@ -145,8 +145,8 @@ class PairModel:
     def ranking_score(self, features: np.ndarray) -> np.ndarray:
         """The members' mean probability before calibration: in the same order as :meth:`probability`, without the
         ties its isotonic steps make among a product's close candidates."""
-        # in float32: ten times faster than float64 over a catalog's millions of candidate pairs, and the probabilities
-        # differ by less than the calibration's steps
+        # in float32: 2.4-3.3 times faster than float64 over a catalog's millions of candidate pairs, and calibrated
+        # probabilities within 0.0004 of it (bench/pair_model_inference.py)
         scaled = ((np.asarray(features, dtype=np.float64) - self.mean) / self.scale).astype(np.float32)
         as32 = lambda arrays: [array.astype(np.float32) for array in arrays]  # noqa: E731
         return np.mean([_forward(scaled, as32(weights), as32(biases)) for weights, biases in self.members], axis=0)
