@@ -82,15 +82,15 @@ def main() -> None:
                 "every_feature_f1": figures(every_feature, data[tested]["test"])["f1"],
                 "mlp_f1_by_seed": [figures(m, data[tested]["test"])["f1"] for m in mlps]}
     both = [np.concatenate([data[name][split][i] for name in BENCHMARKS]) for split in ("train", "valid") for i in (0, 1)]
-    models = {DEFAULT_TABLES_MODEL_DIR: train_pair_model(*both, linear=True, leave_out=WORDING_SCALES),
-              DEFAULT_MODEL_DIR: train_pair_model(*both, linear=True)}
+    left_out = {DEFAULT_TABLES_MODEL_DIR: WORDING_SCALES, DEFAULT_MODEL_DIR: ()}
+    models = {folder: train_pair_model(*both, linear=True, leave_out=leave_out) for folder, leave_out in left_out.items()}
     result["trained_on_both"] = {name: figures(models[DEFAULT_TABLES_MODEL_DIR], data[name]["test"]) for name in BENCHMARKS}
     result["trained_on_both_every_feature"] = {name: figures(models[DEFAULT_MODEL_DIR], data[name]["test"]) for name in BENCHMARKS}
     if args.write:
         cross = {key: value for key, value in result.items() if key.startswith("trained_on_")}
         for folder, model in models.items():
             model.save(folder, {"trained_on": "Abt-Buy and Amazon-Google train pairs (valid pairs for calibration)",
-                                "left_out": list(WORDING_SCALES) if folder == DEFAULT_TABLES_MODEL_DIR else [],
+                                "left_out": list(left_out[folder]),
                                 "text_model": encoder.fingerprint, "measured": cross})
         result["written"] = [str(folder) for folder in models]
     report(result)

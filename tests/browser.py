@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -114,9 +115,9 @@ def screenshot_when_drawn(tab, name: str, full_page: bool = True) -> None:
     a quarter second apart are alike. Grid canvases, photos and charts are painted after the run ends, at a pace
     that depends on the machine, so the page's own stillness decides when, not a fixed pause."""
     tab.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(timeout=ACTION_TIMEOUT_MS)
-    captures = [tab.screenshot(full_page=full_page, animations="disabled")]
+    captures = deque([tab.screenshot(full_page=full_page, animations="disabled")], maxlen=3)  # the last three only
     deadline = time.monotonic() + 60
-    while len(captures) < 3 or len(set(captures[-3:])) > 1:
+    while len(captures) < 3 or len(set(captures)) > 1:
         assert time.monotonic() < deadline, f"the page kept changing for 60 s before screenshot {name}"
         time.sleep(0.25)
         captures.append(tab.screenshot(full_page=full_page, animations="disabled"))
