@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DATASETS, tree_digest
+from conftest import DATASETS, INT8_COSINE_FLOOR, tree_digest
 from prodsim import api, batch
 from prodsim.errors import BadInputError
 
@@ -47,9 +47,10 @@ def test_ray_vectors_equal_the_in_process_path(shards, offers, text_encoder):
     cosine = (ray_vectors.loc[sample["id"]].to_numpy() * local).sum(axis=1)
     print(f"Ray {manifest['rows_per_second']} rows/s; cosine to in-process on 2,000 rows: min {cosine.min():.5f}, mean {cosine.mean():.6f}")
     if text_encoder.precision == "int8":
-        # Dynamic int8 scales activations per batch, so a text's vector moves a little with the texts batched
-        # beside it (measured on ONNX Runtime int8: min 0.986, mean 0.996); every other path is batch-independent.
-        assert cosine.mean() >= 0.995 and cosine.min() >= 0.97
+        # Dynamic int8 scales activations per batch, so a text's vector moves a little with the texts batched beside
+        # it (ONNX Runtime int8, mean / min: Xeon 0.996 / 0.986, AMD EPYC 0.9953 / 0.988); other paths are batch-independent.
+        mean_floor, min_floor = INT8_COSINE_FLOOR
+        assert cosine.mean() >= mean_floor and cosine.min() >= min_floor
     else:
         assert cosine.min() >= 0.999  # measured 0.99996 (bf16)
 

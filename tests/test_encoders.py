@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from PIL import Image, ImageOps
 
-from conftest import DATASETS, FLIPKART
+from conftest import DATASETS, FLIPKART, INT8_COSINE_FLOOR
 from prodsim.catalog import build_products, guess_mapping, read_table
 from prodsim.embedding import ProductVectors, TextTemplate
 from prodsim.encoders.fusion import Fusion
@@ -254,9 +254,10 @@ def test_every_cpu_runtime_agrees_with_torch_fp32(demo_items, modality, runtime,
     assert (fast.runtime, fast.precision) == (runtime, precision)
     vectors, truth = fast.encode(items), reference.encode(items)
     cosine = (vectors * truth).sum(1)
-    # Measured on the demo (Xeon, AMX): text int8 mean 0.996, bf16 0.99998, fp32 1.0; photos bf16 0.9987, fp32 1.0.
-    # bf16 runs in software where the CPU has no bf16 unit: slower there, but the same numbers.
-    assert cosine.mean() >= 0.995 and cosine.min() >= 0.97
+    # Measured on the demo (Xeon, AMX): bf16 0.99998, fp32 1.0; photos bf16 0.9987, fp32 1.0. bf16 runs in software
+    # where the CPU has no bf16 unit: slower there, but the same numbers. int8: see INT8_COSINE_FLOOR.
+    mean_floor, min_floor = INT8_COSINE_FLOOR if precision == "int8" else (0.995, 0.97)
+    assert cosine.mean() >= mean_floor and cosine.min() >= min_floor
     # Each product's nearest other product is mostly the same as torch fp32's.
     same = ((vectors @ vectors.T - 2 * np.eye(len(items))).argmax(1) == (truth @ truth.T - 2 * np.eye(len(items))).argmax(1))
     assert same.mean() >= 0.9
