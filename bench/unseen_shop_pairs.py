@@ -1,6 +1,6 @@
 """Zero-shot matching on shop pairs nobody tuned on: two real merchants of PriceRunner, each against the other.
 
-Usage: python bench/unseen_shop_pairs.py [--pairs 3-6,298-119,3-17,6-31]
+Usage: python bench/unseen_shop_pairs.py [--pairs 3-6,298-119,3-17,6-31] [--mixed-right 3]
 Issue 20's held-out shop pair (columns title, category, brand, modelno, price) is kept from us. PriceRunner holds
 real offers of 306 merchants, each offer tied to a product (cluster), so any two merchants that sell the same
 products form a shop pair whose defaults nobody chose: left = the first merchant's offers, right = the second's,
@@ -10,7 +10,9 @@ code-like token that is not a quantity (``64gb``, ``1400rpm``, ``55x152cm`` stay
 nearest right offers by word overlap (TF-IDF over words, not the char baseline's views), true or not, split by left
 offer into valid (a third) and test. ``python -m prodsim match`` (the default pair model fitted to the valid pairs,
 and at its own threshold as ``zero_shot_f1``; the hybrid score at the valid threshold) runs beside the issue's
-baseline, character 3-5-gram TF-IDF over all columns (its threshold also chosen on valid).
+baseline, character 3-5-gram TF-IDF over all columns (its threshold also chosen on valid). ``--mixed-right`` runs a
+merchant against one offer of every product from all the others (``3-all``: 2,547 offers over 13,180), a right
+table as big and mixed as a marketplace's, where many true offers carry no model number.
 """
 
 from __future__ import annotations
@@ -50,12 +52,24 @@ def move_model_numbers(table: pd.DataFrame) -> pd.DataFrame:
 
 def shop_tables(offers: pd.DataFrame, left_shop: int, right_shop: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(left, right, gold) for two merchants: columns id, name, category; gold pairs offers of one product."""
-    def table(shop: int) -> pd.DataFrame:
-        rows = offers[offers["merchant_id"] == shop]
+    return _with_gold(offers[offers["merchant_id"] == left_shop], offers[offers["merchant_id"] == right_shop])
+
+
+def mixed_right_tables(offers: pd.DataFrame, left_shop: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(left, right, gold) for one merchant against a large marketplace-like table: one offer of every product
+    from the other merchants (drawn at random), so the right side mixes every shop's wording and holds the
+    variants and neighbours of each product, as a big second catalog does."""
+    others = offers[offers["merchant_id"] != left_shop].sample(frac=1, random_state=0).drop_duplicates("cluster_id")
+    return _with_gold(offers[offers["merchant_id"] == left_shop], others)
+
+
+def _with_gold(left_offers: pd.DataFrame, right_offers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Both sides as catalog tables (id, name, category) and the gold pairs: offers of one product on both sides."""
+    def table(rows: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"id": rows["product_id"].astype(str), "name": rows["product_title"],
                              "category": rows["category_label"], "cluster": rows["cluster_id"]})
 
-    left, right = table(left_shop), table(right_shop)
+    left, right = table(left_offers), table(right_offers)
     gold = left.merge(right, on="cluster", suffixes=("_left", "_right"))[["id_left", "id_right"]]
     return left.drop(columns="cluster"), right.drop(columns="cluster"), gold
 
@@ -87,12 +101,12 @@ def char_tfidf_all_columns(left: pd.DataFrame, right: pd.DataFrame, gold, valid,
     return {k: round(float(figures[k]), 3) for k in FIGURES}
 
 
-def run_pair(offers: pd.DataFrame, left_shop: int, right_shop: int, scratch: Path) -> dict:
-    left, right, gold = shop_tables(offers, left_shop, right_shop)
+def run_pair(tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame], run: str, scratch: Path) -> dict:
+    left, right, gold = tables
     valid, test = labelled_pairs(left, right, gold)
     files = {}
     for name, frame in (("gold", gold), ("valid", valid), ("test", test)):
-        files[name] = scratch / f"{left_shop}-{right_shop}-{name}.csv"
+        files[name] = scratch / f"{run}-{name}.csv"
         frame.to_csv(files[name], index=False)
     variants = {"titles_as_written": (left, right),
                 "model_numbers_in_modelno": (move_model_numbers(left), move_model_numbers(right))}
@@ -101,7 +115,7 @@ def run_pair(offers: pd.DataFrame, left_shop: int, right_shop: int, scratch: Pat
     for name, (left_variant, right_variant) in variants.items():
         paths = []
         for side, table in (("left", left_variant), ("right", right_variant)):
-            paths.append(scratch / f"{left_shop}-{right_shop}-{name}-{side}.csv")
+            paths.append(scratch / f"{run}-{name}-{side}.csv")
             table.to_csv(paths[-1], index=False)
         result = api.match(paths[0], paths[1], gold=files["gold"], pairs=files["test"], valid=files["valid"])
         figures[name] = {"prodsim_match": {**{k: round(float(result[k]), 3) for k in FIGURES},
@@ -111,18 +125,22 @@ def run_pair(offers: pd.DataFrame, left_shop: int, right_shop: int, scratch: Pat
                                               for k in ("recall_at_1", "mrr", "f1")},
                                            "identifier_columns": result["identifier_columns"]},
                          "char_tfidf_all_columns": char_tfidf_all_columns(left_variant, right_variant, gold, valid, test)}
-        print(f"{left_shop}-{right_shop}", name, figures[name], flush=True)
+        print(run, name, figures[name], flush=True)
     return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", default="3-6,298-119,3-17,6-31", help="merchant id pairs, left-right, comma-separated")
+    parser.add_argument("--mixed-right", default="3", help="merchant ids, comma-separated, each also run against one offer "
+                        "of every product from all other merchants (run name '<id>-all'); '' for none")
     args = parser.parse_args()
     offers = pd.read_csv(OFFERS)
     shop_pairs = [tuple(int(m) for m in pair.split("-")) for pair in args.pairs.split(",")]
+    mixed = [int(m) for m in args.mixed_right.split(",") if m]
     with tempfile.TemporaryDirectory() as scratch:
-        runs = {f"{a}-{b}": run_pair(offers, a, b, Path(scratch)) for a, b in shop_pairs}
+        runs = {f"{a}-{b}": run_pair(shop_tables(offers, a, b), f"{a}-{b}", Path(scratch)) for a, b in shop_pairs}
+        runs |= {f"{a}-all": run_pair(mixed_right_tables(offers, a), f"{a}-all", Path(scratch)) for a in mixed}
     report({"bench": "unseen_shop_pairs", "machine": machine("cpu"), "pairs": runs})
 
 
