@@ -138,9 +138,10 @@ def main() -> None:
     offers = pd.read_csv(OFFERS)
     shop_pairs = [tuple(int(m) for m in pair.split("-")) for pair in args.pairs.split(",")]
     mixed = [int(m) for m in args.mixed_right.split(",") if m]
+    tables = ({f"{a}-{b}": shop_tables(offers, a, b) for a, b in shop_pairs}
+              | {f"{a}-all": mixed_right_tables(offers, a) for a in mixed})
     with tempfile.TemporaryDirectory() as scratch:
-        runs = {f"{a}-{b}": run_pair(shop_tables(offers, a, b), f"{a}-{b}", Path(scratch)) for a, b in shop_pairs}
-        runs |= {f"{a}-all": run_pair(mixed_right_tables(offers, a), f"{a}-all", Path(scratch)) for a in mixed}
+        runs = {run: run_pair(run_tables, run, Path(scratch)) for run, run_tables in tables.items()}
     report({"bench": "unseen_shop_pairs", "machine": machine("cpu"), "pairs": runs})
 
 
